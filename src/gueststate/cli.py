@@ -1,0 +1,137 @@
+"""The ``gueststate`` command: a thin shell over the library.
+
+Exit status: 0 when all is well, 1 when a document is invalid or malformed, 2 on usage or I/O
+errors.  Every error is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from gueststate import __version__, schemas
+from gueststate.problems import Problem
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable path: exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also rendered on the site by sphinx-argparse)."""
+    parser = argparse.ArgumentParser(
+        prog="gueststate",
+        description="Validate, inspect and normalise libvirt's domainbackup, "
+        "domaincheckpoint and domainsnapshot XML.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate", help="check documents against the schemas",
+        description="Check each document against its format's RELAX NG schema. "
+        "Exit 0 when every document is valid, 1 when any is invalid or malformed, "
+        "2 on usage or I/O errors.",
+    )
+    validate.add_argument(
+        "paths", nargs="+", metavar="PATH",
+        help="a file, a directory (its *.xml files, recursively) or - for standard input",
+    )
+    validate.add_argument(
+        "--schema", choices=sorted(schemas.FORMATS),
+        help="validate against this format instead of detecting it from the root element",
+    )
+    validate.add_argument(
+        "--format", choices=("text", "json"), default="text", dest="output",
+        help="text: one path:line:column: message per problem; json: one object",
+    )
+    validate.add_argument(
+        "--libvirt-schemas", type=Path, metavar="DIR",
+        help="also validate an embedded <domain> strictly with libvirt's own schemas from DIR "
+        f"(Debian installs them in {schemas.LIBVIRT_SCHEMA_DIR})",
+    )
+    validate.set_defaults(handler=_cmd_validate)
+
+    listing = commands.add_parser(
+        "schemas", help="list the formats and where their schemas are",
+        description="List the formats this tool knows and the schema file of each.",
+    )
+    listing.set_defaults(handler=_cmd_schemas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except UsageError as error:
+        print(f"gueststate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except schemas.SchemaError as error:
+        print(f"gueststate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    libvirt_schemas: Path | None = args.libvirt_schemas
+    if libvirt_schemas is not None and not (libvirt_schemas / "domain.rng").is_file():
+        raise UsageError(f"{libvirt_schemas}: no domain.rng there (not a libvirt schema dir)")
+    results: list[schemas.ValidationResult] = []
+    unreadable: list[str] = []
+    for path in _expand(args.paths):
+        try:
+            if path == "-":
+                result = schemas.validate_bytes(
+                    sys.stdin.buffer.read(), "<stdin>", args.schema, libvirt_schemas
+                )
+            else:
+                result = schemas.validate_file(path, args.schema, libvirt_schemas)
+        except OSError as error:
+            unreadable.append(f"{path}: cannot read: {error.strerror or error}")
+            continue
+        results.append(result)
+    if args.output == "json":
+        print(json.dumps({"files": [result.as_dict() for result in results]}, indent=2))
+    else:
+        for result in results:
+            for problem in result.problems:
+                print(problem)
+    for message in unreadable:
+        print(f"gueststate: {message}", file=sys.stderr)
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
+
+
+def _expand(paths: Sequence[str]) -> Iterator[str]:
+    """Each path as given; a directory becomes the ``*.xml`` files below it, sorted."""
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            found = sorted(str(p) for p in Path(path).rglob("*.xml") if p.is_file())
+            if not found:
+                raise UsageError(f"{path}: no *.xml files in this directory")
+            yield from found
+        else:
+            yield path
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    for name in schemas.FORMATS:
+        print(f"{name}\t{schemas.schema_path(name)}")
+    return EXIT_OK
+
+
+def report(problems: Sequence[Problem]) -> None:
+    """Print problems on stderr, one line each."""
+    for problem in problems:
+        print(problem, file=sys.stderr)

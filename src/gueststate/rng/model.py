@@ -1,0 +1,117 @@
+"""The content-model tree: what a reader of a RELAX NG grammar needs to know.
+
+A :class:`Node` is one pattern after simplification.  Elements and attributes carry their name,
+patterns carry their children; ``ref`` nodes stand where an element would recur (recursion is
+kept by reference, never expanded forever).  Nothing here knows about Sphinx or lxml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+NodeKind = Literal[
+    "element",
+    "attribute",
+    "choice",
+    "group",
+    "interleave",
+    "optional",
+    "zeroOrMore",
+    "oneOrMore",
+    "mixed",
+    "list",
+    "text",
+    "data",
+    "value",
+    "empty",
+    "notAllowed",
+    "ref",
+]
+
+#: Name used for an element or attribute whose name class is ``anyName``.
+ANY_NAME = "*"
+
+
+@dataclass(eq=False)
+class Node:
+    """One pattern of the content model.
+
+    ``name`` is set for elements and attributes (``"*"`` for any name, ``"prefix:*"`` style
+    ``"{ns}*"`` for ``nsName``, names of a name-class choice joined with ``"|"``), ``datatype``
+    and ``params`` for ``data``, ``value`` for ``value``, ``target`` for ``ref`` (the path of the
+    element it points back to).  ``documentation`` and ``since`` come from the grammar's
+    annotations; ``source`` is ``(file, line)`` of the pattern in the grammar.
+    """
+
+    kind: NodeKind
+    name: str | None = None
+    namespace: str = ""
+    children: list[Node] = field(default_factory=list)
+    datatype: str | None = None
+    datatype_library: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    value: str | None = None
+    except_: Node | None = None
+    target: str | None = None
+    documentation: str | None = None
+    since: str | None = None
+    source: tuple[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``gueststate reference --format json``."""
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.namespace:
+            out["namespace"] = self.namespace
+        if self.datatype is not None:
+            out["datatype"] = self.datatype
+            if self.datatype_library:
+                out["datatypeLibrary"] = self.datatype_library
+        if self.params:
+            out["params"] = dict(self.params)
+        if self.value is not None:
+            out["value"] = self.value
+        if self.except_ is not None:
+            out["except"] = self.except_.to_dict()
+        if self.target is not None:
+            out["target"] = self.target
+        if self.documentation:
+            out["documentation"] = self.documentation
+        if self.since:
+            out["since"] = self.since
+        if self.children:
+            out["children"] = [child.to_dict() for child in self.children]
+        return out
+
+
+def walk_paths(root: Node) -> Iterator[tuple[str, Node, tuple[Node, ...]]]:
+    """Yield ``(path, node, ancestors)`` for every element and attribute below ``root``.
+
+    Paths join element names with ``/`` and prefix attributes with ``@``, as the ``xml``
+    Sphinx domain names objects: ``domainbackup/disks/disk/@exportname``.  ``ancestors`` are the
+    patterns between the nearest enclosing element and the node (choices, optionals, ...), so a
+    caller can tell which alternative a node belongs to.  The same path may be yielded more
+    than once when alternatives define the same element differently; ``ref`` nodes are not
+    followed, so the walk always ends.
+    """
+    yield from _walk(root, "", ())
+
+
+def _walk(
+    node: Node, parent_path: str, ancestors: tuple[Node, ...]
+) -> Iterator[tuple[str, Node, tuple[Node, ...]]]:
+    if node.kind in ("element", "attribute"):
+        step = node.name or ANY_NAME
+        if node.kind == "attribute":
+            step = "@" + step
+        path = f"{parent_path}/{step}" if parent_path else step
+        yield path, node, ancestors
+        if node.kind == "element":
+            for child in node.children:
+                yield from _walk(child, path, ())
+        return
+    for child in node.children:
+        yield from _walk(child, parent_path, (*ancestors, node))

@@ -1,0 +1,204 @@
+"""Find the project's RELAX NG schemas, compile each once, detect formats and validate.
+
+The embedded ``<domain>`` and ``<inactiveDomain>`` are open content in our schemas.  Given
+libvirt's own schema directory, :func:`validate_tree` also checks them strictly against
+libvirt's ``domain.rng`` and ``inactiveDomain.rng``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from gueststate import xmlsafe
+from gueststate.problems import Problem
+
+#: Format name (the root element) → schema file name.
+FORMATS: dict[str, str] = {
+    "domainbackup": "domainbackup.rng",
+    "domaincheckpoint": "domaincheckpoint.rng",
+    "domainsnapshot": "domainsnapshot.rng",
+}
+
+#: Where Debian installs libvirt's schemas.
+LIBVIRT_SCHEMA_DIR = Path("/usr/share/libvirt/schemas")
+
+#: Embedded elements checked strictly, and the libvirt schema for each.
+_STRICT_EMBEDDED = {"domain": "domain.rng", "inactiveDomain": "inactiveDomain.rng"}
+
+
+class SchemaError(Exception):
+    """A schema that is missing or does not compile."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The verdict on one document."""
+
+    path: str
+    schema: str | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape used by ``gueststate validate --format json``."""
+        return {
+            "path": self.path,
+            "valid": self.valid,
+            "schema": self.schema,
+            "problems": [problem.as_dict() for problem in self.problems],
+        }
+
+
+def schema_dir() -> Path:
+    """The directory holding our schemas: inside an installed wheel, or the source tree."""
+    packaged = Path(__file__).resolve().parent / "schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
+def schema_path(name: str) -> Path:
+    """Path of the schema for format ``name`` (``domainbackup``, ...)."""
+    try:
+        return schema_dir() / FORMATS[name]
+    except KeyError:
+        known = ", ".join(FORMATS)
+        raise SchemaError(f"unknown schema '{name}' (known: {known})") from None
+
+
+@functools.cache
+def compiled(path: Path) -> etree.RelaxNG:
+    """Compile a RELAX NG schema once per process."""
+    if not path.is_file():
+        raise SchemaError(f"{path}: schema not found")
+    try:
+        return etree.RelaxNG(file=str(path))
+    except etree.RelaxNGParseError as error:
+        raise SchemaError(f"{path}: schema does not compile: {error}") from None
+
+
+def detect_format(root: etree._Element) -> str | None:
+    """The format of a document from its root element, or None."""
+    tag = root.tag
+    if isinstance(tag, str) and tag in FORMATS:
+        return tag
+    return None
+
+
+def validate_file(
+    path: str | Path, schema: str | None = None, libvirt_schemas: Path | None = None
+) -> ValidationResult:
+    """Read and validate one file; I/O errors propagate as :class:`OSError`."""
+    try:
+        tree = xmlsafe.parse_file(path)
+    except xmlsafe.XMLParseError as error:
+        return ValidationResult(str(path), schema, (error.problem,))
+    return validate_tree(tree, str(path), schema, libvirt_schemas)
+
+
+def validate_bytes(
+    data: bytes, path: str = "<string>", schema: str | None = None,
+    libvirt_schemas: Path | None = None,
+) -> ValidationResult:
+    """Validate a document held in memory; ``path`` names it in problems."""
+    try:
+        tree = xmlsafe.parse_bytes(data, path)
+    except xmlsafe.XMLParseError as error:
+        return ValidationResult(path, schema, (error.problem,))
+    return validate_tree(tree, path, schema, libvirt_schemas)
+
+
+def validate_tree(
+    tree: etree._ElementTree, path: str, schema: str | None = None,
+    libvirt_schemas: Path | None = None,
+) -> ValidationResult:
+    """Validate a parsed document against ``schema`` (detected from the root when None)."""
+    root = tree.getroot()
+    name = schema or detect_format(root)
+    if name is None:
+        known = ", ".join(f"<{n}>" for n in FORMATS)
+        problem = Problem(
+            path, line_of(root), 1,
+            f"unknown root element <{_display_tag(root.tag)}>: expected one of {known}",
+        )
+        return ValidationResult(path, None, (problem,))
+    validator = compiled(schema_path(name))
+    problems: list[Problem] = []
+    if not validator.validate(tree):
+        problems.extend(_problems_from_log(validator.error_log, path))
+    if libvirt_schemas is not None:
+        problems.extend(_strict_embedded(root, path, libvirt_schemas))
+    return ValidationResult(path, name, tuple(problems))
+
+
+def _strict_embedded(root: etree._Element, path: str, libvirt_schemas: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for child in root:
+        if not isinstance(child.tag, str) or child.tag not in _STRICT_EMBEDDED:
+            continue
+        if child.tag == "domain" and [c.tag for c in child] == ["uuid"]:
+            continue  # the snapshot's uuid-only reference, which our schema checks itself
+        validator = compiled(libvirt_schemas / _STRICT_EMBEDDED[child.tag])
+        embedded = etree.ElementTree(_copy_with_lines(child))
+        if not validator.validate(embedded):
+            problems.extend(
+                Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
+                for p in _problems_from_log(validator.error_log, path)
+            )
+    return problems
+
+
+def _copy_with_lines(element: etree._Element) -> etree._Element:
+    """A deep copy keeps line numbers in lxml; make that an explicit guarantee."""
+    copy = etree.fromstring(etree.tostring(element))
+    for original, copied in zip(element.iter(), copy.iter(), strict=True):
+        copied.sourceline = original.sourceline
+    return copy
+
+
+def _problems_from_log(log: etree._ListErrorLog, path: str) -> list[Problem]:
+    seen: set[tuple[int, int, str]] = set()
+    problems: list[Problem] = []
+    for entry in log:
+        message = _humanise(entry.message)
+        key = (entry.line, entry.column, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.append(Problem(path, max(entry.line, 0), max(entry.column, 0), message))
+    return problems or [Problem(path, 1, 1, "document does not match the schema")]
+
+
+def _humanise(message: str) -> str:
+    """libxml2's RELAX NG messages, made a little plainer for people."""
+    message = message.strip()
+    replacements = {
+        "Expecting element ": "expected element <",
+        "Did not expect element ": "unexpected element <",
+        "Element ": "element <",
+    }
+    for old, new in replacements.items():
+        if message.startswith(old):
+            rest = message[len(old):]
+            name, _, tail = rest.partition(" ")
+            message = f"{new}{name.rstrip(',')}>{',' if name.endswith(',') else ''} {tail}".strip()
+            break
+    return message
+
+
+def line_of(element: etree._Element) -> int:
+    """The element's line in its document (1 when lxml does not know it)."""
+    line = element.sourceline
+    return line if isinstance(line, int) and line > 0 else 1
+
+
+def _display_tag(tag: object) -> str:
+    """``name`` or ``{namespace}name``, the way lxml spells a qualified tag."""
+    return str(tag)

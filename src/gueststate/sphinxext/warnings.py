@@ -1,0 +1,23 @@
+"""The warnings the extension emits, as ``type='xml'`` subtypes.
+
+Users silence one kind with ``suppress_warnings = ["xml.<subtype>"]``; a suppressed warning is
+not counted, so it no longer fails a ``-W`` build.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+WARNING_TYPE = "xml"
+
+
+class Subtype(StrEnum):
+    """One member per kind of problem the extension reports."""
+
+    GRAMMAR = "grammar"  # a grammar that cannot be read
+    UNKNOWN_ELEMENT = "unknown_element"  # a reference directive naming an element not in it
+    INVALID_EXAMPLE = "invalid_example"  # an example that does not validate
+    UNEXPECTED_VALID = "unexpected_valid"  # a counter-example that validates
+    WRONG_MESSAGE = "wrong_message"  # a counter-example failing with another message
+    MISSING_FILE = "missing_file"  # an example or grammar file that does not exist
+    UNRESOLVED = "unresolved"  # an {xml:element}/{xml:attribute} that names nothing

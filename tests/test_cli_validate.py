@@ -1,0 +1,94 @@
+"""`gueststate validate` as a user runs it: exit codes, output shapes, paths, stdin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PUSH = (
+    b"<domainbackup><disks><disk name='vda' type='file'>"
+    b"<target file='/b/vda.qcow2'/></disk></disks></domainbackup>"
+)
+PULL_WITHOUT_SERVER = b"<domainbackup mode='pull'><disks><disk name='vda'/></disks></domainbackup>"
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gueststate", *args],
+        input=stdin.decode(), capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    (tmp_path / "push.xml").write_bytes(PUSH)
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "pull.xml").write_bytes(PULL_WITHOUT_SERVER)
+    (tmp_path / "nested" / "notes.txt").write_text("not xml, not looked at")
+    return tmp_path
+
+
+def test_valid_file_exits_0_silently(docs: Path) -> None:
+    result = run("validate", str(docs / "push.xml"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_invalid_file_exits_1_with_located_problem(docs: Path) -> None:
+    path = docs / "nested" / "pull.xml"
+    result = run("validate", str(path))
+    assert result.returncode == 1
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"{path}:1:")
+    assert "server" in result.stdout or "domainbackup" in result.stdout
+
+
+def test_directory_validates_xml_files_recursively(docs: Path) -> None:
+    result = run("validate", "--format", "json", str(docs))
+    assert result.returncode == 1
+    files = json.loads(result.stdout)["files"]
+    by_name = {Path(f["path"]).name: f for f in files}
+    assert set(by_name) == {"push.xml", "pull.xml"}
+    assert by_name["push.xml"] == {
+        "path": str(docs / "push.xml"), "valid": True, "schema": "domainbackup", "problems": [],
+    }
+    pull = by_name["pull.xml"]
+    assert pull["valid"] is False and pull["schema"] == "domainbackup"
+    assert all(set(p) == {"line", "column", "message"} for p in pull["problems"])
+    assert pull["problems"][0]["line"] >= 1
+
+
+def test_stdin_is_read_for_dash() -> None:
+    result = run("validate", "-", stdin=PUSH)
+    assert result.returncode == 0
+    result = run("validate", "-", stdin=PULL_WITHOUT_SERVER)
+    assert result.returncode == 1 and result.stdout.startswith("<stdin>:")
+
+
+def test_schema_option_overrides_detection(docs: Path) -> None:
+    result = run("validate", "--schema", "domaincheckpoint", str(docs / "push.xml"))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{docs / 'push.xml'}:")
+
+
+def test_unknown_schema_is_a_usage_error(docs: Path) -> None:
+    result = run("validate", "--schema", "domain", str(docs / "push.xml"))
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_schemas_lists_three_formats_with_existing_files() -> None:
+    result = run("schemas")
+    assert result.returncode == 0
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [name for name, _ in rows] == ["domainbackup", "domaincheckpoint", "domainsnapshot"]
+    assert all(Path(path).is_file() for _, path in rows)
+
+
+def test_libvirt_schemas_dir_must_hold_domain_rng(tmp_path: Path, docs: Path) -> None:
+    result = run("validate", "--libvirt-schemas", str(tmp_path), str(docs / "push.xml"))
+    assert result.returncode == 2
+    assert "domain.rng" in result.stderr and "Traceback" not in result.stderr

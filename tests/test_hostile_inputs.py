@@ -1,0 +1,146 @@
+"""Hostile and broken documents: one located line, the right exit code, nothing leaked.
+
+Each case runs ``gueststate validate`` in its own process so that its peak memory can be read
+from the kernel's accounting, and a local TCP listener notices any network connection.
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SECRET = "gueststate-secret-7f3a9c"
+MAX_RSS_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[Path, int], bytes]  # (directory with the secret file, listener port) -> bytes
+    expect: str  # a substring of the one-line message
+
+
+def _doc(body: str) -> bytes:
+    return body.encode()
+
+
+CASES = [
+    Case("external-entity-file", lambda d, p: _doc(
+        f'<?xml version="1.0"?><!DOCTYPE domainbackup [<!ENTITY s SYSTEM "file://{d}/secret">]>'
+        "<domainbackup><incremental>&s;</incremental></domainbackup>"), "entity"),
+    Case("parameter-entity", lambda d, p: _doc(
+        f'<?xml version="1.0"?><!DOCTYPE domainbackup [<!ENTITY % s SYSTEM "file://{d}/secret">'
+        " %s;]><domainbackup/>"), "refused"),
+    Case("billion-laughs", lambda d, p: _doc(
+        '<?xml version="1.0"?><!DOCTYPE domainbackup [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
+        + "]><domainbackup><incremental>&j;</incremental></domainbackup>"), "entity"),
+    Case("external-dtd-network", lambda d, p: _doc(
+        f'<?xml version="1.0"?><!DOCTYPE domainbackup SYSTEM "http://127.0.0.1:{p}/x.dtd">'
+        "<domainbackup/>"), "refused"),
+    Case("external-entity-network", lambda d, p: _doc(
+        f'<?xml version="1.0"?><!DOCTYPE domainbackup [<!ENTITY n SYSTEM "http://127.0.0.1:{p}/n">]>'
+        "<domainbackup><incremental>&n;</incremental></domainbackup>"), "entity"),
+    Case("xinclude", lambda d, p: _doc(
+        '<domainbackup xmlns:xi="http://www.w3.org/2001/XInclude">'
+        f'<xi:include href="file://{d}/secret" parse="text"/></domainbackup>'), "include"),
+    Case("malformed", lambda d, p: b"<domainbackup><disks></domainbackup>", "not well-formed"),
+    Case("empty-file", lambda d, p: b"", "empty"),
+    Case("binary-garbage", lambda d, p: bytes(range(256)) * 64, "not well-formed"),
+    Case("deep-nesting", lambda d, p: b"<domainbackup>" + b"<a>" * 200_000 + b"</a>" * 200_000
+         + b"</domainbackup>", "depth"),
+    Case("huge-attribute", lambda d, p: b"<domainbackup mode='" + b"x" * (20 * 1024 * 1024)
+         + b"'/>", "limit"),
+    Case("wrong-encoding-declaration", lambda d, p: b'<?xml version="1.0" encoding="UTF-16"?>'
+         b"<domainbackup/>", "not well-formed"),
+    Case("unknown-root", lambda d, p: b"<domain type='kvm'><name>x</name></domain>",
+         "unknown root element"),
+    Case("foreign-namespace", lambda d, p: b"<domainbackup xmlns='urn:example:other'/>",
+         "unknown root element"),
+    Case("two-roots", lambda d, p: b"<domainbackup/><domainbackup/>", "not well-formed"),
+]
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    yield server
+    server.close()
+
+
+def run_measured(args: list[str]) -> tuple[int, str, str, int]:
+    """Run the CLI; return exit status, stdout, stderr and an upper bound of its peak memory.
+
+    ``RUSAGE_CHILDREN`` keeps the largest peak of all children reaped so far, so it bounds this
+    child's peak from above: the assertion on it can only be stricter than needed.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", *args],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return result.returncode, result.stdout, result.stderr, peak
+
+
+def accepted_connection(server: socket.socket) -> bool:
+    try:
+        connection, _ = server.accept()
+    except BlockingIOError:
+        return False
+    connection.close()
+    return True
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_hostile_document(case: Case, tmp_path: Path, listener: socket.socket) -> None:
+    (tmp_path / "secret").write_text(SECRET)
+    document = tmp_path / f"{case.name}.xml"
+    document.write_bytes(case.make(tmp_path, listener.getsockname()[1]))
+
+    status, out, err, rss = run_measured(["validate", str(document)])
+
+    assert status == 1, (out, err)
+    assert err == ""
+    lines = out.splitlines()
+    assert len(lines) == 1, out
+    assert lines[0].startswith(f"{document}:")
+    assert case.expect in lines[0].lower(), lines[0]
+    assert SECRET not in out
+    assert not accepted_connection(listener), "the parser opened a network connection"
+    assert rss < MAX_RSS_BYTES, f"peak memory {rss / 2**20:.0f} MiB"
+
+
+def test_utf16_with_bom_is_read_as_text(tmp_path: Path) -> None:
+    document = tmp_path / "utf16.xml"
+    document.write_bytes(
+        '<?xml version="1.0" encoding="UTF-16"?>\n<domaincheckpoint><name>nightly</name>'
+        "</domaincheckpoint>".encode("utf-16")
+    )
+    assert document.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    status, out, err, _ = run_measured(["validate", str(document)])
+    assert (status, out, err) == (0, "", "")
+
+
+def test_missing_path_is_an_io_error(tmp_path: Path) -> None:
+    status, out, err, _ = run_measured(["validate", str(tmp_path / "absent.xml")])
+    assert status == 2 and out == ""
+    assert err.startswith(f"gueststate: {tmp_path / 'absent.xml'}: cannot read")
+    assert len(err.splitlines()) == 1
+
+
+def test_unreadable_path_is_an_io_error(tmp_path: Path) -> None:
+    # A path through a regular file cannot be opened, even by root.
+    (tmp_path / "file").write_text("x")
+    status, out, err, _ = run_measured(["validate", str(tmp_path / "file" / "doc.xml")])
+    assert status == 2 and out == ""
+    assert "cannot read" in err and "Traceback" not in err
