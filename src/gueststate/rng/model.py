@@ -41,7 +41,8 @@ class Node:
     ``name`` is set for elements and attributes (``"*"`` for any name, ``"prefix:*"`` style
     ``"{ns}*"`` for ``nsName``, names of a name-class choice joined with ``"|"``), ``datatype``
     and ``params`` for ``data``, ``value`` for ``value``, ``target`` for ``ref`` (the path of the
-    element it points back to).  ``documentation`` and ``since`` come from the grammar's
+    element it points back to), ``name_except`` for the names an ``anyName`` or ``nsName``
+    excludes (spelled like ``name``).  ``documentation`` and ``since`` come from the grammar's
     annotations; ``source`` is ``(file, line)`` of the pattern in the grammar.
     """
 
@@ -54,6 +55,7 @@ class Node:
     params: dict[str, str] = field(default_factory=dict)
     value: str | None = None
     except_: Node | None = None
+    name_except: str | None = None
     target: str | None = None
     documentation: str | None = None
     since: str | None = None
@@ -76,6 +78,8 @@ class Node:
             out["value"] = self.value
         if self.except_ is not None:
             out["except"] = self.except_.to_dict()
+        if self.name_except is not None:
+            out["nameExcept"] = self.name_except
         if self.target is not None:
             out["target"] = self.target
         if self.documentation:

@@ -1,0 +1,38 @@
+"""The RELAX NG reader: any grammar in XML syntax to a content-model tree.
+
+>>> model = read_grammar("schemas/domainbackup.rng")  # doctest: +SKIP
+>>> model.start.kind, model.start.name  # doctest: +SKIP
+('element', 'domainbackup')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gueststate.rng.build import build
+from gueststate.rng.errors import GrammarError
+from gueststate.rng.loader import load
+from gueststate.rng.model import ANY_NAME, Node, NodeKind, walk_paths
+
+__all__ = ["ANY_NAME", "ContentModel", "GrammarError", "Node", "NodeKind", "read_grammar",
+           "walk_paths"]
+
+
+@dataclass(frozen=True)
+class ContentModel:
+    """A grammar's start pattern as a tree, and the absolute path of every file read for it."""
+
+    start: Node
+    files: tuple[str, ...]
+
+
+def read_grammar(path: str | Path) -> ContentModel:
+    """Read the grammar at ``path`` and everything it includes or references.
+
+    Raises :class:`GrammarError` for a grammar that cannot be read (its ``problem`` locates the
+    fault) and :class:`OSError` when ``path`` itself cannot be opened.  The tree may share
+    subtrees between places; treat it as read-only.
+    """
+    loaded = load(path)
+    return ContentModel(build(loaded.start), loaded.files)

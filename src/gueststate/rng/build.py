@@ -1,0 +1,141 @@
+"""Turn the loaded pattern graph into the content-model tree a reader needs.
+
+Defines are inlined.  A ``ref`` back to a define that is being expanded becomes a ``ref`` node
+whose ``target`` is the path of the element the recursion returns to, so the tree is finite.
+The expansion of a define that contains no such recursion is made once and shared by every
+place that refers to it; the tree is therefore read-only.
+"""
+
+from __future__ import annotations
+
+from gueststate.rng import simplify
+from gueststate.rng.errors import fault_at
+from gueststate.rng.model import ANY_NAME, Node
+from gueststate.rng.patterns import Define, NameClass, Pattern
+
+
+def build(start: Pattern) -> Node:
+    """The simplified content-model tree of the pattern ``start``."""
+    return _Builder().node(start, "")
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.shared: dict[Define, Node] = {}
+        # Defines being expanded -> path of the first element made inside them (None: none yet).
+        self.active: dict[Define, str | None] = {}
+        self.waiting: list[Define] = []
+        self.recursions = 0
+
+    def node(self, pattern: Pattern, path: str) -> Node:
+        """The node of ``pattern``, which sits inside the element at ``path``."""
+        kind = pattern.kind
+        source = (pattern.file, pattern.line)
+        documentation, since = pattern.documentation, pattern.since
+        if kind == "ref":
+            return self.ref(pattern, path)
+        if kind in ("element", "attribute"):
+            return self.named(pattern, path)
+        children = [self.node(child, path) for child in pattern.children]
+        if kind == "choice":
+            return simplify.choice(children, documentation, since, source)
+        if kind in ("group", "interleave"):
+            return simplify.sequence(kind, children, documentation, since, source)
+        if kind in ("optional", "zeroOrMore", "oneOrMore"):
+            return simplify.repeat(kind, children[0], documentation, since, source)
+        if kind in ("mixed", "list"):
+            inner = children[0]
+            if inner.kind == "notAllowed":
+                return inner
+            if kind == "mixed" and inner.kind == "empty":
+                return Node("text", documentation=documentation, since=since, source=source)
+            return Node(kind, children=simplify.content([inner], source) or [],
+                        documentation=documentation, since=since, source=source)
+        node = Node(kind, documentation=documentation, since=since, source=source)
+        if kind == "data":
+            node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
+            node.params = dict(pattern.params)
+            if pattern.except_ is not None:
+                excluded = self.node(pattern.except_, path)
+                node.except_ = None if excluded.kind == "notAllowed" else excluded
+        elif kind == "value":
+            node.value = pattern.value
+            node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
+            if pattern.datatype in ("QName", "NOTATION"):
+                node.namespace = pattern.namespace
+        return node
+
+    def named(self, pattern: Pattern, path: str) -> Node:
+        """An element or attribute; an element is where pending recursion targets land."""
+        assert pattern.name_class is not None
+        name, namespace, excluded = _name(pattern.name_class)
+        node = Node(
+            pattern.kind,
+            name=name,
+            namespace=namespace,
+            documentation=pattern.documentation,
+            since=pattern.since,
+            source=(pattern.file, pattern.line),
+        )
+        if excluded:
+            node.name_except = excluded
+        if pattern.kind == "element":
+            path = f"{path}/{name}" if path else name
+            for define in self.waiting:
+                self.active[define] = path
+            self.waiting = []
+        children = [self.node(child, path) for child in pattern.children]
+        body = simplify.content(children, node.source)
+        if body is None:
+            return Node("notAllowed", source=node.source)
+        node.children = body
+        return node
+
+    def ref(self, pattern: Pattern, path: str) -> Node:
+        """The inlined define, or a ``ref`` node where it recurses."""
+        define = pattern.define
+        assert define is not None and define.body is not None
+        if define in self.active:
+            target = self.active[define]
+            if target is None:
+                raise fault_at(
+                    pattern.file, pattern.line, "ref",
+                    f"'{define.name}' refers to itself without an element in between",
+                )
+            self.recursions += 1
+            return Node("ref", target=target, documentation=pattern.documentation,
+                        since=pattern.since, source=(pattern.file, pattern.line))
+        node = self.shared.get(define)
+        if node is None:
+            recursions = self.recursions
+            self.active[define] = None
+            self.waiting.append(define)
+            try:
+                node = self.node(define.body, path)
+            finally:
+                del self.active[define]
+                if define in self.waiting:
+                    self.waiting.remove(define)
+            if self.recursions == recursions:
+                self.shared[define] = node
+        return simplify.annotate(node, pattern.documentation, pattern.since)
+
+
+def _name(name_class: NameClass) -> tuple[str, str, str | None]:
+    """``(name, namespace, excluded names)`` of a name class, as :class:`Node` spells them."""
+    if name_class.kind == "name":
+        return name_class.local, name_class.namespace, None
+    excluded = None
+    if name_class.except_ is not None:
+        excluded, _, _ = _name(name_class.except_)
+    if name_class.kind == "anyName":
+        return ANY_NAME, "", excluded
+    if name_class.kind == "nsName":
+        return f"{{{name_class.namespace}}}{ANY_NAME}", name_class.namespace, excluded
+    parts = [_name(child) for child in name_class.children]
+    namespaces = {namespace for _, namespace, _ in parts}
+    if len(namespaces) == 1:
+        return "|".join(name for name, _, _ in parts), namespaces.pop(), None
+    spelled = [f"{{{ns}}}{name}" if ns and not name.startswith("{") else name
+               for name, ns, _ in parts]
+    return "|".join(spelled), "", None

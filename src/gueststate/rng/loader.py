@@ -1,0 +1,418 @@
+"""Read a grammar's files into one pattern graph.
+
+Every file goes through :func:`gueststate.xmlsafe.parse_file`.  ``include`` (with overriding
+``define`` and ``start``), ``div``, ``combine``, nested ``grammar`` with ``parentRef`` and
+``externalRef`` are resolved here, following sections 4.5 to 4.18 of the RELAX NG
+specification; ``ns`` and ``datatypeLibrary`` are inherited as it says.  Each ``grammar``
+element is its own scope of names, so a define overridden in an outer grammar never leaks into
+a nested one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from lxml import etree
+
+from gueststate.rng.errors import GrammarError, fault
+from gueststate.rng.model import NodeKind
+from gueststate.rng.patterns import (
+    ANNOTATIONS_NS,
+    GUESTSTATE_NS,
+    RNG_NS,
+    Define,
+    NameClass,
+    Pattern,
+)
+from gueststate.xmlsafe import XMLParseError, parse_file
+
+_DOCUMENTATION = f"{{{ANNOTATIONS_NS}}}documentation"
+_SINCE = f"{{{GUESTSTATE_NS}}}since"
+_CONTAINERS = frozenset(
+    ("group", "interleave", "choice", "optional", "zeroOrMore", "oneOrMore", "mixed", "list")
+)
+_LEAVES = frozenset(("text", "empty", "notAllowed"))
+_NAME_CLASSES = frozenset(("name", "anyName", "nsName", "choice"))
+_RNG_PREFIX = "{" + RNG_NS + "}"
+
+
+@dataclass(slots=True)
+class _Context:
+    """What a pattern element inherits: its file, ``ns`` and ``datatypeLibrary``."""
+
+    file: str
+    ns: str
+    library: str
+
+
+@dataclass(eq=False, slots=True)
+class _Scope:
+    """The names of one ``grammar`` element."""
+
+    parent: _Scope | None
+    defines: dict[str, Define] = field(default_factory=dict)
+    start: Define = field(default_factory=lambda: Define("start"))
+
+
+@dataclass(slots=True)
+class _Component:
+    """A ``start`` (``name`` None) or ``define`` element of a grammar, with its context."""
+
+    name: str | None
+    element: etree._Element
+    context: _Context
+
+
+@dataclass(slots=True)
+class Loaded:
+    """The start pattern of a grammar and every file read to get it."""
+
+    start: Pattern
+    files: tuple[str, ...]
+
+
+def load(path: str | Path) -> Loaded:
+    """Load the grammar at ``path``; raise :class:`GrammarError` or :class:`OSError`."""
+    loader = _Loader()
+    file = str(Path(path).resolve())
+    root = loader.document(file, None)
+    loader.opening.append(file)
+    start = loader.pattern(root, _Context(file, root.get("ns", ""), ""), None)
+    return Loaded(start, tuple(loader.trees))
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.trees: dict[str, etree._Element] = {}
+        self.opening: list[str] = []
+
+    # -- files ---------------------------------------------------------------------------
+
+    def document(self, file: str, referrer: tuple[str, etree._Element] | None) -> etree._Element:
+        """The root element of ``file``; ``referrer`` is the include or externalRef asking."""
+        root = self.trees.get(file)
+        if root is not None:
+            return root
+        try:
+            root = parse_file(file).getroot()
+        except XMLParseError as error:
+            raise GrammarError(error.problem) from None
+        except OSError as error:
+            if referrer is None:
+                raise
+            where, element = referrer
+            reason = error.strerror or str(error)
+            raise fault(where, element, f"cannot read '{file}': {reason}") from None
+        if etree.QName(root).namespace != RNG_NS:
+            raise fault(file, root, f"<{root.tag}> is not a RELAX NG element")
+        self.trees[file] = root
+        return root
+
+    def referenced(
+        self, element: etree._Element, context: _Context
+    ) -> tuple[etree._Element, _Context]:
+        """Open the file an ``include`` or ``externalRef`` points at, refusing loops."""
+        href = element.get("href")
+        if not href:
+            raise fault(context.file, element, f"<{_local(element)}> needs an href")
+        file = str((Path(context.file).parent / href).resolve())
+        if file in self.opening:
+            raise fault(context.file, element, f"'{href}' includes itself")
+        root = self.document(file, (context.file, element))
+        # ns carries over into the referenced document; datatypeLibrary does not (4.3, 4.6).
+        return root, _Context(file, root.get("ns", context.ns), root.get("datatypeLibrary", ""))
+
+    # -- grammars ------------------------------------------------------------------------
+
+    def grammar(self, element: etree._Element, context: _Context, parent: _Scope | None) -> Define:
+        """Build the scope of a ``grammar`` element; return its start."""
+        scope = _Scope(parent)
+        components = self.components(element, context)
+        grouped: dict[str | None, list[_Component]] = {}
+        for component in components:
+            grouped.setdefault(component.name, []).append(component)
+        if None not in grouped:
+            raise fault(context.file, element, "grammar has no <start>")
+        for name in grouped:
+            if name is not None:
+                scope.defines[name] = Define(name)
+        for name, parts in grouped.items():
+            define = scope.start if name is None else scope.defines[name]
+            define.body = self.combined(parts, scope)
+        return scope.start
+
+    def components(self, element: etree._Element, context: _Context) -> list[_Component]:
+        """The ``start`` and ``define`` elements of a grammar, ``div`` and ``include`` undone."""
+        found: list[_Component] = []
+        for child in _rng_children(element):
+            kind = _local(child)
+            inner = _inherit(child, context)
+            if kind == "start":
+                found.append(_Component(None, child, inner))
+            elif kind == "define":
+                name = child.get("name")
+                if not name:
+                    raise fault(context.file, child, "<define> needs a name")
+                found.append(_Component(name.strip(), child, inner))
+            elif kind == "div":
+                found.extend(self.components(child, inner))
+            elif kind == "include":
+                found.extend(self.include(child, inner))
+            else:
+                raise fault(context.file, child, f"<{kind}> is not allowed in a grammar")
+        return found
+
+    def include(self, element: etree._Element, context: _Context) -> list[_Component]:
+        """The included grammar's components, with those the ``include`` overrides replaced."""
+        root, inner = self.referenced(element, context)
+        if _local(root) != "grammar":
+            raise fault(inner.file, root, "an included file must be a <grammar>")
+        self.opening.append(inner.file)
+        included = self.components(root, inner)
+        self.opening.pop()
+        overrides = self.components(element, context)
+        names = {component.name for component in overrides}
+        present = {component.name for component in included}
+        for component in overrides:
+            if component.name not in present:
+                what = "<start>" if component.name is None else f"define '{component.name}'"
+                raise fault(
+                    context.file, component.element, f"overrides {what}, absent from '{inner.file}'"
+                )
+        return [c for c in included if c.name not in names] + overrides
+
+    def combined(self, parts: list[_Component], scope: _Scope) -> Pattern:
+        """One pattern from the ``define`` (or ``start``) elements sharing a name (4.17)."""
+        plain = [part for part in parts if part.element.get("combine") is None]
+        methods = {part.element.get("combine") for part in parts} - {None}
+        label = "<start>" if parts[0].name is None else f"define '{parts[0].name}'"
+        if len(plain) > 1:
+            second = plain[1]
+            raise fault(
+                second.context.file, second.element, f"{label} is defined twice without combine"
+            )
+        for part in parts:
+            method = part.element.get("combine")
+            if method is not None and method not in ("choice", "interleave"):
+                raise fault(part.context.file, part.element, f"unknown combine '{method}'")
+        if len(methods) > 1:
+            last = parts[-1]
+            raise fault(
+                last.context.file, last.element, f"{label} combines with both choice and interleave"
+            )
+        bodies = [self.body(part, scope) for part in parts]
+        if len(bodies) == 1:
+            return bodies[0]
+        first = parts[0]
+        return Pattern(methods.pop() or "choice", first.context.file, _line(first.element), bodies)
+
+    def body(self, part: _Component, scope: _Scope) -> Pattern:
+        """The pattern inside one ``define`` or ``start``, keeping the define's annotations."""
+        pattern = self.group(part.element, part.context, scope)
+        documentation, since = _annotations(part.element)
+        if pattern.documentation is None and pattern.since is None:
+            pattern.documentation, pattern.since = documentation, since
+        return pattern
+
+    # -- patterns ------------------------------------------------------------------------
+
+    def patterns(
+        self, element: etree._Element, context: _Context, scope: _Scope | None
+    ) -> list[Pattern]:
+        """The child patterns of ``element``, at least one."""
+        children = [self.pattern(c, context, scope) for c in _rng_children(element)]
+        if not children:
+            raise fault(context.file, element, f"<{_local(element)}> needs a pattern inside")
+        return children
+
+    def group(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """The children of ``element`` as one pattern (a ``group`` when there are several)."""
+        children = self.patterns(element, context, scope)
+        if len(children) == 1:
+            return children[0]
+        return Pattern("group", context.file, _line(element), children)
+
+    def pattern(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """One pattern element, with what it inherits in ``context``."""
+        context = _inherit(element, context)
+        tag = _local(element)
+        kind = cast(NodeKind, tag)
+        file, line = context.file, _line(element)
+        if kind in _CONTAINERS:
+            if kind in ("group", "interleave", "choice"):
+                pattern = Pattern(kind, file, line, self.patterns(element, context, scope))
+            else:
+                pattern = Pattern(kind, file, line, [self.group(element, context, scope)])
+        elif kind in ("element", "attribute"):
+            pattern = self.named(element, context, scope)
+        elif kind in _LEAVES:
+            pattern = Pattern(kind, file, line)
+        elif kind == "data":
+            pattern = self.data(element, context, scope)
+        elif kind == "value":
+            pattern = _value(element, context)
+        elif kind in ("ref", "parentRef"):
+            pattern = self.ref(element, context, scope)
+        elif tag == "externalRef":
+            root, inner_context = self.referenced(element, context)
+            self.opening.append(inner_context.file)
+            pattern = self.pattern(root, inner_context, scope)
+            self.opening.pop()
+            return pattern
+        elif tag == "grammar":
+            start = self.grammar(element, context, scope)
+            pattern = Pattern("ref", file, line, define=start)
+        else:
+            raise fault(file, element, f"<{tag}> is not a pattern")
+        pattern.documentation, pattern.since = _annotations(element)
+        return pattern
+
+    def named(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """An ``element`` or ``attribute`` with its name class and content."""
+        kind = cast(NodeKind, _local(element))
+        children = list(_rng_children(element))
+        name = element.get("name")
+        if name is not None:
+            # Attributes are in no namespace unless they say so themselves (4.8).
+            default_ns = context.ns if kind == "element" else element.get("ns", "")
+            name_class = _qname(element, name, default_ns, context)
+        elif children:
+            name_class = self.name_class(children.pop(0), context)
+        else:
+            raise fault(context.file, element, f"<{kind}> needs a name")
+        content = [self.pattern(child, context, scope) for child in children]
+        if not content:
+            if kind == "element":
+                raise fault(context.file, element, "<element> needs a pattern inside")
+            content = [Pattern("text", context.file, _line(element))]
+        pattern = Pattern(kind, context.file, _line(element), content, name_class=name_class)
+        return pattern
+
+    def name_class(self, element: etree._Element, context: _Context) -> NameClass:
+        """A ``name``, ``anyName``, ``nsName`` or ``choice`` name class (4.10, 4.11)."""
+        context = _inherit(element, context)
+        kind = _local(element)
+        if kind not in _NAME_CLASSES:
+            raise fault(context.file, element, f"<{kind}> is not a name class")
+        if kind == "name":
+            return _qname(element, (element.text or "").strip(), context.ns, context)
+        if kind == "choice":
+            children = [self.name_class(child, context) for child in _rng_children(element)]
+            if not children:
+                raise fault(context.file, element, "<choice> of names needs a name inside")
+            return NameClass("choice", children=children)
+        found = NameClass(kind, namespace=context.ns if kind == "nsName" else "")
+        for child in _rng_children(element):
+            if _local(child) != "except":
+                raise fault(context.file, child, f"<{_local(child)}> is not allowed in <{kind}>")
+            names = [self.name_class(c, context) for c in _rng_children(child)]
+            found.except_ = names[0] if len(names) == 1 else NameClass("choice", children=names)
+        return found
+
+    def data(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """A ``data`` pattern with its facets and ``except``."""
+        datatype = element.get("type")
+        if not datatype:
+            raise fault(context.file, element, "<data> needs a type")
+        pattern = Pattern(
+            "data", context.file, _line(element),
+            datatype=datatype.strip(), datatype_library=context.library,
+        )
+        for child in _rng_children(element):
+            kind = _local(child)
+            if kind == "param":
+                pattern.params[child.get("name", "").strip()] = child.text or ""
+            elif kind == "except":
+                inner = self.group(child, _inherit(child, context), scope)
+                if inner.kind == "group":
+                    inner = Pattern("choice", inner.file, inner.line, inner.children)
+                pattern.except_ = inner
+            else:
+                raise fault(context.file, child, f"<{kind}> is not allowed in <data>")
+        return pattern
+
+    def ref(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """A ``ref`` or ``parentRef``, resolved in its grammar scope."""
+        kind = _local(element)
+        name = (element.get("name") or "").strip()
+        if not name:
+            raise fault(context.file, element, f"<{kind}> needs a name")
+        if scope is None:
+            raise fault(context.file, element, f"<{kind}> outside a grammar")
+        if kind == "parentRef":
+            if scope.parent is None:
+                raise fault(context.file, element, "<parentRef> outside a nested grammar")
+            scope = scope.parent
+        pattern = Pattern("ref", context.file, _line(element))
+        define = scope.defines.get(name)
+        if define is None:
+            raise fault(context.file, element, f"reference to undefined pattern '{name}'")
+        pattern.define = define
+        return pattern
+
+
+def _rng_children(element: etree._Element) -> list[etree._Element]:
+    """The RELAX NG child elements; comments and annotations are skipped."""
+    return [
+        child
+        for child in element
+        if isinstance(child.tag, str) and child.tag.startswith(_RNG_PREFIX)
+    ]
+
+
+def _local(element: etree._Element) -> str:
+    return str(element.tag).rpartition("}")[2]
+
+
+def _line(element: etree._Element) -> int:
+    return element.sourceline or 0
+
+
+def _inherit(element: etree._Element, context: _Context) -> _Context:
+    ns = element.get("ns")
+    library = element.get("datatypeLibrary")
+    if ns is None and library is None:
+        return context
+    return _Context(
+        context.file,
+        context.ns if ns is None else ns,
+        context.library if library is None else library,
+    )
+
+
+def _qname(element: etree._Element, qname: str, default_ns: str, context: _Context) -> NameClass:
+    """The name class of a QName written on ``element``, its prefix resolved there (4.10)."""
+    prefix, colon, local = qname.partition(":")
+    if not colon:
+        return NameClass("name", local=prefix, namespace=default_ns)
+    namespace = element.nsmap.get(prefix)
+    if namespace is None:
+        raise fault(context.file, element, f"undeclared namespace prefix '{prefix}'")
+    return NameClass("name", local=local, namespace=namespace)
+
+
+def _value(element: etree._Element, context: _Context) -> Pattern:
+    """A ``value``: without a type it is a ``token`` of the built-in library (4.4)."""
+    datatype = element.get("type")
+    library = context.library if datatype else ""
+    text = (element.text or "") + "".join(child.tail or "" for child in element)
+    return Pattern(
+        "value", context.file, _line(element),
+        datatype=(datatype or "token").strip(), datatype_library=library,
+        value=text, namespace=context.ns,
+    )
+
+
+def _annotations(element: etree._Element) -> tuple[str | None, str | None]:
+    """``a:documentation`` children (joined by blank lines) and the ``gs:since`` attribute."""
+    texts = [
+        inspect.cleandoc("".join(child.itertext()))
+        for child in element
+        if child.tag == _DOCUMENTATION
+    ]
+    documentation = "\n\n".join(text for text in texts if text) or None
+    since = element.get(_SINCE)
+    return documentation, since.strip() if since else None
