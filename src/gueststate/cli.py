@@ -12,8 +12,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from gueststate import __version__, schemas
+from gueststate import __version__, rng, schemas
 from gueststate.problems import Problem
+from gueststate.rng.outline import outline
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -56,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
         f"(Debian installs them in {schemas.LIBVIRT_SCHEMA_DIR})",
     )
     validate.set_defaults(handler=_cmd_validate)
+
+    reference = commands.add_parser(
+        "reference", help="print the content model of a RELAX NG grammar",
+        description="Read any RELAX NG grammar (XML syntax) with its includes and print the "
+        "content model of its start pattern. Exit 1 with path:line:column: message for a "
+        "grammar that cannot be read, 2 when the file cannot be opened.",
+    )
+    reference.add_argument("grammar", metavar="RNG", type=Path, help="the grammar file")
+    reference.add_argument(
+        "--format", choices=("text", "json"), default="text", dest="output",
+        help="text: an indented outline; json: the tree, one object per node",
+    )
+    reference.set_defaults(handler=_cmd_reference)
 
     listing = commands.add_parser(
         "schemas", help="list the formats and where their schemas are",
@@ -123,6 +137,21 @@ def _expand(paths: Sequence[str]) -> Iterator[str]:
             yield from found
         else:
             yield path
+
+
+def _cmd_reference(args: argparse.Namespace) -> int:
+    try:
+        model = rng.read_grammar(args.grammar)
+    except rng.GrammarError as error:
+        print(error.problem, file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:
+        raise UsageError(f"{args.grammar}: cannot read: {error.strerror or error}") from None
+    if args.output == "json":
+        print(json.dumps(model.start.to_dict(), indent=2))
+    else:
+        sys.stdout.write(outline(model.start))
+    return EXIT_OK
 
 
 def _cmd_schemas(args: argparse.Namespace) -> int:

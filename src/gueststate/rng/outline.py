@@ -1,0 +1,104 @@
+"""The content-model tree as an indented outline a person can read.
+
+One line per element or attribute, cardinality as a suffix (``?``, ``*``, ``+``), simple
+content after a colon (``attribute mode?: "push" | "pull"``), the other patterns as headings
+(``choice``, ``interleave (any order)``) over what they contain.
+"""
+
+from __future__ import annotations
+
+from gueststate.rng.model import Node
+
+_SUFFIX = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}
+_HEADING = {
+    "choice": "choice of",
+    "group": "group (in this order)",
+    "interleave": "interleave (any order)",
+    "optional": "optional",
+    "zeroOrMore": "zero or more",
+    "oneOrMore": "one or more",
+    "mixed": "mixed with text",
+    "list": "list of tokens",
+}
+_INDENT = "  "
+
+
+def outline(root: Node) -> str:
+    """The outline of ``root`` and everything below it, one line per node."""
+    lines: list[str] = []
+    _render(root, 0, "", lines)
+    return "\n".join(lines) + "\n"
+
+
+def _render(node: Node, depth: int, suffix: str, lines: list[str]) -> None:
+    pad = _INDENT * depth
+    if node.kind in _SUFFIX and len(node.children) == 1:
+        inner = node.children[0]
+        if inner.kind in ("element", "attribute") and not suffix:
+            _render(inner, depth, _SUFFIX[node.kind], lines)
+            return
+    if node.kind in ("element", "attribute"):
+        name = f"{{{node.namespace}}}{node.name}" if _qualify(node) else node.name
+        if node.name_except:
+            name = f"{name} except {node.name_except}"
+        head = f"{pad}{node.kind} {name}{suffix}"
+        simple = _inline(node.children)
+        if simple is not None:
+            lines.append(f"{head}: {simple}{_since(node)}")
+            return
+        lines.append(head + _since(node))
+        for child in node.children:
+            _render(child, depth + 1, "", lines)
+        return
+    simple = _inline([node])
+    if simple is not None:
+        lines.append(f"{pad}{simple}{_since(node)}")
+        return
+    lines.append(f"{pad}{_HEADING.get(node.kind, node.kind)}{_since(node)}")
+    for child in node.children:
+        _render(child, depth + 1, "", lines)
+
+
+def _qualify(node: Node) -> bool:
+    return bool(node.namespace) and not (node.name or "").startswith("{")
+
+
+def _inline(nodes: list[Node]) -> str | None:
+    """Content short enough for one line: text, data, values and choices of them."""
+    if not nodes:
+        return "empty"
+    if len(nodes) > 1:
+        return None
+    node = nodes[0]
+    if node.kind == "text":
+        return "text"
+    if node.kind == "empty":
+        return "empty"
+    if node.kind == "ref":
+        return f"(recursion: same as {node.target})"
+    if node.kind == "value":
+        return _quote(node.value or "")
+    if node.kind == "data":
+        text = node.datatype or "?"
+        if node.params:
+            facets = ", ".join(f"{key}={_quote(value)}" for key, value in node.params.items())
+            text += f" {{{facets}}}"
+        if node.except_ is not None:
+            excluded = _inline([node.except_])
+            text += f" except {excluded if excluded is not None else '(...)'}"
+        return text
+    if node.kind == "choice" and not any(child.documentation for child in node.children):
+        parts = [_inline([child]) for child in node.children]
+        if all(part is not None for part in parts) and not any(
+            child.kind == "ref" for child in node.children
+        ):
+            return " | ".join(part for part in parts if part is not None)
+    return None
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _since(node: Node) -> str:
+    return f"  [since {node.since}]" if node.since else ""
