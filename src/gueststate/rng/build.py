@@ -1,7 +1,10 @@
 """Turn the loaded pattern graph into the content-model tree a reader needs.
 
-Defines are inlined.  A ``ref`` back to a define that is being expanded becomes a ``ref`` node
-whose ``target`` is the path of the element the recursion returns to, so the tree is finite.
+Defines are inlined.  A ``ref`` back to a define that is being expanded becomes a ``ref`` node,
+so the tree is finite.  Its ``target`` is the path of the element the recursion returns to, the
+first element that define made: for a define of one element, that element (the ``ref`` stands
+for another of it, like ``backingStore`` in ``backingStore``); for a define of content whose
+elements hold that content again, the element repeating it.
 The expansion of a define that contains no such recursion is made once and shared by every
 place that refers to it; the tree is therefore read-only.
 """
@@ -24,6 +27,7 @@ class _Builder:
         self.shared: dict[Define, Node] = {}
         # Defines being expanded -> path of the first element made inside them (None: none yet).
         self.active: dict[Define, str | None] = {}
+        # Defines being expanded that have made no element yet: recursing into them is an error.
         self.waiting: list[Define] = []
         self.recursions = 0
 
