@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from gueststate import __version__, rng, schemas
+from gueststate import __version__, schemas, xmlsafe
 from gueststate.problems import Problem
-from gueststate.rng.outline import outline
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -105,9 +105,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for path in _expand(args.paths):
         try:
             if path == "-":
-                result = schemas.validate_bytes(
-                    sys.stdin.buffer.read(), "<stdin>", args.schema, libvirt_schemas
-                )
+                data = sys.stdin.buffer.read(xmlsafe.MAX_DOCUMENT_BYTES + 1)
+                result = schemas.validate_bytes(data, "<stdin>", args.schema, libvirt_schemas)
             else:
                 result = schemas.validate_file(path, args.schema, libvirt_schemas)
         except OSError as error:
@@ -130,8 +129,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _expand(paths: Sequence[str]) -> Iterator[str]:
     """Each path as given; a directory becomes the ``*.xml`` files below it, sorted."""
     for path in paths:
-        if path != "-" and Path(path).is_dir():
-            found = sorted(str(p) for p in Path(path).rglob("*.xml") if p.is_file())
+        if path != "-" and os.path.isdir(path):
+            found = sorted(
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(path)
+                for name in names
+                if name.endswith(".xml")
+            )
             if not found:
                 raise UsageError(f"{path}: no *.xml files in this directory")
             yield from found
@@ -140,6 +144,9 @@ def _expand(paths: Sequence[str]) -> Iterator[str]:
 
 
 def _cmd_reference(args: argparse.Namespace) -> int:
+    from gueststate import rng  # imported here: `validate` should not pay for it
+    from gueststate.rng.outline import outline
+
     try:
         model = rng.read_grammar(args.grammar)
     except rng.GrammarError as error:

@@ -56,6 +56,7 @@ class ValidationResult:
         }
 
 
+@functools.cache
 def schema_dir() -> Path:
     """The directory holding our schemas: inside an installed wheel, or the source tree."""
     packaged = Path(__file__).resolve().parent / "schemas"
@@ -64,6 +65,7 @@ def schema_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "schemas"
 
 
+@functools.cache
 def schema_path(name: str) -> Path:
     """Path of the schema for format ``name`` (``domainbackup``, ...)."""
     try:
