@@ -1,0 +1,321 @@
+"""The ``xml-example`` directive: show an XML file that the build has just validated.
+
+``.. xml-example:: examples/backup/push-full.xml`` (path relative to the source directory)
+renders the file highlighted as XML, under a caption that links to a downloadable copy and says
+which schema accepted it.  Options:
+
+``:schema:``          a format name (``domainbackup``, ...) or ``libvirt-domain``; detected from
+                      the root element when absent (a ``<domain>`` root means ``libvirt-domain``)
+``:invalid:``         the file is a counter-example that must fail with a message containing
+                      this text
+``:caption:``         text shown before the file name
+``:emphasize-lines:`` lines to highlight, as for ``code-block``
+``:lineno-start:``    show line numbers starting here
+
+``xml_example_libvirt_schemas`` (default: Debian's ``/usr/share/libvirt/schemas``) is libvirt's
+schema directory: ``<domain>`` examples are validated with its ``domain.rng`` and the
+``<domain>`` embedded in checkpoints and snapshots strictly too.  Set it to ``""`` to check
+those only for well-formedness (the mark then says so).
+
+Every problem is a warning of type ``xml`` (see :mod:`gueststate.sphinxext.warnings`) located
+at the example file's line and column, naming the page that shows it, so ``-W`` fails the
+build.  Each example file is a dependency of the page that shows it.  Compiled schemas stay in
+the per-process cache of :mod:`gueststate.schemas`; the environment only holds
+:class:`ExampleUse` records, which later stages (and the ``xml`` domain) read through
+:func:`examples_by_doc` and :func:`examples_using`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from lxml import etree
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.environment.collectors import EnvironmentCollector
+from sphinx.util import logging, parselinenos
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.typing import ExtensionMetadata
+
+from gueststate import schemas, xmlsafe
+from gueststate.problems import Problem
+from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
+from gueststate.sphinxext.xmlpaths import document_paths
+
+logger = logging.getLogger(__name__)
+
+#: Schema name for a libvirt ``<domain>`` definition, checked with libvirt's own domain.rng.
+LIBVIRT_DOMAIN = "libvirt-domain"
+#: Attribute of the build environment holding ``{docname: [ExampleUse, ...]}``.
+ENV_ATTRIBUTE = "gueststate_examples"
+#: Attribute set on the literal block of every example, so site checks can tell it apart.
+NODE_ATTRIBUTE = "xml_example"
+
+
+@dataclass(frozen=True)
+class ExampleUse:
+    """One example shown on one page, as recorded in the build environment."""
+
+    path: str  # the example file, relative to the source directory, with '/' separators
+    docname: str
+    line: int  # line of the directive in the page
+    schema: str | None  # what it was checked against (None: well-formedness only)
+    expected_error: str | None  # the ``:invalid:`` text; None for a valid example
+    paths: frozenset[str]  # element and attribute paths the document uses
+
+    @property
+    def valid(self) -> bool:
+        """Whether this is an example (as opposed to a counter-example)."""
+        return self.expected_error is None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What checking one example file found."""
+
+    schema: str | None
+    schema_file: str | None  # file name shown in the mark
+    problems: tuple[Problem, ...]
+    paths: frozenset[str]
+
+
+def examples_by_doc(env: BuildEnvironment) -> dict[str, list[ExampleUse]]:
+    """The examples each page shows; complete once every page has been read."""
+    data: dict[str, list[ExampleUse]] | None = getattr(env, ENV_ATTRIBUTE, None)
+    if data is None:
+        data = {}
+        setattr(env, ENV_ATTRIBUTE, data)
+    return data
+
+
+def examples_using(env: BuildEnvironment, path: str) -> list[ExampleUse]:
+    """The valid examples that use the element or attribute ``path`` (``a/b/@c``), sorted."""
+    found = [
+        use
+        for uses in examples_by_doc(env).values()
+        for use in uses
+        if use.valid and path in use.paths
+    ]
+    return sorted(found, key=lambda use: (use.docname, use.line))
+
+
+def check_example(file: Path, schema: str | None, libvirt_schemas: Path | None) -> Verdict:
+    """Parse and validate one example file; :class:`OSError` propagates."""
+    try:
+        tree = xmlsafe.parse_file(file)
+    except xmlsafe.XMLParseError as error:
+        return Verdict(schema, None, (error.problem,), frozenset())
+    root = tree.getroot()
+    paths = document_paths(root)
+    if schema == LIBVIRT_DOMAIN or (schema is None and root.tag == "domain"):
+        if libvirt_schemas is None:
+            return Verdict(None, None, (), paths)
+        domain_rng = libvirt_schemas / "domain.rng"
+        problems = _validate_with(schemas.compiled(domain_rng), tree, str(file))
+        return Verdict(LIBVIRT_DOMAIN, "libvirt's domain.rng", problems, paths)
+    result = schemas.validate_tree(tree, str(file), schema, libvirt_schemas)
+    schema_file = schemas.FORMATS.get(result.schema or "")
+    return Verdict(result.schema, schema_file, result.problems, paths)
+
+
+def _validate_with(
+    validator: etree.RelaxNG, tree: etree._ElementTree, path: str
+) -> tuple[Problem, ...]:
+    if validator.validate(tree):
+        return ()
+    problems = [
+        Problem(path, max(entry.line, 0), max(entry.column, 0), entry.message.strip())
+        for entry in validator.error_log
+    ]
+    return tuple(problems) or (Problem(path, 1, 1, "document does not match the schema"),)
+
+
+def _schema_option(argument: str | None) -> str:
+    value = (argument or "").strip()
+    known = [*schemas.FORMATS, LIBVIRT_DOMAIN]
+    if value not in known:
+        raise ValueError(f"unknown schema {value!r} (known: {', '.join(known)})")
+    return value
+
+
+class XMLExample(SphinxDirective):
+    """Show one validated example file."""
+
+    required_arguments = 1
+    final_argument_whitespace = False
+    option_spec: ClassVar[dict[str, Any]] = {
+        "schema": _schema_option,
+        "invalid": directives.unchanged_required,
+        "caption": directives.unchanged_required,
+        "emphasize-lines": directives.unchanged_required,
+        "lineno-start": directives.positive_int,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        relative = self.arguments[0].lstrip("/")
+        file = (self.env.srcdir / relative).resolve()
+        page = self.get_location()
+        self.env.note_dependency(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            _warn(Subtype.MISSING_FILE, f"example {relative} cannot be read: {error}", page)
+            return []
+        expected = self.options.get("invalid")
+        libvirt_dir = self.config.xml_example_libvirt_schemas
+        try:
+            verdict = check_example(
+                file, self.options.get("schema"), Path(libvirt_dir) if libvirt_dir else None
+            )
+        except schemas.SchemaError as error:
+            _warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
+            verdict = Verdict(None, None, (), frozenset())
+        else:
+            self._report(relative, file, verdict, expected, page)
+        self._record(relative, verdict, expected)
+        return [self._render(relative, text, verdict, expected)]
+
+    def _report(
+        self, relative: str, file: Path, verdict: Verdict, expected: str | None, page: str
+    ) -> None:
+        if expected is None:
+            if verdict.problems:
+                _warn(
+                    Subtype.INVALID_EXAMPLE,
+                    f"example {relative} is invalid: {_describe(verdict.problems)} "
+                    f"(shown at {page})",
+                    _where(_best_located(verdict.problems)),
+                )
+            return
+        if not verdict.problems:
+            _warn(
+                Subtype.UNEXPECTED_VALID,
+                f"counter-example {relative} validates against {verdict.schema_file}, "
+                f"but should fail with {expected!r} (shown at {page})",
+                f"{file}:1",
+            )
+            return
+        if not any(expected in problem.message for problem in verdict.problems):
+            _warn(
+                Subtype.WRONG_MESSAGE,
+                f"counter-example {relative} should fail with {expected!r} but fails with "
+                f"{_describe(verdict.problems)} "
+                f"(shown at {page})",
+                _where(_best_located(verdict.problems)),
+            )
+
+    def _record(self, relative: str, verdict: Verdict, expected: str | None) -> None:
+        _source, line = self.get_source_info()
+        use = ExampleUse(
+            relative, self.env.docname, line or 0, verdict.schema, expected, verdict.paths
+        )
+        examples_by_doc(self.env).setdefault(self.env.docname, []).append(use)
+
+    def _render(
+        self, relative: str, text: str, verdict: Verdict, expected: str | None
+    ) -> nodes.container:
+        literal = nodes.literal_block(text, text, language="xml")
+        literal[NODE_ATTRIBUTE] = relative
+        self.set_source_info(literal)
+        highlight_args: dict[str, Any] = {}
+        if "emphasize-lines" in self.options:
+            count = len(text.splitlines())
+            lines = parselinenos(self.options["emphasize-lines"], count)
+            highlight_args["hl_lines"] = [number + 1 for number in lines]
+        if "lineno-start" in self.options:
+            literal["linenos"] = True
+            highlight_args["linenostart"] = self.options["lineno-start"]
+        literal["highlight_args"] = highlight_args
+
+        link = addnodes.download_reference(
+            "", "", nodes.literal(relative, relative),
+            reftarget="/" + relative, refdoc=self.env.docname,
+            refdomain="", reftype="download", refexplicit=True, refwarn=False,
+        )
+        caption = nodes.caption("", "")
+        if "caption" in self.options:
+            caption += nodes.Text(self.options["caption"] + " ")
+        caption += link
+        caption += nodes.Text(" ")
+        caption += nodes.inline("", _mark(verdict, expected), classes=["xml-example-mark"])
+        self.set_source_info(caption)
+
+        state = "valid" if expected is None else "counter"
+        container = nodes.container(
+            "", caption, literal, literal_block=True,
+            classes=["literal-block-wrapper", "xml-example", f"xml-example-{state}"],
+        )
+        self.add_name(container)
+        return container
+
+
+def _mark(verdict: Verdict, expected: str | None) -> str:
+    if expected is not None:
+        matching = [p for p in verdict.problems if expected in p.message]
+        shown = matching[0] if matching else None
+        if shown is None:
+            return f"counter-example: should fail with “{expected}”"
+        where = f" at line {shown.line}" if shown.line > 0 else ""
+        return f"counter-example: fails{where} with “{shown.message}”"
+    if verdict.schema_file is None:
+        return "well-formed XML (no schema configured for it)"
+    return f"valid against {verdict.schema_file}"
+
+
+def _best_located(problems: tuple[Problem, ...]) -> Problem:
+    """libxml2 reports some problems without a line; prefer one that has it."""
+    return next((problem for problem in problems if problem.line > 0), problems[0])
+
+
+def _where(problem: Problem) -> str:
+    """``path:line[:column]``; libxml2 gives 0 for an unknown line or column."""
+    where = f"{problem.path}:{max(problem.line, 1)}"
+    return f"{where}:{problem.column}" if problem.column > 0 else where
+
+
+def _describe(problems: tuple[Problem, ...]) -> str:
+    return "; ".join(
+        f"line {problem.line}: {problem.message}" if problem.line > 0 else problem.message
+        for problem in problems
+    )
+
+
+def _warn(subtype: Subtype, message: str, location: str) -> None:
+    logger.warning(message, type=WARNING_TYPE, subtype=subtype.value, location=location)
+
+
+class ExampleCollector(EnvironmentCollector):
+    """Keeps the environment's example records right across rebuilds and parallel reads."""
+
+    def clear_doc(self, app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+        examples_by_doc(env).pop(docname, None)
+
+    def merge_other(
+        self, app: Sphinx, env: BuildEnvironment, docnames: Set[str], other: BuildEnvironment
+    ) -> None:
+        mine = examples_by_doc(env)
+        theirs = examples_by_doc(other)
+        for docname in docnames:
+            if docname in theirs:
+                mine[docname] = theirs[docname]
+
+    def process_doc(self, app: Sphinx, doctree: nodes.document) -> None:
+        """Nothing to collect: the directive records its examples while the page is read."""
+
+
+def setup(app: Sphinx) -> ExtensionMetadata:
+    """Register the directive, its configuration and its environment collector."""
+    app.add_config_value(
+        "xml_example_libvirt_schemas", str(schemas.LIBVIRT_SCHEMA_DIR), "env",
+        types=frozenset({str}),
+    )
+    app.add_directive("xml-example", XMLExample)
+    app.add_env_collector(ExampleCollector)
+    return {"version": "1", "env_version": 1, "parallel_read_safe": True,
+            "parallel_write_safe": True}

@@ -1,0 +1,58 @@
+"""The element and attribute paths a document uses, named as the ``xml`` domain names objects.
+
+``<domainbackup><disks><disk name='vda'/></disks></domainbackup>`` uses ``domainbackup``,
+``domainbackup/disks``, ``domainbackup/disks/disk`` and ``domainbackup/disks/disk/@name``.
+Namespaced names keep only their local part, as the grammar paths do.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+
+def document_paths(root: etree._Element) -> frozenset[str]:
+    """Every element and attribute path used in the tree below (and including) ``root``."""
+    paths: set[str] = set()
+    _collect(root, "", paths)
+    return frozenset(paths)
+
+
+def _collect(element: etree._Element, parent: str, paths: set[str]) -> None:
+    if not isinstance(element.tag, str):
+        return  # comments and processing instructions
+    path = f"{parent}/{_local(element.tag)}" if parent else _local(element.tag)
+    paths.add(path)
+    for name in element.attrib:
+        paths.add(f"{path}/@{_local(str(name))}")
+    for child in element:
+        _collect(child, path, paths)
+
+
+def _local(name: str) -> str:
+    return name.rpartition("}")[2]
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Whether ``path`` is an instance of a grammar path that may contain ``*`` steps.
+
+    ``*`` stands for any one element name and ``@*`` for any attribute name; a step naming
+    several alternatives (``a|b``) matches any of them.
+
+    >>> path_matches("domainsnapshot/cookie/*", "domainsnapshot/cookie/cpu")
+    True
+    >>> path_matches("domainsnapshot/cookie/*", "domainsnapshot/cookie/@x")
+    False
+    """
+    wanted = pattern.split("/")
+    steps = path.split("/")
+    return len(wanted) == len(steps) and all(
+        _step_matches(want, step) for want, step in zip(wanted, steps, strict=True)
+    )
+
+
+def _step_matches(want: str, step: str) -> bool:
+    if want.startswith("@") != step.startswith("@"):
+        return False
+    names = want.removeprefix("@").split("|")
+    name = step.removeprefix("@")
+    return any(_local(choice) in ("*", name) for choice in names)

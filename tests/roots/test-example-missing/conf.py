@@ -1,0 +1,2 @@
+extensions = ["gueststate.sphinxext.example"]
+exclude_patterns = ["_build"]

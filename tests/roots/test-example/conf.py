@@ -1,0 +1,2 @@
+extensions = ["myst_parser", "gueststate.sphinxext.example"]
+exclude_patterns = ["_build"]
