@@ -110,7 +110,7 @@ def repeat(
             return annotate(child, documentation, since)
         # What is left mixes "maybe" with "many": zero or more of the inner pattern.
         kind, child = "zeroOrMore", child.children[0]
-    return Node(kind, children=[child], documentation=documentation, since=since, source=source)
+    return annotate(Node(kind, children=[child], source=source), documentation, since)
 
 
 def content(children: Sequence[Node], source: Source) -> list[Node] | None:

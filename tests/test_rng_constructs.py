@@ -1,0 +1,495 @@
+"""The RELAX NG reader on small grammars, one RELAX NG construct at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rng_helpers import RNG_NS, grammar_text, read, shape, write
+
+from gueststate.rng import GrammarError, Node, read_grammar, walk_paths
+
+START = "<start><ref name='root'/></start>"
+
+
+def test_elements_attributes_and_their_default_content(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <attribute name="id"/>
+        <element name="leaf"><empty/></element>
+        <element name="body"><text/></element>
+      </element></start>""")
+    assert shape(root) == "e:doc(@id(text), e:leaf(), e:body(text))"
+    assert root.source == (str(tmp_path / "main.rng"), 3)
+
+
+def test_define_and_ref_are_inlined(tmp_path: Path) -> None:
+    root = read(tmp_path, START + """
+      <define name="root"><element name="doc"><ref name="part"/><ref name="part"/></element>
+      </define>
+      <define name="part"><element name="part"><text/></element></define>""")
+    assert shape(root) == "e:doc(e:part(text), e:part(text))"
+    assert root.children[0].source == (str(tmp_path / "main.rng"), 5)
+
+
+def test_group_interleave_and_choice_keep_their_kind(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <interleave><element name="a"><empty/></element><element name="b"><empty/></element>
+        </interleave>
+        <choice><element name="c"><empty/></element><element name="d"><empty/></element></choice>
+        <group><element name="e"><empty/></element><element name="f"><empty/></element></group>
+      </element></start>""")
+    # The element's own content is a group already: the inner group merges into it.
+    assert shape(root) == "e:doc(interleave(e:a(), e:b()), choice(e:c(), e:d()), e:e(), e:f())"
+
+
+def test_cardinality_wrappers(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <optional><attribute name="o"/></optional>
+        <zeroOrMore><element name="z"><empty/></element></zeroOrMore>
+        <oneOrMore><element name="m"><empty/></element></oneOrMore>
+      </element></start>""")
+    assert shape(root) == "e:doc(optional(@o(text)), zeroOrMore(e:z()), oneOrMore(e:m()))"
+
+
+def test_redundant_cardinalities_collapse(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <optional><zeroOrMore><element name="a"><empty/></element></zeroOrMore></optional>
+        <optional><oneOrMore><element name="b"><empty/></element></oneOrMore></optional>
+        <oneOrMore><oneOrMore><element name="c"><empty/></element></oneOrMore></oneOrMore>
+      </element></start>""")
+    assert shape(root) == "e:doc(zeroOrMore(e:a()), zeroOrMore(e:b()), oneOrMore(e:c()))"
+
+
+def test_mixed_and_list(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <mixed><element name="em"><text/></element></mixed>
+        <element name="sizes"><list><oneOrMore><data type="int"/></oneOrMore></list></element>
+      </element></start>""")
+    assert shape(root) == "e:doc(mixed(e:em(text)), e:sizes(list(oneOrMore(data:int))))"
+
+
+def test_data_with_params_and_except(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <data type="string">
+          <param name="pattern">[a-z]+</param><param name="maxLength">8</param>
+          <except><value>root</value><value>admin</value></except>
+        </data>
+      </element></start>""", 'datatypeLibrary="http://www.w3.org/2001/XMLSchema-datatypes"')
+    data = root.children[0]
+    assert (data.kind, data.datatype) == ("data", "string")
+    assert data.datatype_library == "http://www.w3.org/2001/XMLSchema-datatypes"
+    assert data.params == {"pattern": "[a-z]+", "maxLength": "8"}
+    assert data.except_ is not None and shape(data.except_) == "choice('root', 'admin')"
+    assert data.to_dict()["except"]["kind"] == "choice"
+
+
+def test_value_types_and_libraries(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <attribute name="plain"><value>yes</value></attribute>
+        <attribute name="typed"><value type="string"> padded </value></attribute>
+        <attribute name="xsd"><value type="int" datatypeLibrary="urn:lib">7</value></attribute>
+      </element></start>""", 'datatypeLibrary="urn:inherited"')
+    plain, typed, xsd = (attribute.children[0] for attribute in root.children)
+    # A value without a type is a token of the built-in library, whatever is inherited.
+    assert (plain.value, plain.datatype, plain.datatype_library) == ("yes", "token", "")
+    assert (typed.value, typed.datatype, typed.datatype_library) == (
+        " padded ", "string", "urn:inherited")
+    assert (xsd.value, xsd.datatype, xsd.datatype_library) == ("7", "int", "urn:lib")
+
+
+def test_datatype_library_is_inherited_but_not_across_include(tmp_path: Path) -> None:
+    included = grammar_text(
+        '<define name="n"><element name="n"><data type="token"/></element></define>'
+    )
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <data type="a"/>
+        <element name="inner" datatypeLibrary="urn:inner"><data type="b"/></element>
+        <ref name="n"/>
+      </element></start>
+      <include href="inc.rng"/>""", 'datatypeLibrary="urn:outer"', {"inc.rng": included})
+    libraries = [node.datatype_library for node in _all(root) if node.kind == "data"]
+    assert libraries == ["urn:outer", "urn:inner", ""]
+
+
+def test_text_empty_and_not_allowed_branches(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <choice><element name="kept"><text/></element><notAllowed/></choice>
+        <choice><element name="gone"><notAllowed/></element><element name="b"><text/></element>
+        </choice>
+        <optional><group><element name="c"><empty/></element><notAllowed/></group></optional>
+        <group><empty/><element name="d"><empty/></element></group>
+      </element></start>""")
+    assert shape(root) == "e:doc(e:kept(text), e:b(text), e:d())"
+
+
+def test_choice_with_empty_becomes_optional(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <choice><empty/><attribute name="a"/></choice>
+        <choice><attribute name="b"/><empty/><attribute name="c"/></choice>
+      </element></start>""")
+    assert shape(root) == "e:doc(optional(@a(text)), optional(choice(@b(text), @c(text))))"
+
+
+def test_nested_patterns_of_one_kind_are_flattened(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <choice><value>a</value><choice><value>b</value><value>c</value></choice></choice>
+        <interleave><text/><interleave><element name="x"><empty/></element></interleave>
+          <group><element name="y"><empty/></element><element name="z"><empty/></element></group>
+        </interleave>
+      </element></start>""")
+    assert shape(root) == (
+        "e:doc(choice('a', 'b', 'c'), interleave(text, e:x(), group(e:y(), e:z())))"
+    )
+
+
+def test_an_annotated_pattern_is_not_merged_away(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc"><choice>
+        <value>a</value>
+        <choice><a:documentation>The modern ones.</a:documentation>
+          <value>b</value><value>c</value></choice>
+      </choice></element></start>""")
+    assert shape(root) == "e:doc(choice('a', choice('b', 'c')))"
+    assert root.children[0].children[1].documentation == "The modern ones."
+
+
+def test_annotations_on_patterns(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc" gs:since="1.0">
+        <a:documentation>
+          The document.
+
+          Second paragraph.
+        </a:documentation>
+        <attribute name="id" gs:since="2.0"><a:documentation>Its id.</a:documentation>
+        </attribute>
+        <group gs:since="3.0"><a:documentation>A pair.</a:documentation>
+          <element name="x"><empty/></element><element name="y"><empty/></element></group>
+        <choice gs:since="4.0"><a:documentation>One of two.</a:documentation>
+          <element name="p"><empty/></element><element name="q"><empty/></element></choice>
+      </element></start>""")
+    assert (root.documentation, root.since) == ("The document.\n\nSecond paragraph.", "1.0")
+    attribute, pair, alternatives = root.children
+    assert (attribute.documentation, attribute.since) == ("Its id.", "2.0")
+    assert (pair.kind, pair.documentation, pair.since) == ("group", "A pair.", "3.0")
+    assert (alternatives.kind, alternatives.documentation, alternatives.since) == (
+        "choice", "One of two.", "4.0")
+    assert root.to_dict()["since"] == "1.0"
+
+
+def test_define_annotations_apply_where_the_pattern_has_none(tmp_path: Path) -> None:
+    root = read(tmp_path, START + """
+      <define name="root"><element name="doc">
+        <ref name="bare"/><ref name="own"/><ref name="maybe"/></element></define>
+      <define name="bare" gs:since="5.0"><a:documentation>From the define.</a:documentation>
+        <element name="bare"><empty/></element></define>
+      <define name="own"><a:documentation>Not this.</a:documentation>
+        <element name="own"><a:documentation>This.</a:documentation><empty/></element></define>
+      <define name="maybe"><a:documentation>Wrapped.</a:documentation>
+        <optional><element name="maybe"><empty/></element></optional></define>""")
+    bare, own, maybe = root.children
+    assert (bare.name, bare.documentation, bare.since) == ("bare", "From the define.", "5.0")
+    assert (own.name, own.documentation) == ("own", "This.")
+    # Through a cardinality wrapper, the documentation lands on the element a reader looks at.
+    assert maybe.kind == "optional" and maybe.children[0].documentation == "Wrapped."
+
+
+def test_include_with_an_overriding_define(tmp_path: Path) -> None:
+    library = grammar_text("""
+      <start><element name="doc"><ref name="body"/><ref name="tail"/></element></start>
+      <define name="body"><element name="old"><empty/></element></define>
+      <define name="tail"><element name="tail"><empty/></element></define>""")
+    root = read(tmp_path, """
+      <include href="lib.rng">
+        <define name="body"><element name="new"><empty/></element></define>
+      </include>""", files={"lib.rng": library})
+    assert shape(root) == "e:doc(e:new(), e:tail())"
+
+
+def test_include_overriding_start(tmp_path: Path) -> None:
+    library = grammar_text("""
+      <start><element name="old"><empty/></element></start>
+      <define name="x"><element name="x"><empty/></element></define>""")
+    root = read(tmp_path, """
+      <include href="lib.rng"><start><element name="doc"><ref name="x"/></element></start>
+      </include>""", files={"lib.rng": library})
+    assert shape(root) == "e:doc(e:x())"
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    ("choice", "e:doc(choice(e:a(), e:b()))"),
+    ("interleave", "e:doc(interleave(e:a(), e:b()))"),
+])
+def test_combine(tmp_path: Path, method: str, expected: str) -> None:
+    root = read(tmp_path, f"""
+      <start><element name="doc"><ref name="part"/></element></start>
+      <define name="part"><element name="a"><empty/></element></define>
+      <define name="part" combine="{method}"><element name="b"><empty/></element></define>""")
+    assert shape(root) == expected
+
+
+def test_combine_choice_across_an_include_replaces_not_allowed(tmp_path: Path) -> None:
+    library = grammar_text("""
+      <define name="extra"><notAllowed/></define>
+      <define name="source"><element name="source"><optional><ref name="extra"/></optional>
+        </element></define>""")
+    root = read(tmp_path, """
+      <start><element name="doc"><ref name="source"/></element></start>
+      <include href="lib.rng"/>
+      <define name="extra" combine="choice"><element name="driver"><empty/></element></define>
+      """, files={"lib.rng": library})
+    assert shape(root) == "e:doc(e:source(optional(e:driver())))"
+
+
+def test_nested_grammar_keeps_its_own_defines(tmp_path: Path) -> None:
+    # libvirt's storageSourceExtra pattern: the outer grammar's override must not reach the
+    # copy of the library that the nested grammar includes.
+    library = grammar_text("""
+      <define name="extra"><notAllowed/></define>
+      <define name="source"><element name="source"><optional><ref name="extra"/></optional>
+        </element></define>""")
+    inner = grammar_text(
+        '<include href="lib.rng"/><start><element name="domain"><ref name="source"/>'
+        "</element></start>"
+    )
+    root = read(tmp_path, """
+      <start><element name="snapshot">
+        <ref name="source"/>
+        <grammar><include href="inner.rng"/></grammar>
+      </element></start>
+      <include href="lib.rng"/>
+      <define name="extra" combine="choice"><element name="driver"><empty/></element></define>
+      """, files={"lib.rng": library, "inner.rng": inner})
+    assert shape(root) == "e:snapshot(e:source(optional(e:driver())), e:domain(e:source()))"
+
+
+def test_parent_ref_reaches_the_enclosing_grammar(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc"><grammar>
+        <start><element name="inner"><parentRef name="part"/><ref name="part"/></element></start>
+        <define name="part"><element name="nested"><empty/></element></define>
+      </grammar></element></start>
+      <define name="part"><element name="outer"><empty/></element></define>""")
+    assert shape(root) == "e:doc(e:inner(e:outer(), e:nested()))"
+
+
+def test_external_ref_inherits_ns(tmp_path: Path) -> None:
+    write(tmp_path, "part.rng", f'<element name="part" xmlns="{RNG_NS}"><text/></element>')
+    model = read_grammar(write(tmp_path, "main.rng", grammar_text(
+        '<start><element name="doc"><externalRef href="part.rng"/></element></start>',
+        'ns="urn:doc"',
+    )))
+    part = model.start.children[0]
+    assert (part.name, part.namespace) == ("part", "urn:doc")
+    assert model.files == (str(tmp_path / "main.rng"), str(tmp_path / "part.rng"))
+
+
+def test_ns_inheritance_and_prefixed_names(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <attribute name="plain"/>
+        <attribute name="qualified" ns="urn:attr"/>
+        <element name="other" ns="urn:other"><element name="child"><empty/></element></element>
+        <element name="q:prefixed" xmlns:q="urn:q"><empty/></element>
+      </element></start>""", 'ns="urn:doc"')
+    names = [(n.kind, n.name, n.namespace) for n in _all(root) if n.name is not None]
+    assert names == [
+        ("element", "doc", "urn:doc"),
+        ("attribute", "plain", ""),  # attributes do not inherit ns
+        ("attribute", "qualified", "urn:attr"),
+        ("element", "other", "urn:other"),
+        ("element", "child", "urn:other"),
+        ("element", "prefixed", "urn:q"),
+    ]
+
+
+def test_name_classes(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc">
+        <element><anyName><except><name>secret</name></except></anyName><empty/></element>
+        <element><nsName ns="urn:x"/><empty/></element>
+        <element><choice><name>left</name><name>right</name></choice><empty/></element>
+        <element><choice><name>plain</name><name ns="urn:y">far</name></choice><empty/></element>
+        <attribute><anyName/></attribute>
+      </element></start>""")
+    any_name, ns_name, either, mixed, attribute = root.children
+    assert (any_name.name, any_name.name_except) == ("*", "secret")
+    assert any_name.to_dict()["nameExcept"] == "secret"
+    assert (ns_name.name, ns_name.namespace) == ("{urn:x}*", "urn:x")
+    assert (either.name, either.namespace) == ("left|right", "")
+    assert mixed.name == "plain|{urn:y}far"
+    assert (attribute.kind, attribute.name) == ("attribute", "*")
+
+
+def test_div_is_transparent(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <div><start><element name="doc"><ref name="x"/></element></start></div>
+      <div ns="urn:div"><div><define name="x"><element name="x"><empty/></element></define>
+      </div></div>""")
+    assert shape(root) == "e:doc(e:x())"
+    assert root.children[0].namespace == "urn:div"
+
+
+def test_foreign_elements_and_attributes_are_ignored(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="doc" xmlns:v="urn:v" v:serial="4"><v:note>n</v:note>
+        <!-- a comment --><empty/></element></start>""")
+    assert shape(root) == "e:doc()"
+
+
+def test_recursion_becomes_a_ref_to_the_element_path(tmp_path: Path) -> None:
+    root = read(tmp_path, START + """
+      <define name="root"><element name="doc"><ref name="chain"/></element></define>
+      <define name="chain"><element name="backingStore">
+        <optional><ref name="chain"/></optional></element></define>""")
+    assert shape(root) == "e:doc(e:backingStore(optional(ref:doc/backingStore)))"
+    paths = [path for path, _, _ in walk_paths(root)]
+    assert paths == ["doc", "doc/backingStore"]
+
+
+def test_recursion_through_content_points_at_the_repeating_element(tmp_path: Path) -> None:
+    root = read(tmp_path, START + """
+      <define name="root"><element name="doc"><ref name="any"/></element></define>
+      <define name="any"><zeroOrMore><choice><text/>
+        <element><anyName/><ref name="any"/></element></choice></zeroOrMore></define>""")
+    assert shape(root) == "e:doc(zeroOrMore(choice(text, e:*(ref:doc/*))))"
+
+
+def test_shared_define_is_expanded_once_and_reused(tmp_path: Path) -> None:
+    root = read(tmp_path, START + """
+      <define name="root"><element name="doc"><ref name="x"/><ref name="x"/></element></define>
+      <define name="x"><element name="x"><text/></element></define>""")
+    first, second = root.children
+    assert first is second
+    assert root.to_dict()["children"][1] == {"kind": "element", "name": "x",
+                                             "children": [{"kind": "text"}]}
+
+
+def test_files_lists_every_file_read(tmp_path: Path) -> None:
+    write(tmp_path, "c.rng", grammar_text('<define name="c"><text/></define>'))
+    write(tmp_path, "b.rng", grammar_text('<include href="c.rng"/>'))
+    write(tmp_path, "sub_part.rng", f'<element name="p" xmlns="{RNG_NS}"><ref name="c"/></element>')
+    main = write(tmp_path, "main.rng", grammar_text(
+        '<include href="b.rng"/><start><element name="doc"><externalRef href="sub_part.rng"/>'
+        "</element></start>"
+    ))
+    files = read_grammar(main).files
+    assert sorted(files) == sorted(str(tmp_path / name)
+                                   for name in ("main.rng", "b.rng", "c.rng", "sub_part.rng"))
+    assert all(Path(file).is_absolute() for file in files)
+
+
+def test_a_pattern_file_without_grammar(tmp_path: Path) -> None:
+    path = write(tmp_path, "one.rng", f'<element name="one" xmlns="{RNG_NS}"><text/></element>')
+    assert shape(read_grammar(path).start) == "e:one(text)"
+
+
+def test_since_on_a_ref(tmp_path: Path) -> None:
+    root = read(tmp_path, START + """
+      <define name="root"><element name="doc"><ref name="x" gs:since="9.1"/></element></define>
+      <define name="x"><element name="x"><empty/></element></define>""")
+    assert root.children[0].since == "9.1"
+
+
+def _all(node: Node) -> Iterator[Node]:
+    yield node
+    for child in node.children:
+        yield from _all(child)
+
+
+# --- faults: one problem, at the file, line and column of the element at fault --------------
+
+
+def _fault(tmp_path: Path, body: str, files: dict[str, str] | None = None) -> str:
+    with pytest.raises(GrammarError) as caught:
+        read(tmp_path, body, files=files)
+    return str(caught.value.problem).replace(str(tmp_path) + "/", "")
+
+
+def test_fault_file_does_not_parse(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><element name='a'><empty/></start>")
+    assert problem.startswith("main.rng:3:11: ")
+    assert "not well-formed XML" in problem
+
+
+def test_fault_missing_include(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><empty/></start>\n  <include href='gone.rng'/>")
+    assert problem == (
+        "main.rng:3:3: cannot read 'gone.rng': No such file or directory"
+    )
+
+
+def test_fault_undefined_ref(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><element name='a'><ref name='nowhere'/></element></start>")
+    assert problem == "main.rng:2:26: reference to undefined pattern 'nowhere'"
+
+
+def test_fault_parent_ref_outside_a_nested_grammar(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><parentRef name='x'/></start><define name='x'><empty/>"
+                               "</define>")
+    assert problem == "main.rng:2:8: <parentRef> outside a nested grammar"
+
+
+def test_fault_two_defines_without_combine(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><ref name='x'/></start>\n"
+                               "<define name='x'><empty/></define>\n"
+                               "<define name='x'><text/></define>")
+    assert problem == "main.rng:4:1: define 'x' is defined twice without combine"
+
+
+def test_fault_conflicting_combine(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><ref name='x'/></start>\n"
+                               "<define name='x' combine='choice'><empty/></define>\n"
+                               "<define name='x' combine='interleave'><text/></define>")
+    assert problem == "main.rng:4:1: define 'x' combines with both choice and interleave"
+
+
+def test_fault_override_of_an_absent_define(tmp_path: Path) -> None:
+    library = grammar_text("<start><empty/></start>")
+    problem = _fault(tmp_path, "<include href='lib.rng'>\n"
+                               "  <define name='ghost'><empty/></define></include>",
+                     {"lib.rng": library})
+    assert problem == (
+        "main.rng:3:3: overrides define 'ghost', absent from 'lib.rng'"
+    )
+
+
+def test_fault_recursion_without_an_element(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><ref name='x'/></start>\n"
+                               "<define name='x'><choice><empty/><ref name='x'/></choice></define>")
+    assert problem == "main.rng:3:34: 'x' refers to itself without an element in between"
+
+
+def test_fault_include_loop(tmp_path: Path) -> None:
+    write(tmp_path, "loop.rng", grammar_text("<include href='main.rng'/>"))
+    problem = _fault(tmp_path, "<start><empty/></start><include href='loop.rng'/>")
+    assert problem == "loop.rng:2:1: 'main.rng' includes itself"
+
+
+def test_fault_grammar_without_start(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<define name='x'><empty/></define>")
+    assert problem == "main.rng:1:1: grammar has no <start>"
+
+
+def test_fault_not_relax_ng(tmp_path: Path) -> None:
+    path = write(tmp_path, "plain.xml", "<doc/>")
+    with pytest.raises(GrammarError) as caught:
+        read_grammar(path)
+    assert str(caught.value.problem) == f"{path}:1:1: <doc> is not a RELAX NG element"
+
+
+def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        read_grammar(tmp_path / "absent.rng")
