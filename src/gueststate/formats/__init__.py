@@ -1,0 +1,103 @@
+"""The three formats as typed models: parse, check, canonical output, alignment.
+
+>>> from gueststate.formats import DomainBackup, BackupDisk, to_xml
+>>> print(to_xml(DomainBackup(disks=(BackupDisk("vda"),))), end="")
+<domainbackup mode='push'>
+  <disks>
+    <disk name='vda' backup='yes' type='file'/>
+  </disks>
+</domainbackup>
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gueststate.formats.align import align_backup, align_checkpoint, align_snapshot
+from gueststate.formats.backup import BackupDisk, BackupServer, BackupStore, DomainBackup
+from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
+from gueststate.formats.common import (
+    Cipher,
+    Encryption,
+    FormatError,
+    Ivgen,
+    Seclabel,
+    Secret,
+)
+from gueststate.formats.domain import Domain, DomainDisk
+from gueststate.formats.reading import load
+from gueststate.formats.snapshot import (
+    DomainSnapshot,
+    NetworkHost,
+    SnapshotDisk,
+    SnapshotMemory,
+    SnapshotSource,
+)
+from gueststate.problems import Problem
+
+__all__ = [
+    "BackupDisk", "BackupServer", "BackupStore", "CheckpointDisk", "Cipher", "Domain",
+    "DomainBackup", "DomainCheckpoint", "DomainDisk", "DomainSnapshot", "Encryption",
+    "FormatError", "Ivgen", "Model", "NetworkHost", "Seclabel", "Secret", "SnapshotDisk",
+    "SnapshotMemory", "SnapshotSource", "align", "align_backup", "align_checkpoint",
+    "align_snapshot", "check", "from_xml", "to_xml",
+]
+
+#: Any of the three definitions.
+Model = DomainBackup | DomainCheckpoint | DomainSnapshot
+
+
+def from_xml(
+    data: bytes | str, path: str = "<string>", *, validate: bool = True
+) -> Model:
+    """Parse a document of any of the three formats, detected from its root element.
+
+    Raises :class:`FormatError` (never another exception) when the document is malformed,
+    fails its schema (unless ``validate`` is false) or is refused by libvirt's parser rules.
+    """
+    root, source = load(data, path, None, validate=validate)
+    if root.tag == "domainbackup":
+        return DomainBackup.from_element(root, source)
+    if root.tag == "domaincheckpoint":
+        return DomainCheckpoint.from_element(root, source)
+    return DomainSnapshot.from_element(root, source)
+
+
+def to_xml(model: Model) -> str:
+    """libvirt's canonical text of a definition."""
+    return model.to_xml()
+
+
+def check(model: Model, path: str = "<model>") -> list[Problem]:
+    """Problems libvirt would raise beyond the schema (empty when there are none)."""
+    from gueststate.formats import backup, checkpoint, snapshot
+
+    if isinstance(model, DomainBackup):
+        return backup.check(model, path)
+    if isinstance(model, DomainCheckpoint):
+        return checkpoint.check(model, path)
+    return snapshot.check(model, path)
+
+
+def align(
+    model: Model,
+    domain: Domain,
+    *,
+    suffix: str | None = None,
+    default_location: str = "internal",
+    is_regular_file: Callable[[str], bool] | None = None,
+) -> Model:
+    """Complete a definition against ``domain`` as libvirt does before it acts on it.
+
+    ``suffix`` names generated backup targets (libvirt uses the checkpoint name, else the
+    time); ``default_location`` is the snapshot mode of disks left undecided.
+    """
+    if isinstance(model, DomainBackup):
+        if suffix is None:
+            raise FormatError([Problem("<model>", 0, 0, "a backup needs a suffix to align")])
+        return align_backup(model, domain, suffix)
+    if isinstance(model, DomainCheckpoint):
+        return align_checkpoint(model, domain)
+    if is_regular_file is None:
+        return align_snapshot(model, domain, default_location)
+    return align_snapshot(model, domain, default_location, is_regular_file=is_regular_file)

@@ -1,0 +1,118 @@
+"""libvirt's XML writer conventions: two-space indentation, single quotes, its escaping.
+
+Models build a small :class:`Tag` tree and :func:`render` turns it into text.  Subtrees the
+models do not interpret (an embedded ``<domain>``, a ``<cookie>``) are kept as
+:class:`RawElement` and re-written with the same conventions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+_DROPPED_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
+_ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;"}
+_ESCAPED = re.compile("[<>&\"']")
+_INDENT = "  "
+
+
+def escape(value: str) -> str:
+    """Escape text or an attribute value the way libvirt does (control characters dropped)."""
+    value = _DROPPED_CONTROLS.sub("", value)
+    return _ESCAPED.sub(lambda match: _ESCAPES[match.group()], value)
+
+
+def _escape_libxml2(value: str, attribute: bool) -> str:
+    """Escaping of libxml2's own serialiser (used by libvirt for foreign metadata)."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if attribute:
+        value = value.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+        value = value.replace("\t", "&#9;")
+    return value
+
+
+@dataclass
+class Tag:
+    """One element to write: attributes whose value is ``None`` are left out."""
+
+    name: str
+    attrs: list[tuple[str, str | None]] = field(default_factory=list)
+    children: list[Tag | RawElement] = field(default_factory=list)
+    text: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when the element would carry nothing (libvirt then leaves it out)."""
+        has_attrs = any(value is not None for _, value in self.attrs)
+        return not has_attrs and not self.children and self.text is None
+
+
+def render(tag: Tag | RawElement, depth: int = 0) -> str:
+    """The element as libvirt writes it, every line indented by ``depth`` levels."""
+    if isinstance(tag, RawElement):
+        prefix = _INDENT * depth
+        return "".join(prefix + line + "\n" for line in tag.xml.splitlines())
+    pad = _INDENT * depth
+    attrs = "".join(f" {name}='{escape(value)}'" for name, value in tag.attrs if value is not None)
+    if tag.children:
+        inner = "".join(render(child, depth + 1) for child in tag.children)
+        return f"{pad}<{tag.name}{attrs}>\n{inner}{pad}</{tag.name}>\n"
+    if tag.text is not None:
+        return f"{pad}<{tag.name}{attrs}>{escape(tag.text)}</{tag.name}>\n"
+    return f"{pad}<{tag.name}{attrs}/>\n"
+
+
+@dataclass(frozen=True)
+class RawElement:
+    """An element kept as written, re-serialised in libvirt's style (``xml`` at depth 0)."""
+
+    xml: str
+
+    @classmethod
+    def from_element(cls, element: etree._Element) -> RawElement:
+        """Capture ``element`` (comments dropped, whitespace-only text re-indented)."""
+        return cls(_write_foreign(element, 0, single_quotes=True, declared={}))
+
+
+def _qualified(name: str, nsmap: dict[str | None, str]) -> str:
+    if not name.startswith("{"):
+        return name
+    uri, local = name[1:].split("}", 1)
+    for prefix, value in nsmap.items():
+        if value == uri:
+            return f"{prefix}:{local}" if prefix else local
+    return local
+
+
+def _write_foreign(
+    element: etree._Element, depth: int, *, single_quotes: bool, declared: dict[str | None, str]
+) -> str:
+    pad = _INDENT * depth
+    nsmap: dict[str | None, str] = dict(element.nsmap)
+    name = _qualified(str(element.tag), nsmap)
+    pieces: list[tuple[str, str]] = [
+        ("xmlns" if prefix is None else f"xmlns:{prefix}", uri)
+        for prefix, uri in nsmap.items()
+        if declared.get(prefix) != uri
+    ]
+    pieces += [(_qualified(str(key), nsmap), str(value)) for key, value in element.attrib.items()]
+    if single_quotes:
+        attrs = "".join(f" {key}='{escape(value)}'" for key, value in pieces)
+    else:
+        attrs = "".join(f' {key}="{_escape_libxml2(value, True)}"' for key, value in pieces)
+    children = [child for child in element if isinstance(child.tag, str)]
+    text = element.text or ""
+    if not children:
+        if not text:
+            return f"{pad}<{name}{attrs}/>\n"
+        body = escape(text) if single_quotes else _escape_libxml2(text, False)
+        return f"{pad}<{name}{attrs}>{body}</{name}>\n"
+    # Children of <metadata> are foreign documents: libvirt dumps them with libxml2 (double
+    # quotes, namespace declarations on the element that needs them).
+    foreign = str(element.tag) == "metadata" or not single_quotes
+    inner = "".join(
+        _write_foreign(child, depth + 1, single_quotes=not foreign, declared=nsmap)
+        for child in children
+    )
+    return f"{pad}<{name}{attrs}>\n{inner}{pad}</{name}>\n"

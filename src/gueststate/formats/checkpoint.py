@@ -1,0 +1,144 @@
+"""``<domaincheckpoint>``: a point in time from which dirty blocks are tracked."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from lxml import etree
+
+from gueststate.formats.canonical import RawElement, Tag, render
+from gueststate.formats.common import Source, attr, text_of
+from gueststate.formats.reading import load
+from gueststate.problems import Problem
+
+CHECKPOINT_MODES = ("no", "bitmap")
+_NAME = re.compile(r"[a-zA-Z0-9_\-][a-zA-Z0-9_\-.]*")
+_DISK_NAME = re.compile(r"(ioemu:)?(fd|hd|sd|vd|xvd|ubd)[a-zA-Z0-9_]+|(/|[a-zA-Z]:\\).+")
+
+
+@dataclass(frozen=True)
+class CheckpointDisk:
+    """One disk: tracked with a dirty ``bitmap`` or not tracked (``checkpoint='no'``)."""
+
+    name: str
+    checkpoint: str = "bitmap"
+    bitmap: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class DomainCheckpoint:
+    """A ``<domaincheckpoint>`` definition."""
+
+    name: str | None = None
+    description: str | None = None
+    parent: str | None = None
+    creation_time: int | None = None
+    disks: tuple[CheckpointDisk, ...] = ()
+    domain: RawElement | None = None
+
+    @classmethod
+    def from_xml(
+        cls, data: bytes | str, path: str = "<string>", *, validate: bool = True,
+        redefine: bool = False,
+    ) -> DomainCheckpoint:
+        """Parse (after schema validation unless ``validate`` is false).
+
+        Everything in the document is kept.  ``redefine`` adds libvirt's rules for
+        re-creating saved metadata: a name and a numeric creation time are required.
+        """
+        root, source = load(data, path, "domaincheckpoint", validate=validate)
+        return cls.from_element(root, source, redefine=redefine)
+
+    @classmethod
+    def from_element(
+        cls, root: etree._Element, source: Source, *, redefine: bool = False
+    ) -> DomainCheckpoint:
+        """Build the model from a parsed ``<domaincheckpoint>`` element."""
+        name = text_of(root, "name")
+        if redefine and name is None:
+            raise source.fail(root, "a redefined checkpoint must have a name")
+        created = text_of(root, "creationTime")
+        if redefine and not (created and created.isdigit()):
+            raise source.fail(root, "missing creationTime from existing checkpoint")
+        domain = root.find("domain")
+        return cls(
+            name=name,
+            description=text_of(root, "description"),
+            parent=text_of(root, "parent/name"),
+            creation_time=int(created) if created and created.isdigit() else None,
+            disks=tuple(_parse_disk(source, node) for node in root.findall("disks/*")),
+            domain=RawElement.from_element(domain) if domain is not None else None,
+        )
+
+    def created(self, creation_time: int) -> DomainCheckpoint:
+        """What libvirt keeps of a new (not redefined) checkpoint created at ``creation_time``.
+
+        The parent, creation time and domain given in the document are ignored; the name
+        defaults to the creation time.
+        """
+        return replace(self, parent=None, domain=None, creation_time=creation_time,
+                       name=self.name if self.name is not None else str(creation_time))
+
+    def to_xml(self) -> str:
+        """libvirt's canonical text of this definition."""
+        children: list[Tag | RawElement] = []
+        if self.name is not None:
+            children.append(Tag("name", text=self.name))
+        if self.description is not None:
+            children.append(Tag("description", text=self.description))
+        if self.parent is not None:
+            children.append(Tag("parent", children=[Tag("name", text=self.parent)]))
+        if self.creation_time:
+            children.append(Tag("creationTime", text=str(self.creation_time)))
+        if self.disks:
+            children.append(Tag("disks", children=[_disk_tag(disk) for disk in self.disks]))
+        if self.domain is not None:
+            children.append(self.domain)
+        return render(Tag("domaincheckpoint", children=children))
+
+
+def _parse_disk(source: Source, node: etree._Element) -> CheckpointDisk:
+    name = attr(node, "name")
+    if not name:
+        raise source.fail(node, "missing name from disk checkpoint element")
+    mode = attr(node, "checkpoint") or "bitmap"
+    if mode not in CHECKPOINT_MODES:
+        raise source.fail(node, f"unknown disk checkpoint setting '{mode}'")
+    # size is output-only: libvirt ignores it on input.
+    return CheckpointDisk(name, mode, attr(node, "bitmap"))
+
+
+def _disk_tag(disk: CheckpointDisk) -> Tag:
+    size = None
+    if disk.size is not None and disk.bitmap is not None and disk.checkpoint == "bitmap":
+        size = str(disk.size)
+    return Tag("disk", [("name", disk.name), ("checkpoint", disk.checkpoint),
+                        ("bitmap", disk.bitmap), ("size", size)])
+
+
+def check(checkpoint: DomainCheckpoint, path: str = "<model>") -> list[Problem]:
+    """Rules beyond parsing: names libvirt accepts, one entry per disk, consistent modes."""
+    problems: list[Problem] = []
+
+    def report(where: str, message: str) -> None:
+        problems.append(Problem(path, 0, 0, f"domaincheckpoint{where}: {message}"))
+
+    for where, value in (("/name", checkpoint.name), ("/parent/name", checkpoint.parent)):
+        if value is not None and not _NAME.fullmatch(value):
+            report(where, f"'{value}' is not a valid checkpoint name "
+                   "(letters, digits, '_', '-', '.'; not starting with '.')")
+    seen: set[str] = set()
+    for number, disk in enumerate(checkpoint.disks, start=1):
+        where = f"/disks/disk[{number}]"
+        if not _DISK_NAME.fullmatch(disk.name):
+            report(f"{where}/@name", f"'{disk.name}' is neither a target nor an absolute path")
+        if disk.name in seen:
+            report(f"{where}/@name", f"disk '{disk.name}' specified twice")
+        seen.add(disk.name)
+        if disk.checkpoint not in CHECKPOINT_MODES:
+            report(f"{where}/@checkpoint", f"unknown disk checkpoint setting '{disk.checkpoint}'")
+        elif disk.checkpoint == "no" and disk.bitmap is not None:
+            report(f"{where}/@bitmap", "a disk with checkpoint='no' cannot name a bitmap")
+    return problems

@@ -1,0 +1,98 @@
+"""The disks of a ``<domain>``: what alignment needs to know about a guest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from gueststate import xmlsafe
+from gueststate.formats.common import FormatError, Source, attr, format_uuid, text_of
+
+
+@dataclass(frozen=True)
+class DomainDisk:
+    """One ``<disk>`` device of a domain, reduced to what alignment looks at."""
+
+    target: str
+    type: str = "file"
+    device: str = "disk"
+    source: str | None = None
+    readonly: bool = False
+    snapshot: str | None = None
+    format: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """No media: a drive without a source (e.g. an ejected CD-ROM)."""
+        return not self.source
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A domain's identity and its disks, in definition order."""
+
+    name: str | None = None
+    uuid: str | None = None
+    disks: tuple[DomainDisk, ...] = ()
+
+    @classmethod
+    def from_xml(cls, data: bytes | str, path: str = "<string>") -> Domain:
+        """Read a ``<domain>`` document (parsed through :mod:`gueststate.xmlsafe`)."""
+        raw = data.encode() if isinstance(data, str) else data
+        try:
+            tree = xmlsafe.parse_bytes(raw, path)
+        except xmlsafe.XMLParseError as error:
+            raise FormatError([error.problem]) from None
+        return cls.from_element(tree.getroot(), Source(path))
+
+    @classmethod
+    def from_element(cls, root: etree._Element, source: Source) -> Domain:
+        """Read an already parsed ``<domain>`` (or ``<inactiveDomain>``) element."""
+        if root.tag not in ("domain", "inactiveDomain"):
+            raise source.fail(root, f"expecting root element of 'domain', not '{root.tag}'")
+        disks = []
+        for element in root.findall("devices/disk"):
+            target = element.find("target")
+            dev = attr(target, "dev") if target is not None else None
+            if not dev:
+                raise source.fail(element, "missing target information for device")
+            disks.append(_disk(element, dev))
+        uuid = text_of(root, "uuid")
+        return cls(text_of(root, "name"), format_uuid(uuid) if uuid else None, tuple(disks))
+
+    def disk_by_target(self, target: str) -> DomainDisk | None:
+        """The disk whose target is exactly ``target``."""
+        return next((disk for disk in self.disks if disk.target == target), None)
+
+    def disk_by_name(self, name: str) -> DomainDisk | None:
+        """Target name, or an absolute source path that names exactly one disk."""
+        if not name.startswith("/"):
+            return self.disk_by_target(name)
+        found = [disk for disk in self.disks if disk.source == name]
+        return found[0] if len(found) == 1 else None
+
+
+def _disk(element: etree._Element, dev: str) -> DomainDisk:
+    kind = attr(element, "type") or "file"
+    device = attr(element, "device") or "disk"
+    node = element.find("source")
+    path = None
+    if node is not None:
+        if kind == "network":
+            path = attr(node, "name")
+        elif kind == "volume":
+            path = attr(node, "volume")
+        else:
+            path = attr(node, {"block": "dev", "dir": "dir"}.get(kind, "file"))
+    driver = element.find("driver")
+    return DomainDisk(
+        target=dev,
+        type=kind,
+        device=device,
+        source=path or None,
+        # libvirt treats every CD-ROM as read-only.
+        readonly=element.find("readonly") is not None or device == "cdrom",
+        snapshot=attr(element, "snapshot"),
+        format=attr(driver, "type") if driver is not None else None,
+    )
