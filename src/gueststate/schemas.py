@@ -8,12 +8,14 @@ libvirt's ``domain.rng`` and ``inactiveDomain.rng``.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from gueststate import xmlsafe
+from gueststate.diagnose import column_of, diagnose
 from gueststate.problems import Problem
 
 #: Format name (the root element) → schema file name.
@@ -98,11 +100,7 @@ def validate_file(
     path: str | Path, schema: str | None = None, libvirt_schemas: Path | None = None
 ) -> ValidationResult:
     """Read and validate one file; I/O errors propagate as :class:`OSError`."""
-    try:
-        tree = xmlsafe.parse_file(path)
-    except xmlsafe.XMLParseError as error:
-        return ValidationResult(str(path), schema, (error.problem,))
-    return validate_tree(tree, str(path), schema, libvirt_schemas)
+    return validate_bytes(xmlsafe.read_bounded(path), str(path), schema, libvirt_schemas)
 
 
 def validate_bytes(
@@ -114,14 +112,17 @@ def validate_bytes(
         tree = xmlsafe.parse_bytes(data, path)
     except xmlsafe.XMLParseError as error:
         return ValidationResult(path, schema, (error.problem,))
-    return validate_tree(tree, path, schema, libvirt_schemas)
+    return validate_tree(tree, path, schema, libvirt_schemas, source=data)
 
 
 def validate_tree(
     tree: etree._ElementTree, path: str, schema: str | None = None,
-    libvirt_schemas: Path | None = None,
+    libvirt_schemas: Path | None = None, source: bytes | None = None,
 ) -> ValidationResult:
-    """Validate a parsed document against ``schema`` (detected from the root when None)."""
+    """Validate a parsed document against ``schema`` (detected from the root when None).
+
+    ``source``, the document's bytes, lets problems name a column as well as a line.
+    """
     root = tree.getroot()
     name = schema or detect_format(root)
     if name is None:
@@ -131,10 +132,15 @@ def validate_tree(
             f"unknown root element <{_display_tag(root.tag)}>: expected one of {known}",
         )
         return ValidationResult(path, None, (problem,))
-    validator = compiled(schema_path(name))
+    grammar = schema_path(name)
+    validator = compiled(grammar)
     problems: list[Problem] = []
     if not validator.validate(tree):
-        problems.extend(_problems_from_log(validator.error_log, path))
+        # libxml2 decides; the diagnosis only words the verdict better when it can.
+        problems.extend(
+            diagnose(tree, path, grammar, source)
+            or _problems_from_log(validator.error_log, tree, path, source)
+        )
     if libvirt_schemas is not None:
         problems.extend(_strict_embedded(root, path, libvirt_schemas))
     return ValidationResult(path, name, tuple(problems))
@@ -152,7 +158,7 @@ def _strict_embedded(root: etree._Element, path: str, libvirt_schemas: Path) -> 
         if not validator.validate(embedded):
             problems.extend(
                 Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
-                for p in _problems_from_log(validator.error_log, path)
+                for p in _problems_from_log(validator.error_log, embedded, path)
             )
     return problems
 
@@ -165,22 +171,45 @@ def _copy_with_lines(element: etree._Element) -> etree._Element:
     return copy
 
 
-def _problems_from_log(log: etree._ListErrorLog, path: str) -> list[Problem]:
+def _problems_from_log(
+    log: etree._ListErrorLog, tree: etree._ElementTree, path: str, source: bytes | None = None
+) -> list[Problem]:
+    lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
     seen: set[tuple[int, int, str]] = set()
     problems: list[Problem] = []
     for entry in log:
-        message = _humanise(entry.message)
-        key = (entry.line, entry.column, message)
-        if key in seen:
+        message = _humanise(entry.message, entry.path)
+        line, column = entry.line, max(entry.column, 0)
+        if entry.path:  # libxml2 often reports line 0; the node's own line is better
+            found = tree.xpath(entry.path)
+            if found and isinstance(found, list) and isinstance(found[0], etree._Element):
+                line = line_of(found[0])
+                column = column or column_of(lines, line, f"<{found[0].tag}")
+        key = (line, column, message)
+        if key in seen or line <= 0:
             continue
         seen.add(key)
-        problems.append(Problem(path, max(entry.line, 0), max(entry.column, 0), message))
-    return problems or [Problem(path, 1, 1, "document does not match the schema")]
+        problems.append(Problem(path, line, column, message))
+    return problems or [Problem(path, 1, 0, "document does not match the schema")]
 
 
-def _humanise(message: str) -> str:
+def _humanise(message: str, node_path: str | None = None) -> str:
     """libxml2's RELAX NG messages, made a little plainer for people."""
     message = message.strip()
+    if message.endswith("failed to validate content") and node_path:
+        steps = [step.split("[")[0] for step in node_path.strip("/").split("/")]
+        where = f" in <{steps[-2]}>" if len(steps) > 1 else ""
+        return (
+            f"<{steps[-1]}>{where} matches none of the forms the grammar allows here: "
+            "check which attributes and children go together"
+        )
+    invalid = re.fullmatch(r"Invalid attribute (\S+) for element (\S+)", message)
+    if invalid:
+        attribute, element = invalid.groups()
+        return (
+            f"attribute '{attribute}' of <{element}> does not fit with the rest of the element: "
+            "check which attributes and children go together"
+        )
     replacements = {
         "Expecting element ": "expected element <",
         "Did not expect element ": "unexpected element <",

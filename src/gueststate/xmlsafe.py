@@ -83,8 +83,8 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
     return tree
 
 
-def parse_file(path: str | Path) -> etree._ElementTree:
-    """Read and parse a file; I/O errors propagate as :class:`OSError`."""
+def read_bounded(path: str | Path) -> bytes:
+    """The bytes of a file, at most one byte more than :data:`MAX_DOCUMENT_BYTES`."""
     with open(path, "rb") as stream:
         # Ask for what the file holds (plus one byte to notice growth) rather than the limit:
         # allocating the limit for every small file costs more than parsing it.
@@ -92,7 +92,12 @@ def parse_file(path: str | Path) -> etree._ElementTree:
         data = stream.read(expected + 1)
         if len(data) > expected:
             data += stream.read(MAX_DOCUMENT_BYTES + 1 - len(data))
-    return parse_bytes(data, str(path))
+    return data
+
+
+def parse_file(path: str | Path) -> etree._ElementTree:
+    """Read and parse a file; I/O errors propagate as :class:`OSError`."""
+    return parse_bytes(read_bounded(path), str(path))
 
 
 def _syntax_problem(error: etree.XMLSyntaxError, path: str) -> Problem:
