@@ -118,7 +118,7 @@ def check_example(file: Path, schema: str | None, libvirt_schemas: Path | None) 
             return Verdict(None, None, (), paths)
         domain_rng = libvirt_schemas / "domain.rng"
         problems = _validate_with(schemas.compiled(domain_rng), tree, str(file))
-        return Verdict(LIBVIRT_DOMAIN, "libvirt's domain.rng", problems, paths)
+        return Verdict(LIBVIRT_DOMAIN, "libvirt domain.rng", problems, paths)
     result = schemas.validate_tree(tree, str(file), schema, libvirt_schemas)
     schema_file = schemas.FORMATS.get(result.schema or "")
     return Verdict(result.schema, schema_file, result.problems, paths)

@@ -1,0 +1,250 @@
+"""The xml-example directive, built on the tiny projects under tests/roots/test-example*."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sphinx.testing.util import SphinxTestApp
+
+from gueststate import xmlsafe
+from gueststate.sphinxext.example import NODE_ATTRIBUTE, examples_by_doc, examples_using
+from gueststate.sphinxext.xmlpaths import document_paths, path_matches
+
+ROOTS = Path(__file__).parent / "roots"
+MakeApp = Callable[..., SphinxTestApp]
+
+
+def _example_blocks(page: str) -> list[str]:
+    """The text a reader copies from each example's ``div.highlight pre`` on a page."""
+    blocks = re.findall(
+        r'<div class="[^"]*xml-example[^"]*".*?<div class="highlight"><pre>(.*?)</pre>',
+        page, flags=re.S,
+    )
+    texts = []
+    for block in blocks:
+        block = re.sub(r'<span class="linenos">.*?</span>', "", block)  # copybutton skips these
+        texts.append(html.unescape(re.sub(r"<[^>]+>", "", block)))
+    return texts
+
+
+def _warnings(app: SphinxTestApp) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", app.warning.getvalue())
+
+
+@pytest.mark.sphinx("html", testroot="example")
+def test_valid_example_renders_the_file_and_records_its_dependency(app: SphinxTestApp) -> None:
+    app.build()
+    assert _warnings(app) == ""
+    push = app.srcdir / "examples" / "push.xml"
+    page = (app.outdir / "index.html").read_text(encoding="utf-8")
+
+    assert _example_blocks(page) == [push.read_text(encoding="utf-8")]
+    assert "valid against domainbackup.rng" in page
+    assert "A push backup" in page
+    assert page.count('<span class="hll">') == 2  # :emphasize-lines: 3-4
+    link = re.search(r'class="reference download internal" download="" href="([^"]+)"', page)
+    assert link is not None
+    assert (app.outdir / link.group(1)).read_bytes() == push.read_bytes()
+
+    assert push in app.env.dependencies["index"]
+    assert app.env.srcdir / "examples" / "checkpoint.xml" in app.env.dependencies["both"]
+    [use] = examples_by_doc(app.env)["index"]
+    assert (use.path, use.schema, use.expected_error) == ("examples/push.xml", "domainbackup", None)
+    assert "domainbackup/disks/disk/target/@file" in use.paths
+
+
+@pytest.mark.sphinx("html", testroot="example")
+def test_myst_pages_line_numbers_and_copied_text(app: SphinxTestApp) -> None:
+    app.build()
+    page = (app.outdir / "pull.html").read_text(encoding="utf-8")
+    pull = (app.srcdir / "examples" / "pull.xml").read_text(encoding="utf-8")
+    assert '<span class="linenos">1</span>' in page
+    assert _example_blocks(page) == [pull]
+
+
+@pytest.mark.sphinx("html", testroot="example")
+def test_counter_example_and_domain_marks(app: SphinxTestApp) -> None:
+    app.build()
+    counter = (app.outdir / "counter.html").read_text(encoding="utf-8")
+    mark = "counter-example: fails at line 2 with “&lt;server&gt; in &lt;domainbackup&gt;"
+    assert mark in counter
+    assert "xml-example-counter" in counter
+    domain = (app.outdir / "domain.html").read_text(encoding="utf-8")
+    assert "valid against libvirt domain.rng" in domain
+    uses = examples_by_doc(app.env)
+    assert uses["domain"][0].schema == "libvirt-domain"
+    assert uses["counter"][0].expected_error == "<server> in <domainbackup>"
+    assert "plain" not in uses
+
+
+@pytest.mark.sphinx("html", testroot="example")
+def test_examples_using_names_only_valid_examples(app: SphinxTestApp) -> None:
+    app.build()
+    found = examples_using(app.env, "domainbackup/disks/disk/target/@file")
+    assert [(use.docname, use.path) for use in found] == [
+        ("both", "examples/push.xml"), ("index", "examples/push.xml"),
+    ]
+    servers = examples_using(app.env, "domainbackup/server")
+    assert [use.docname for use in servers] == ["pull"]  # not the counter-example's
+    assert {use.docname for use in examples_using(app.env, "domaincheckpoint/name")} == {
+        "both", "checkpoint",
+    }
+
+
+@pytest.mark.sphinx("html", testroot="example")
+def test_doctree_marks_each_example_block(app: SphinxTestApp) -> None:
+    app.build()
+    doctree = app.env.get_doctree("both")
+    marked = [node[NODE_ATTRIBUTE] for node in doctree.findall() if NODE_ATTRIBUTE in node]
+    assert marked == ["examples/checkpoint.xml", "examples/push.xml"]
+
+
+def _located(warnings: str, file: str, subtype: str) -> re.Match[str] | None:
+    pattern = (
+        rf"^(?P<file>\S*{re.escape(file)}):(?P<line>\d+)(:\d+)?: WARNING: .*\[xml\.{subtype}\]$"
+    )
+    return re.search(pattern, warnings, flags=re.M)
+
+
+@pytest.mark.sphinx("html", testroot="example-invalid", warningiserror=True)
+def test_invalid_example_fails_the_build_at_the_file_and_line(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.statuscode == 1
+    warnings = _warnings(app)
+    found = _located(warnings, "examples/bad.xml", "invalid_example")
+    assert found is not None, warnings
+    assert found.group("line") == "4"  # where the relative target path is
+    assert re.search(r"shown at \S*index\.rst:4\)", warnings)
+
+
+@pytest.mark.sphinx("html", testroot="example-unexpected-valid", warningiserror=True)
+def test_counter_example_that_validates_fails_the_build(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.statuscode == 1
+    warnings = _warnings(app)
+    assert _located(warnings, "examples/push.xml", "unexpected_valid") is not None, warnings
+    assert "should fail with '<server> in <domainbackup>'" in warnings
+    assert re.search(r"shown at \S*index\.rst:4\)", warnings)
+
+
+@pytest.mark.sphinx("html", testroot="example-wrong-message", warningiserror=True)
+def test_counter_example_with_another_message_fails_the_build(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.statuscode == 1
+    warnings = _warnings(app)
+    found = _located(warnings, "examples/push-with-server.xml", "wrong_message")
+    assert found is not None, warnings
+    assert "should fail with 'Invalid attribute mode'" in warnings
+    assert "<server> in <domainbackup>" in warnings
+
+
+@pytest.mark.sphinx("html", testroot="example-missing", warningiserror=True)
+def test_missing_example_file_fails_the_build(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.statuscode == 1
+    assert re.search(r"index\.rst:4: WARNING: example examples/nowhere\.xml cannot be read",
+                     _warnings(app))
+    assert "[xml.missing_file]" in _warnings(app)
+
+
+def _copy_root(tmp_path: Path, name: str = "test-example") -> Path:
+    srcdir = tmp_path / name
+    shutil.copytree(ROOTS / name, srcdir)
+    return srcdir
+
+
+def test_editing_one_example_rereads_only_the_pages_that_show_it(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    srcdir = _copy_root(tmp_path)
+    app = make_app("html", srcdir=srcdir)
+    app.build()
+    assert app.builder.read() == []  # nothing changed: nothing to read
+
+    example = srcdir / "examples" / "checkpoint.xml"
+    example.write_text(example.read_text().replace("nightly", "hourly"), encoding="utf-8")
+    later = example.stat().st_mtime + 10
+    os.utime(example, (later, later))
+    assert sorted(app.builder.read()) == ["both", "checkpoint"]
+    assert {use.docname for use in examples_using(app.env, "domaincheckpoint/name")} == {
+        "both", "checkpoint",
+    }
+
+
+def test_editing_an_example_into_an_invalid_one_warns_on_rebuild(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    srcdir = _copy_root(tmp_path)
+    make_app("html", srcdir=srcdir).build()
+    example = srcdir / "examples" / "pull.xml"
+    example.write_text(example.read_text().replace("transport='unix'", "transport='rdma'"))
+    later = example.stat().st_mtime + 10
+    os.utime(example, (later, later))
+    app = make_app("html", srcdir=srcdir, warningiserror=True)
+    app.build()
+    assert app.statuscode == 1
+    assert _located(_warnings(app), "examples/pull.xml", "invalid_example") is not None
+
+
+def _snapshot(app: SphinxTestApp) -> dict[str, Any]:
+    pages = {
+        path.relative_to(app.outdir).as_posix(): path.read_text(encoding="utf-8")
+        for path in app.outdir.glob("*.html")
+    }
+    return {
+        "examples": {doc: uses for doc, uses in examples_by_doc(app.env).items()},
+        "dependencies": {doc: set(deps) for doc, deps in app.env.dependencies.items()},
+        # a second app in one process re-registers the extension; that is not a build warning
+        "warnings": sorted(
+            line for line in _warnings(app).splitlines() if "already registered" not in line
+        ),
+        "pages": pages,
+    }
+
+
+def test_parallel_build_equals_serial_build(make_app: MakeApp, tmp_path: Path) -> None:
+    srcdir = _copy_root(tmp_path)
+    serial = make_app("html", srcdir=srcdir, builddir=tmp_path / "serial")
+    serial.build()
+    parallel = make_app("html", srcdir=srcdir, builddir=tmp_path / "parallel", parallel=2)
+    parallel.build()
+    assert parallel.parallel == 2
+    assert parallel.is_parallel_allowed("read")
+    one, two = _snapshot(serial), _snapshot(parallel)
+    assert len(one["examples"]) == 6
+    assert one == two
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("domainsnapshot/cookie/*", "domainsnapshot/cookie/cpu", True),
+        ("domainsnapshot/cookie/*", "domainsnapshot/cookie/@x", False),
+        ("domainsnapshot/domain/@*", "domainsnapshot/domain/@type", True),
+        ("a/b|c", "a/c", True),
+        ("a/b|c", "a/d", False),
+        ("a/b", "a/b/c", False),
+    ],
+)
+def test_path_matches(pattern: str, path: str, expected: bool) -> None:
+    assert path_matches(pattern, path) is expected
+
+
+def test_document_paths_names_elements_and_attributes() -> None:
+    root = xmlsafe.parse_bytes(
+        b"<domainsnapshot><!-- note --><cookie><q:cpu xmlns:q='urn:x' q:mode='a'/></cookie>"
+        b"<disks><disk name='vda'/></disks></domainsnapshot>",
+        "<test>",
+    ).getroot()
+    assert document_paths(root) == {
+        "domainsnapshot", "domainsnapshot/cookie", "domainsnapshot/cookie/cpu",
+        "domainsnapshot/cookie/cpu/@mode", "domainsnapshot/disks",
+        "domainsnapshot/disks/disk", "domainsnapshot/disks/disk/@name",
+    }
