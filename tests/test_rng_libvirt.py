@@ -1,0 +1,160 @@
+"""The RELAX NG reader at scale, on grammars no one here wrote.
+
+Debian 12's libvirt0 ships 26 grammars: 18 with a ``<start>`` and 8 modules that only those
+include.  Each standalone grammar must read without error, and the element and attribute
+names reachable from its start must be exactly those left in ``jing -s`` (jing's own
+simplification, which drops whatever is unreachable or ``notAllowed``).  Our own schemas face
+the same oracle.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from libvirt_schemas import libvirt_schema_dir
+
+from gueststate.rng import Node, read_grammar, walk_paths
+from gueststate.xmlsafe import parse_bytes, parse_file
+
+RNG = "{http://relaxng.org/ns/structure/1.0}"
+OUR_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+#: libvirt 9.0.0's grammars with a <start> of their own.
+STANDALONE = (
+    "capability.rng", "cpu.rng", "domain.rng", "domainbackup.rng", "domaincaps.rng",
+    "domaincheckpoint.rng", "domainsnapshot.rng", "inactiveDomain.rng", "interface.rng",
+    "network.rng", "networkport.rng", "nodedev.rng", "nwfilter.rng", "nwfilterbinding.rng",
+    "secret.rng", "storagepool.rng", "storagepoolcaps.rng", "storagevol.rng",
+)
+
+Name = tuple[str, str, str]  # (element|attribute, namespace, local name)
+
+
+def _has_start(path: Path) -> bool:
+    root = parse_file(path).getroot()
+    return root.tag == RNG + "grammar" and root.find(f".//{RNG}start") is not None
+
+
+def _jing() -> str:
+    jing = shutil.which("jing")
+    if jing is None:
+        pytest.fail("jing is missing: it is the independent oracle here (apt-get install jing)")
+    return jing
+
+
+@functools.cache
+def jing_names(path: Path) -> frozenset[Name]:
+    """Element and attribute names in jing's simplified grammar (not those of ``except``)."""
+    run = subprocess.run([_jing(), "-s", str(path)], capture_output=True, check=False)
+    if run.returncode != 0:
+        pytest.fail(f"jing -s {path} failed: {run.stdout.decode()} {run.stderr.decode()}")
+    root = parse_bytes(run.stdout, f"jing -s {path}").getroot()
+    names: set[Name] = set()
+    for pattern in root.iter(RNG + "element", RNG + "attribute"):
+        kind = pattern.tag.removeprefix(RNG)
+        if pattern.get("name") is not None:
+            names.add((kind, pattern.get("ns", ""), pattern.get("name", "").strip()))
+            continue
+        pending = [next(child for child in pattern if isinstance(child.tag, str))]
+        while pending:
+            name_class = pending.pop()
+            if name_class.tag == RNG + "name":
+                names.add((kind, name_class.get("ns", ""), (name_class.text or "").strip()))
+            elif name_class.tag == RNG + "choice":
+                pending.extend(child for child in name_class if isinstance(child.tag, str))
+    return frozenset(names)
+
+
+def our_names(root: Node) -> set[Name]:
+    """Element and attribute names in our tree, read back from how ``Node.name`` spells them."""
+    names: set[Name] = set()
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:  # subtrees are shared; each is looked at once
+            continue
+        seen.add(id(node))
+        pending.extend(node.children)
+        if node.kind not in ("element", "attribute") or node.name is None:
+            continue
+        for part in node.name.split("|"):
+            namespace, local = node.namespace, part
+            if part.startswith("{"):
+                namespace, _, local = part[1:].partition("}")
+            if local != "*":
+                names.add((node.kind, namespace, local))
+    return names
+
+
+def _compare(path: Path) -> None:
+    model = read_grammar(path)
+    ours, theirs = our_names(model.start), jing_names(path)
+    missing, extra = sorted(theirs - ours), sorted(ours - theirs)
+    assert not missing and not extra, (
+        f"{path.name}: {len(theirs)} names in jing -s, {len(ours)} in ours; "
+        f"missing {missing}; extra {extra}"
+    )
+
+
+def test_the_standalone_grammars_are_the_ones_with_a_start() -> None:
+    directory = libvirt_schema_dir()
+    files = sorted(path.name for path in directory.glob("*.rng"))
+    assert len(files) == 26
+    assert sorted(name for name in files if _has_start(directory / name)) == list(STANDALONE)
+
+
+@pytest.mark.parametrize("name", STANDALONE)
+def test_libvirt_grammar_names_match_jing(name: str) -> None:
+    _compare(libvirt_schema_dir() / name)
+
+
+def test_domain_rng_reads_every_file_it_includes() -> None:
+    directory = libvirt_schema_dir()
+    model = read_grammar(directory / "domain.rng")
+    assert {Path(file).name for file in model.files} == {
+        "domain.rng", "domainoverrides.rng", "domaincommon.rng", "basictypes.rng",
+        "storagecommon.rng", "networkcommon.rng", "cputypes.rng", "nwfilter_params.rng",
+        "privatedata.rng",
+    }
+    assert all(Path(file).is_absolute() for file in model.files)
+    assert (model.start.kind, model.start.name) == ("element", "domain")
+
+
+def test_nested_grammars_keep_their_own_overrides() -> None:
+    # storageSourceExtra: domainsnapshot.rng makes it a <driver> with only a type for the
+    # snapshot's disks; the <domain> and <inactiveDomain> inside come from nested grammars
+    # where domainoverrides.rng makes it the full disk <driver> instead.
+    directory = libvirt_schema_dir()
+    snapshot = _paths(directory / "domainsnapshot.rng")
+    domains = _paths(directory / "domain.rng") | _paths(directory / "inactiveDomain.rng")
+    nested = {
+        path.removeprefix("domainsnapshot/")
+        for path in snapshot
+        if path.split("/")[1:2] in (["domain"], ["inactiveDomain"])
+    }
+    assert nested == domains
+    assert "domainsnapshot/disks/disk/driver/@type" in snapshot
+    assert "domainsnapshot/disks/disk/driver/@cache" not in snapshot
+    assert "domainsnapshot/domain/devices/disk/driver/@cache" in snapshot
+
+
+def _paths(grammar: Path) -> set[str]:
+    return {path for path, _, _ in walk_paths(read_grammar(grammar).start)}
+
+
+OWN = sorted(path for path in OUR_SCHEMAS.glob("*.rng") if _has_start(path))
+
+
+def test_our_schemas_exist() -> None:
+    assert {path.name for path in OWN} >= {
+        "domainbackup.rng", "domaincheckpoint.rng", "domainsnapshot.rng"}
+
+
+@pytest.mark.parametrize("path", OWN, ids=lambda path: path.name)
+def test_our_schema_names_match_jing(path: Path) -> None:
+    _compare(path)
