@@ -1,0 +1,71 @@
+"""``gueststate reference``: the content model of a grammar on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gueststate.cli import main
+
+GRAMMAR = """<grammar xmlns="http://relaxng.org/ns/structure/1.0"
+    xmlns:gs="urn:x-gueststate:annotations">
+  <start>
+    <element name="domainbackup">
+      <optional><attribute name="mode"><choice><value>push</value><value>pull</value></choice>
+      </attribute></optional>
+      <zeroOrMore><element name="disk" gs:since="6.0.0"><attribute name="name"/></element>
+      </zeroOrMore>
+    </element>
+  </start>
+</grammar>
+"""
+
+
+@pytest.fixture
+def grammar(tmp_path: Path) -> Path:
+    path = tmp_path / "backup.rng"
+    path.write_text(GRAMMAR, encoding="utf-8")
+    return path
+
+
+def test_json_is_the_tree(grammar: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reference", str(grammar), "--format", "json"]) == 0
+    tree = json.loads(capsys.readouterr().out)
+    assert (tree["kind"], tree["name"]) == ("element", "domainbackup")
+    mode, disks = tree["children"]
+    assert mode["kind"] == "optional"
+    assert [value["value"] for value in mode["children"][0]["children"][0]["children"]] == [
+        "push", "pull"]
+    assert disks["kind"] == "zeroOrMore"
+    assert disks["children"][0]["since"] == "6.0.0"
+
+
+def test_text_is_an_outline(grammar: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reference", str(grammar)]) == 0
+    assert capsys.readouterr().out == (
+        "element domainbackup\n"
+        '  attribute mode?: "push" | "pull"\n'
+        "  element disk*  [since 6.0.0]\n"
+        "    attribute name: text\n"
+    )
+
+
+def test_a_bad_grammar_is_one_located_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.rng"
+    path.write_text(GRAMMAR.replace('<attribute name="name"/>', '<ref name="diskName"/>'))
+    assert main(["reference", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"{path}:7:57: reference to undefined pattern 'diskName'\n"
+
+
+def test_a_missing_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reference", str(tmp_path / "absent.rng")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "absent.rng" in err and "No such file" in err
