@@ -21,3 +21,4 @@ class Subtype(StrEnum):
     WRONG_MESSAGE = "wrong_message"  # a counter-example failing with another message
     MISSING_FILE = "missing_file"  # an example or grammar file that does not exist
     UNRESOLVED = "unresolved"  # an {xml:element}/{xml:attribute} that names nothing
+    DUPLICATE = "duplicate"  # an element or attribute described on two pages

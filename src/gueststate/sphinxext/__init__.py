@@ -1,0 +1,36 @@
+"""The gueststate Sphinx extension: XML format references generated from RELAX NG grammars.
+
+Add ``"gueststate.sphinxext"`` to ``extensions`` to get the ``xml`` domain (objects
+``element`` and ``attribute``, roles ``{xml:element}`` and ``{xml:attribute}``, an index page
+referable as ``xml-index``), the ``rng-reference`` directive and the ``xml-example`` directive.
+Warnings have type ``xml``; see :mod:`gueststate.sphinxext.warnings` for the subtypes.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+from sphinx.util.typing import ExtensionMetadata
+
+from gueststate import __version__
+from gueststate.sphinxext.domain import XMLDomain, link_examples, warn_missing_reference
+from gueststate.sphinxext.reference import RngReference
+from gueststate.sphinxext.render import xml_examples
+
+#: Bump when what the extension stores in the environment changes meaning or shape.
+ENV_VERSION = 1
+
+
+def setup(app: Sphinx) -> ExtensionMetadata:
+    """Register the domain, the reference directive and the example directive."""
+    app.setup_extension("gueststate.sphinxext.example")
+    app.add_domain(XMLDomain)
+    app.add_directive("rng-reference", RngReference)
+    app.add_node(xml_examples)
+    app.connect("warn-missing-reference", warn_missing_reference)
+    app.connect("doctree-resolved", link_examples)
+    return {
+        "version": __version__,
+        "env_version": ENV_VERSION,
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -1,0 +1,226 @@
+"""The ``xml`` domain: elements and attributes of XML formats, named by path from the root.
+
+Objects are ``element`` (``domainbackup/disks/disk``) and ``attribute``
+(``domainbackup/disks/disk/@exportname``); the roles ``xml:element`` and ``xml:attribute`` link
+to them, ``~`` before the path shows only its last step.  When pages are written, each
+reference section's examples placeholder becomes links to the pages whose examples use the
+element (as recorded by :mod:`gueststate.sphinxext.example`).  Modelled on
+``sphinx/domains/rst.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Set
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from docutils import nodes
+from sphinx.domains import Domain, Index, IndexEntry, ObjType
+from sphinx.roles import XRefRole
+from sphinx.util import logging
+from sphinx.util.nodes import make_refnode
+
+from gueststate.sphinxext.example import examples_using
+from gueststate.sphinxext.render import xml_examples
+from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
+
+if TYPE_CHECKING:
+    from sphinx.addnodes import pending_xref
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+    from sphinx.util.typing import RoleFunction
+
+logger = logging.getLogger(__name__)
+
+#: (objtype, path) -> (docname, node id)
+Objects = dict[tuple[str, str], tuple[str, str]]
+
+
+class XMLXRefRole(XRefRole):
+    """``{xml:element}`` / ``{xml:attribute}``: a leading ``~`` shows only the last step."""
+
+    def process_link(
+        self,
+        env: BuildEnvironment,
+        refnode: nodes.Element,
+        has_explicit_title: bool,
+        title: str,
+        target: str,
+    ) -> tuple[str, str]:
+        target = target.strip().lstrip("~").strip("/")
+        if not has_explicit_title and title.startswith("~"):
+            title = target.rsplit("/", 1)[-1]
+        elif not has_explicit_title:
+            title = target
+        return title, target
+
+
+class XMLIndex(Index):
+    """Every element and attribute, grouped by the root element of its format."""
+
+    name = "index"
+    localname = "XML element and attribute index"
+    shortname = "XML index"
+
+    def generate(
+        self, docnames: Iterable[str] | None = None
+    ) -> tuple[list[tuple[str, list[IndexEntry]]], bool]:
+        wanted = None if docnames is None else set(docnames)
+        groups: dict[str, list[IndexEntry]] = {}
+        domain = self.domain
+        assert isinstance(domain, XMLDomain)
+        for (objtype, path), (docname, node_id) in sorted(
+            domain.objects.items(), key=lambda item: item[0][1]
+        ):
+            if wanted is not None and docname not in wanted:
+                continue
+            root = path.split("/", 1)[0]
+            groups.setdefault(root, []).append(
+                IndexEntry(path, 0, docname, node_id, objtype, "", "")
+            )
+        return sorted(groups.items()), False
+
+
+class XMLDomain(Domain):
+    """Elements and attributes of XML formats."""
+
+    name = "xml"
+    label = "XML"
+    object_types: ClassVar[dict[str, ObjType]] = {
+        "element": ObjType("element", "element"),
+        "attribute": ObjType("attribute", "attribute"),
+    }
+    roles: ClassVar[dict[str, RoleFunction | XRefRole]] = {
+        "element": XMLXRefRole(warn_dangling=True),
+        "attribute": XMLXRefRole(warn_dangling=True),
+    }
+    indices: ClassVar[list[type[Index]]] = [XMLIndex]
+    initial_data: ClassVar[dict[str, Any]] = {"objects": {}}
+    dangling_warnings: ClassVar[dict[str, str]] = {
+        "element": "unknown XML element: %(target)s",
+        "attribute": "unknown XML attribute: %(target)s",
+    }
+    #: Bump when the shape of ``self.data`` changes, so pickled environments are discarded.
+    data_version = 1
+
+    @property
+    def objects(self) -> Objects:
+        objects: Objects = self.data.setdefault("objects", {})
+        return objects
+
+    def note_object(self, objtype: str, path: str, node_id: str, location: Any = None) -> None:
+        """Record that the current document defines ``path``; warn about a second definition."""
+        docname = self.env.current_document.docname
+        if (objtype, path) in self.objects:
+            other, _ = self.objects[objtype, path]
+            logger.warning(
+                "duplicate description of XML %s %s, other instance in %s",
+                objtype,
+                path,
+                other,
+                location=location,
+                type=WARNING_TYPE,
+                subtype=Subtype.DUPLICATE,
+            )
+        self.objects[objtype, path] = (docname, node_id)
+
+    def clear_doc(self, docname: str) -> None:
+        for key, (doc, _node_id) in list(self.objects.items()):
+            if doc == docname:
+                del self.objects[key]
+
+    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
+        for (objtype, path), (doc, node_id) in otherdata["objects"].items():
+            if doc in docnames:
+                if (objtype, path) in self.objects:
+                    other, _ = self.objects[objtype, path]
+                    logger.warning(
+                        "duplicate description of XML %s %s, other instance in %s",
+                        objtype,
+                        path,
+                        other,
+                        location=doc,
+                        type=WARNING_TYPE,
+                        subtype=Subtype.DUPLICATE,
+                    )
+                self.objects[objtype, path] = (doc, node_id)
+
+    def resolve_xref(
+        self,
+        env: BuildEnvironment,
+        fromdocname: str,
+        builder: Builder,
+        typ: str,
+        target: str,
+        node: pending_xref,
+        contnode: nodes.Element,
+    ) -> nodes.reference | None:
+        found = self.objects.get((typ, target))
+        if found is None:
+            return None
+        todocname, node_id = found
+        return make_refnode(builder, fromdocname, todocname, node_id, contnode, target)
+
+    def resolve_any_xref(
+        self,
+        env: BuildEnvironment,
+        fromdocname: str,
+        builder: Builder,
+        target: str,
+        node: pending_xref,
+        contnode: nodes.Element,
+    ) -> list[tuple[str, nodes.reference]]:
+        results = []
+        for objtype in self.object_types:
+            found = self.objects.get((objtype, target))
+            if found is not None:
+                todocname, node_id = found
+                ref = make_refnode(builder, fromdocname, todocname, node_id, contnode, target)
+                results.append((f"xml:{objtype}", ref))
+        return results
+
+    def get_objects(self) -> Iterator[tuple[str, str, str, str, str, int]]:
+        for (objtype, path), (docname, node_id) in self.objects.items():
+            yield path, path, objtype, docname, node_id, 1
+
+    def get_full_qualified_name(self, node: nodes.Element) -> str | None:
+        target = node.get("reftarget")
+        return str(target) if target else None
+
+
+def warn_missing_reference(app: Sphinx, domain: Domain | None, node: pending_xref) -> bool | None:
+    """``warn-missing-reference``: our own located warning, or none for generated links."""
+    if domain is None or domain.name != XMLDomain.name:
+        return None
+    if node.get("xml_generated"):
+        return True  # a link the reference renderer made to an element rendered elsewhere
+    logger.warning(
+        "unknown XML %s: %s",
+        node["reftype"],
+        node["reftarget"],
+        location=node,
+        type=WARNING_TYPE,
+        subtype=Subtype.UNRESOLVED,
+    )
+    return True
+
+
+def link_examples(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """``doctree-resolved``: turn each examples placeholder into links, or drop it."""
+    for placeholder in list(doctree.findall(xml_examples)):
+        found = examples_using(app.env, placeholder["path"])
+        if not found:
+            placeholder.parent.remove(placeholder)
+            continue
+        paragraph = nodes.paragraph(classes=["xml-examples"])
+        paragraph += nodes.strong(text="Examples: ")
+        shown: set[str] = set()
+        for use in found:
+            if use.path in shown:
+                continue
+            if shown:
+                paragraph += nodes.Text(", ")
+            shown.add(use.path)
+            text = nodes.literal(text=use.path)
+            paragraph += make_refnode(app.builder, docname, use.docname, "", text, use.path)
+        placeholder.replace_self(paragraph)

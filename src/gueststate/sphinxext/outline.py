@@ -1,0 +1,358 @@
+"""What a reference page says about each element of a content model, before any markup.
+
+An :class:`ElementEntry` gathers every definition of one element path.  Each definition is split
+into :class:`Variant` s at the labelled choices of its content (push versus pull mode, file
+versus block disk); variants that turn out identical are merged, so an element defined the same
+way in every context shows one shape.  Nothing here knows about docutils.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gueststate.rng.model import ANY_NAME, Node
+
+#: More variants than this for one element are not split out; the content model shows the choice.
+MAX_VARIANTS = 8
+
+_CONTAINERS = frozenset({"group", "interleave", "mixed"})
+_LEAVES = frozenset({"element", "attribute", "value", "data", "text", "empty", "notAllowed"})
+
+
+@dataclass(frozen=True)
+class Occurs:
+    """How often something may appear: ``high`` is None when unbounded."""
+
+    low: int
+    high: int | None
+
+    @property
+    def required(self) -> bool:
+        return self.low > 0
+
+    def describe(self) -> str:
+        """Words a reader understands: required, optional, zero or more, ..."""
+        known = {
+            (1, 1): "required",
+            (0, 1): "optional",
+            (0, None): "zero or more",
+            (1, None): "one or more",
+        }
+        if (self.low, self.high) in known:
+            return known[self.low, self.high]
+        high = "many" if self.high is None else str(self.high)
+        return f"{self.low} to {high}"
+
+
+@dataclass
+class Use:
+    """An attribute or child element as one variant of its parent allows it."""
+
+    kind: str  # "element" or "attribute"
+    path: str
+    name: str
+    occurs: Occurs
+    nodes: list[Node]  # every pattern defining it in this variant (a ref for recursion)
+
+    def signature(self) -> object:
+        return (self.kind, self.path, self.occurs, [shallow(n) for n in self.nodes])
+
+
+@dataclass
+class Variant:
+    """One shape of an element: its attributes, child elements and content."""
+
+    content: Node  # a group of the element's patterns, labelled choices resolved
+    attributes: list[Use]
+    children: list[Use]
+    #: Where this shape occurs: (labels of the enclosing elements' forms, labels of its own).
+    origins: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    #: What the reference calls this shape; set by :func:`outline` when there are several.
+    label: str = ""
+
+    def signature(self) -> object:
+        return (
+            shallow(self.content),
+            [use.signature() for use in self.attributes],
+            [use.signature() for use in self.children],
+        )
+
+
+@dataclass
+class ElementEntry:
+    """Everything a reference section shows for one element path."""
+
+    path: str
+    name: str
+    node: Node  # the first definition met, for documentation, since and source
+    variants: list[Variant] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+
+    @property
+    def documentation(self) -> str | None:
+        return self.node.documentation
+
+    @property
+    def since(self) -> str | None:
+        return self.node.since
+
+    def attribute_paths(self) -> list[str]:
+        """Every attribute path of this element, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for variant in self.variants:
+            for use in variant.attributes:
+                seen.setdefault(use.path, None)
+        return list(seen)
+
+    def child_paths(self) -> list[str]:
+        """Every child element path of this element, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for variant in self.variants:
+            for use in variant.children:
+                seen.setdefault(use.path, None)
+        return list(seen)
+
+
+def outline(start: Node) -> list[ElementEntry]:
+    """One entry per element path reachable from ``start``, in document order."""
+    builder = _Outliner()
+    for element in [start] if start.kind == "element" else top_elements(start):
+        builder.visit(element, "", ())
+    for entry in builder.entries.values():
+        if len(entry.variants) > 1:
+            _name_variants(entry.variants)
+    return list(builder.entries.values())
+
+
+def _fixed(variant: Variant) -> set[str]:
+    """An attribute the shape fixes to one value, as a label: ``{'protocol="nbd"'}``."""
+    label = alternative_label(variant.content)
+    return {label} if label else set()
+
+
+def _name_variants(variants: list[Variant]) -> None:
+    """Label each shape by its own alternatives, or by the enclosing form where that is all."""
+    own = [{" / ".join(o) for _, o in v.origins if o} or _fixed(v) for v in variants]
+    counts: dict[str, int] = {}
+    for labels in own:
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+    for variant, labels in zip(variants, own, strict=True):
+        if len(labels) == 1 and counts[next(iter(labels))] == 1:
+            variant.label = next(iter(labels))
+            continue
+        named = {" / ".join((*context[-1:], *o)) for context, o in variant.origins}
+        variant.label = " or ".join(sorted(label for label in named if label))
+    seen: dict[str, int] = {}
+    for position, variant in enumerate(variants, start=1):
+        if not variant.label or variant.label in seen:
+            variant.label = f"{variant.label} (form {position})".lstrip()
+        seen[variant.label] = position
+
+
+def top_elements(node: Node) -> Iterator[Node]:
+    """The elements of ``node``'s content at its own level (not inside other elements)."""
+    for child in node.children:
+        if child.kind == "element":
+            yield child
+        elif child.kind != "attribute":
+            yield from top_elements(child)
+
+
+def step_name(node: Node) -> str:
+    """The path step of an element or attribute: its name, ``*`` for any name."""
+    name = node.name or ANY_NAME
+    return "@" + name if node.kind == "attribute" else name
+
+
+def join_path(parent: str, step: str) -> str:
+    return f"{parent}/{step}" if parent else step
+
+
+def alternative_label(node: Node) -> str | None:
+    """A label a person understands for one alternative of a choice, or None.
+
+    The alternative's own documentation comes first; otherwise an attribute it fixes to one
+    value (``type="file"``); otherwise the name of the element it is.
+    """
+    if node.documentation and node.kind not in _LEAVES:
+        return node.documentation
+    for child in _own_level(node):
+        if child.kind == "attribute" and len(child.children) == 1:
+            only = child.children[0]
+            if only.kind == "value" and only.value is not None:
+                return f'{child.name}="{only.value}"'
+    return None
+
+
+def _own_level(node: Node) -> Iterator[Node]:
+    """``node`` and the patterns always present with it, not inside optional or elements."""
+    yield node
+    if node.kind in _CONTAINERS:
+        for child in node.children:
+            yield from _own_level(child)
+
+
+def _variants(node: Node) -> list[tuple[tuple[str, ...], Node]]:
+    """Split ``node`` at its labelled choices: ``[(labels, pattern without those choices)]``."""
+    if node.kind == "choice" and len(node.children) > 1:
+        labels = [alternative_label(child) for child in node.children]
+        if all(labels):
+            out: list[tuple[tuple[str, ...], Node]] = []
+            for label, child in zip(labels, node.children, strict=True):
+                out.extend(((str(label), *inner), shape) for inner, shape in _variants(child))
+            return out if len(out) <= MAX_VARIANTS else [((), node)]
+    if node.kind in _CONTAINERS and node.children:
+        per_child = [_variants(child) for child in node.children]
+        count = 1
+        for options in per_child:
+            count *= len(options)
+        if count == 1 or count > MAX_VARIANTS:
+            return [((), node)]
+        out = []
+        for combination in itertools.product(*per_child):
+            labels_of = tuple(label for labels, _ in combination for label in labels)
+            rebuilt = _copy(node, [shape for _, shape in combination])
+            out.append((labels_of, rebuilt))
+        return out
+    return [((), node)]
+
+
+def _copy(node: Node, children: list[Node]) -> Node:
+    return Node(
+        kind=node.kind,
+        name=node.name,
+        namespace=node.namespace,
+        children=children,
+        documentation=node.documentation,
+        since=node.since,
+        source=node.source,
+    )
+
+
+_Counts = dict[tuple[str, str], tuple[Occurs, list[Node]]]
+
+
+def uses(node: Node, parent_path: str) -> _Counts:
+    """How often each attribute and child element occurs in ``node``, keyed by (kind, path)."""
+    if node.kind in ("element", "attribute"):
+        return {(node.kind, join_path(parent_path, step_name(node))): (Occurs(1, 1), [node])}
+    if node.kind == "ref" and node.target:
+        return {("element", node.target): (Occurs(1, 1), [node])}
+    parts = [uses(child, parent_path) for child in node.children]
+    if node.kind == "choice":
+        return _either(parts)
+    combined = _both(parts)
+    if node.kind == "optional":
+        return {key: (Occurs(0, occ.high), defs) for key, (occ, defs) in combined.items()}
+    if node.kind == "zeroOrMore":
+        return {key: (Occurs(0, None), defs) for key, (occ, defs) in combined.items()}
+    if node.kind == "oneOrMore":
+        return {key: (Occurs(occ.low, None), defs) for key, (occ, defs) in combined.items()}
+    return combined
+
+
+def _both(parts: list[_Counts]) -> _Counts:
+    out: _Counts = {}
+    for part in parts:
+        for key, (occ, defs) in part.items():
+            if key in out:
+                seen, seen_defs = out[key]
+                high = None if seen.high is None or occ.high is None else seen.high + occ.high
+                out[key] = (Occurs(seen.low + occ.low, high), seen_defs + defs)
+            else:
+                out[key] = (occ, list(defs))
+    return out
+
+
+def _either(parts: list[_Counts]) -> _Counts:
+    out: _Counts = {}
+    keys = dict.fromkeys(key for part in parts for key in part)
+    for key in keys:
+        present = [part[key] for part in parts if key in part]
+        low = 0 if len(present) < len(parts) else min(occ.low for occ, _ in present)
+        highs = [occ.high for occ, _ in present]
+        high = None if None in highs else max(h for h in highs if h is not None)
+        out[key] = (Occurs(low, high), [d for _, defs in present for d in defs])
+    return out
+
+
+class _Outliner:
+    def __init__(self) -> None:
+        self.entries: dict[str, ElementEntry] = {}
+        self._seen: set[tuple[int, str, tuple[str, ...]]] = set()
+
+    def visit(self, element: Node, parent_path: str, context: tuple[str, ...]) -> None:
+        path = join_path(parent_path, step_name(element))
+        entry = self.entries.get(path)
+        if entry is None:
+            entry = self.entries[path] = ElementEntry(path, element.name or ANY_NAME, element)
+        elif not entry.node.documentation and element.documentation:
+            entry.node = element
+        if parent_path and parent_path not in entry.parents:
+            entry.parents.append(parent_path)
+        key = (id(element), path, context)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        content = Node("group", children=list(element.children))
+        for labels, shape in _variants(content):
+            variant_context = (*context, *labels)
+            self._add_variant(entry, (context, labels), shape)
+            for child in top_elements(shape):
+                self.visit(child, path, variant_context)
+            for ref in _refs(shape):
+                self._note_parent(ref, path)
+
+    def _note_parent(self, target: str, parent: str) -> None:
+        entry = self.entries.get(target)
+        if entry is not None and parent not in entry.parents:
+            entry.parents.append(parent)
+
+    def _add_variant(
+        self,
+        entry: ElementEntry,
+        origin: tuple[tuple[str, ...], tuple[str, ...]],
+        shape: Node,
+    ) -> None:
+        counts = uses(shape, entry.path)
+        attributes: list[Use] = []
+        children: list[Use] = []
+        for (kind, path), (occ, defs) in counts.items():
+            name = path.rsplit("/", 1)[-1].lstrip("@")
+            use = Use(kind, path, name, occ, defs)
+            (attributes if kind == "attribute" else children).append(use)
+        variant = Variant(shape, attributes, children, [origin])
+        for existing in entry.variants:
+            if existing.signature() == variant.signature():
+                if origin not in existing.origins:
+                    existing.origins.append(origin)
+                return
+        entry.variants.append(variant)
+
+
+def shallow(node: Node) -> object:
+    """A comparable summary of ``node`` that names child elements without their content."""
+    if node.kind == "element":
+        return ("element", node.name)
+    return (
+        node.kind,
+        node.name,
+        node.datatype,
+        tuple(sorted(node.params.items())),
+        node.value,
+        None if node.except_ is None else shallow(node.except_),
+        node.target,
+        tuple(shallow(child) for child in node.children),
+    )
+
+
+def _refs(node: Node) -> Iterator[str]:
+    """Targets of the recursion references at ``node``'s own level."""
+    if node.kind == "ref" and node.target:
+        yield node.target
+    elif node.kind not in ("element", "attribute"):
+        for child in node.children:
+            yield from _refs(child)

@@ -1,0 +1,434 @@
+"""Content model to docutils nodes: one section per element, built without a Sphinx build.
+
+:func:`render` turns the entries of :func:`~gueststate.sphinxext.outline.outline` into sections
+(path, meaning, content model, attribute table, child elements, contained by) and lists the
+objects it defines, so the directive can register them with the ``xml`` domain.  Links between
+elements are ``pending_xref`` nodes of that domain, marked ``xml_generated`` so a link to an
+element rendered nowhere stays plain text instead of warning.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from docutils import nodes
+from sphinx import addnodes
+
+from gueststate.rng.model import Node
+from gueststate.sphinxext.outline import ElementEntry, Use, Variant, join_path, step_name
+
+
+class xml_examples(nodes.General, nodes.Element):
+    """Placeholder for the examples that show an element, filled in when the page is written."""
+
+
+@dataclass(frozen=True)
+class DefinedObject:
+    """An ``xml`` domain object a rendered page defines."""
+
+    objtype: str  # "element" or "attribute"
+    path: str
+    node_id: str
+
+
+@dataclass
+class Rendered:
+    """The nodes of a reference and the objects they define."""
+
+    nodes: list[nodes.Node] = field(default_factory=list)
+    objects: list[DefinedObject] = field(default_factory=list)
+
+
+def object_id(objtype: str, path: str) -> str:
+    """The HTML id of an element or attribute, derived from its path (never its position)."""
+    readable = path.replace("*", "any").replace("@", "attr-").replace("|", "-or-")
+    return nodes.make_id(f"xml {objtype} {readable}")
+
+
+def render(
+    entries: Iterable[ElementEntry],
+    *,
+    index: bool = True,
+    describe_source: Callable[[str, int], str] | None = None,
+) -> Rendered:
+    """One section per entry; ``index`` adds general-index entries for every object."""
+    entries = list(entries)
+    names = Counter(entry.name for entry in entries)
+    out = Rendered()
+    for entry in entries:
+        title = f"<{entry.name}>"
+        if names[entry.name] > 1 and entry.parents:
+            title += f" in <{entry.parents[0].rsplit('/', 1)[-1]}>"
+        out.nodes.append(_section(entry, title, index, describe_source, out.objects))
+    return out
+
+
+def _section(
+    entry: ElementEntry,
+    title: str,
+    index: bool,
+    describe_source: Callable[[str, int], str] | None,
+    objects: list[DefinedObject],
+) -> nodes.section:
+    section_id = object_id("element", entry.path)
+    section = nodes.section(ids=[section_id], classes=["xml-element"])
+    section += nodes.title("", "", nodes.literal(text=title))
+    objects.append(DefinedObject("element", entry.path, section_id))
+    if index:
+        section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
+    if entry.documentation:
+        section += nodes.paragraph(text=entry.documentation)
+    section += _facts(entry, describe_source)
+    attributes = entry.attribute_paths()
+    if attributes:
+        section += nodes.rubric(text="Attributes")
+        section += _uses_table(entry, "attribute", attributes, index, objects)
+    children = entry.child_paths()
+    if children:
+        section += nodes.rubric(text="Child elements")
+        section += _uses_table(entry, "element", children, False, [])
+    section += xml_examples(path=entry.path)
+    return section
+
+
+def _index_entry(objtype: str, path: str, node_id: str) -> tuple[str, str, str, str, None]:
+    return ("single", f"{path} (XML {objtype})", node_id, "", None)
+
+
+def _facts(
+    entry: ElementEntry, describe_source: Callable[[str, int], str] | None
+) -> nodes.Element:
+    facts = nodes.field_list(classes=["xml-facts"])
+    facts += _field("Path", [nodes.literal(text=entry.path)])
+    if entry.since:
+        facts += _field("Since", [nodes.Text(f"libvirt {entry.since}")])
+    if entry.parents:
+        parents: list[nodes.Node] = [xref("element", p, _tag(p)) for p in entry.parents]
+        facts += _field("Contained by", _joined(parents, ", "))
+    else:
+        facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
+    if len(entry.variants) == 1:
+        facts += _field("Content", content_model(entry.variants[0].content, entry.path))
+    else:
+        labels = "; ".join(_label(variant, i) for i, variant in enumerate(entry.variants))
+        facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}: {labels}")])
+    if entry.node.source and describe_source is not None:
+        file, line = entry.node.source
+        facts += _field("Defined at", [nodes.literal(text=describe_source(file, line))])
+    if len(entry.variants) > 1:
+        rows: list[list[list[nodes.Node]]] = [
+            [
+                [nodes.Text(_label(variant, i, short=True))],
+                content_model(variant.content, entry.path),
+            ]
+            for i, variant in enumerate(entry.variants)
+        ]
+        return _wrap(facts, _table(["Form", "Content"], rows, [[] for _ in rows]))
+    return facts
+
+
+def _wrap(*parts: nodes.Node) -> nodes.container:
+    box = nodes.container(classes=["xml-forms"])
+    box.extend(parts)
+    return box
+
+
+def _field(name: str, body: list[nodes.Node]) -> nodes.field:
+    paragraph = nodes.paragraph()
+    paragraph.extend(body)
+    return nodes.field("", nodes.field_name(text=name), nodes.field_body("", paragraph))
+
+
+def _label(variant: Variant, position: int, *, short: bool = False) -> str:
+    """A form's label; ``short`` keeps only a lead-in before a colon (``Push mode``)."""
+    label = (variant.label or f"form {position + 1}").rstrip(".")
+    lead, colon, _ = label.partition(": ")
+    if short and colon and len(lead) <= 40 and " or " not in label:
+        return lead
+    return label
+
+
+def _tag(path: str) -> str:
+    return f"<{path.rsplit('/', 1)[-1]}>"
+
+
+def xref(objtype: str, path: str, text: str) -> addnodes.pending_xref:
+    """A generated link to an ``xml`` object; unresolved, it quietly stays text."""
+    ref = addnodes.pending_xref(
+        "",
+        nodes.literal(text=text),
+        refdomain="xml",
+        reftype=objtype,
+        reftarget=path,
+        refexplicit=True,
+        refwarn=False,
+    )
+    ref["xml_generated"] = True
+    return ref
+
+
+def _joined(parts: list[nodes.Node], separator: str) -> list[nodes.Node]:
+    out: list[nodes.Node] = []
+    for i, part in enumerate(parts):
+        if i:
+            out.append(nodes.Text(separator))
+        out.append(part)
+    return out
+
+
+#: Up to this many forms, an element's attributes and children show one column per form.
+SIDE_BY_SIDE_MAX = 4
+
+
+def _uses_table(
+    entry: ElementEntry,
+    kind: str,
+    paths: list[str],
+    index: bool,
+    objects: list[DefinedObject],
+) -> nodes.table:
+    """Attributes or child elements, one column per form when there are a few forms."""
+    forms = entry.variants
+    labels = [_label(variant, i, short=True) for i, variant in enumerate(forms)]
+    columns = 1 < len(forms) <= SIDE_BY_SIDE_MAX
+    use_headers = ["Use", "Value"] if kind == "attribute" else ["Occurs"]
+    headers = ["Attribute" if kind == "attribute" else "Element"]
+    if columns:
+        headers += labels
+    elif len(forms) > 1:
+        headers += ["Forms", *use_headers]
+    else:
+        headers += use_headers
+    headers += ["Since", "Meaning"]
+    rows: list[list[list[nodes.Node]]] = []
+    row_ids: list[list[str]] = []
+    for path in paths:
+        per_form = [_use_in(variant, kind, path) for variant in forms]
+        first = next(use for use in per_form if use is not None)
+        ids: list[str] = []
+        if kind == "attribute":
+            node_id = object_id("attribute", path)
+            objects.append(DefinedObject("attribute", path, node_id))
+            name_cell: list[nodes.Node] = [nodes.literal(text=first.name)]
+            if index:
+                name_cell.append(addnodes.index(entries=[_index_entry(kind, path, node_id)]))
+            ids = [node_id]
+        else:
+            name_cell = [xref("element", path, f"<{first.name}>")]
+        defined = [node for use in per_form if use for node in use.nodes]
+        since = next((node.since for node in defined if node.since), None)
+        meaning = next((node.documentation for node in defined if node.documentation), None)
+        tail: list[list[nodes.Node]] = [
+            [nodes.Text(f"libvirt {since}")] if since else [],
+            [nodes.Text(meaning)] if meaning else [],
+        ]
+        if columns:
+            rows.append([name_cell, *[_form_cell(kind, use) for use in per_form], *tail])
+            row_ids.append(ids)
+            continue
+        groups: dict[str, tuple[Use, list[str]]] = {}
+        for label, use in zip(labels, per_form, strict=True):
+            if use is not None:
+                key = "".join(part.astext() for part in _form_cell(kind, use))
+                groups.setdefault(key, (use, []))[1].append(label)
+        for position, (use, where) in enumerate(groups.values()):
+            row = [name_cell] if position == 0 else [[]]
+            if len(forms) > 1:
+                everywhere = len(where) == len(forms)
+                row.append([nodes.Text("all" if everywhere else "; ".join(where))])
+            row.append([nodes.Text(use.occurs.describe())])
+            if kind == "attribute":
+                row.append(_values(use.nodes))
+            rows.append(row + (tail if position == 0 else [[], []]))
+            row_ids.append(ids if position == 0 else [])
+    return _table(headers, rows, row_ids)
+
+
+def _use_in(variant: Variant, kind: str, path: str) -> Use | None:
+    pool = variant.attributes if kind == "attribute" else variant.children
+    return next((use for use in pool if use.path == path), None)
+
+
+def _form_cell(kind: str, use: Use | None) -> list[nodes.Node]:
+    if use is None:
+        return [nodes.Text("not allowed")]
+    cell: list[nodes.Node] = [nodes.Text(use.occurs.describe())]
+    if kind == "attribute":
+        cell.append(nodes.Text(": "))
+        cell.extend(_values(use.nodes))
+    return cell
+
+
+def _table(
+    headers: list[str], rows: list[list[list[nodes.Node]]], row_ids: list[list[str]]
+) -> nodes.table:
+    table = nodes.table(classes=["xml-table"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    head += _row([[nodes.Text(header)] for header in headers], [])
+    group += head
+    body = nodes.tbody()
+    for cells, ids in zip(rows, row_ids, strict=True):
+        body += _row(cells, ids)
+    group += body
+    return table
+
+
+def _row(cells: list[list[nodes.Node]], ids: list[str]) -> nodes.row:
+    row = nodes.row(ids=list(ids))
+    for cell in cells:
+        paragraph = nodes.paragraph()
+        paragraph.extend(cell)
+        row += nodes.entry("", paragraph)
+    return row
+
+
+def _values(definitions: list[Node]) -> list[nodes.Node]:
+    """What an attribute may hold, over all its definitions in one form."""
+    described: list[list[nodes.Node]] = []
+    seen: set[str] = set()
+    for attribute in definitions:
+        parts = describe_value(attribute)
+        key = "".join(part.astext() for part in parts)
+        if key not in seen:
+            seen.add(key)
+            described.append(parts)
+    out: list[nodes.Node] = []
+    for i, parts in enumerate(described):
+        if i:
+            out.append(nodes.Text(" | "))
+        out.extend(parts)
+    return out
+
+
+_FACETS = {
+    "minInclusive": "at least {}",
+    "maxInclusive": "at most {}",
+    "minExclusive": "more than {}",
+    "maxExclusive": "less than {}",
+    "length": "exactly {} characters",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+}
+
+
+def describe_value(node: Node) -> list[nodes.Node]:
+    """A value pattern in words: literal values, datatypes with their facets, text."""
+    if node.kind == "attribute":
+        if not node.children:
+            return [nodes.Text("text")]
+        return _sequence(node.children, ", ")
+    if node.kind == "value":
+        return [nodes.literal(text=node.value or "")]
+    if node.kind == "data":
+        return _data(node)
+    if node.kind == "text":
+        return [nodes.Text("text")]
+    if node.kind == "empty":
+        return [nodes.Text("empty")]
+    if node.kind == "notAllowed":
+        return [nodes.Text("nothing")]
+    if node.kind == "choice":
+        return _sequence(node.children, " | ")
+    if node.kind == "list":
+        return [nodes.Text("a blank-separated list of "), *_sequence(node.children, ", ")]
+    if node.kind in ("optional", "zeroOrMore", "oneOrMore"):
+        mark = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}[node.kind]
+        return [*_sequence(node.children, ", "), nodes.Text(mark)]
+    return _sequence(node.children, ", ")
+
+
+def _sequence(children: list[Node], separator: str) -> list[nodes.Node]:
+    out: list[nodes.Node] = []
+    for i, child in enumerate(children):
+        if i:
+            out.append(nodes.Text(separator))
+        out.extend(describe_value(child))
+    return out
+
+
+def _data(node: Node) -> list[nodes.Node]:
+    out: list[nodes.Node] = [nodes.literal(text=node.datatype or "token")]
+    facets: list[list[nodes.Node]] = []
+    for name, value in node.params.items():
+        if name == "pattern":
+            facets.append([nodes.Text("matching "), nodes.literal(text=value)])
+        elif name in _FACETS:
+            facets.append([nodes.Text(_FACETS[name].format(value))])
+        else:
+            facets.append([nodes.Text(f"{name} {value}")])
+    if facets:
+        out.append(nodes.Text(" ("))
+        for i, facet in enumerate(facets):
+            if i:
+                out.append(nodes.Text(", "))
+            out.extend(facet)
+        out.append(nodes.Text(")"))
+    if node.except_ is not None:
+        out.append(nodes.Text(" except "))
+        out.extend(describe_value(node.except_))
+    return out
+
+
+def content_model(content: Node, parent_path: str) -> list[nodes.Node]:
+    """The element's content without its attributes, in compact-syntax style with links."""
+    stripped = _without_attributes(content)
+    if stripped is None:
+        return [nodes.Text("empty")]
+    return _expression(stripped, parent_path, nested=False)
+
+
+def _without_attributes(node: Node) -> Node | None:
+    if node.kind == "attribute":
+        return None
+    if node.kind in ("element", "ref", "text", "data", "value", "notAllowed"):
+        return node
+    if node.kind == "empty":
+        return None
+    children = [kept for child in node.children if (kept := _without_attributes(child))]
+    if not children:
+        return Node("text") if node.kind == "mixed" else None
+    if node.kind in ("group", "interleave") and len(children) == 1:
+        return children[0]
+    copy = Node(node.kind, children=children)
+    return copy
+
+
+def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Node]:
+    if node.kind == "element":
+        return [xref("element", join_path(parent_path, step_name(node)), f"<{node.name}>")]
+    if node.kind == "ref" and node.target:
+        return [xref("element", node.target, _tag(node.target)), nodes.Text(" (recursive)")]
+    if node.kind == "text":
+        return [nodes.Text("text")]
+    if node.kind in ("data", "value"):
+        return describe_value(node)
+    if node.kind == "notAllowed":
+        return [nodes.Text("nothing")]
+    marks = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}
+    if node.kind in marks:
+        inner = _single(node)
+        return [*_expression(inner, parent_path, nested=True), nodes.Text(marks[node.kind])]
+    if node.kind in ("mixed", "list"):
+        words = {"mixed": "text mixed with ", "list": "a list of "}[node.kind]
+        inner = _single(node)
+        return [nodes.Text(words), *_expression(inner, parent_path, nested=True)]
+    separator = {"group": ", ", "interleave": " & ", "choice": " | "}.get(node.kind, ", ")
+    parts: list[nodes.Node] = []
+    for i, child in enumerate(node.children):
+        if i:
+            parts.append(nodes.Text(separator))
+        parts.extend(_expression(child, parent_path, nested=True))
+    if nested and len(node.children) > 1:
+        return [nodes.Text("("), *parts, nodes.Text(")")]
+    return parts
+
+
+def _single(node: Node) -> Node:
+    """The one pattern inside ``node``: its child, or a group of its children."""
+    return node.children[0] if len(node.children) == 1 else Node("group", children=node.children)
