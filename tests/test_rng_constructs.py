@@ -536,6 +536,13 @@ def test_fault_not_relax_ng(tmp_path: Path) -> None:
     assert str(caught.value.problem) == f"{path}:1:1: <doc> is not a RELAX NG element"
 
 
+def test_fault_too_deep_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>" for n in range(3000))
+    problem = _fault(tmp_path, f"<start><ref name='d0'/></start>{chain}"
+                               "<define name='d3000'><empty/></define>")
+    assert problem == "main.rng:0:0: patterns nest too deeply to read"
+
+
 def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_grammar(tmp_path / "absent.rng")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gueststate.problems import Problem
 from gueststate.rng.build import build
 from gueststate.rng.errors import GrammarError
 from gueststate.rng.loader import load
@@ -34,5 +35,9 @@ def read_grammar(path: str | Path) -> ContentModel:
     fault) and :class:`OSError` when ``path`` itself cannot be opened.  The tree may share
     subtrees between places; treat it as read-only.
     """
-    loaded = load(path)
-    return ContentModel(build(loaded.start), loaded.files)
+    try:
+        loaded = load(path)
+        return ContentModel(build(loaded.start), loaded.files)
+    except RecursionError:
+        problem = Problem(str(Path(path).resolve()), 0, 0, "patterns nest too deeply to read")
+        raise GrammarError(problem) from None
