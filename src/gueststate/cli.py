@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "paths", nargs="+", metavar="PATH",
-        help="a file, a directory (its *.xml files, recursively) or - for standard input",
+        help="a file, a directory (every .xml file below it) or - for standard input",
     )
     validate.add_argument(
         "--schema", choices=sorted(schemas.FORMATS),
