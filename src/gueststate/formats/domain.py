@@ -86,13 +86,14 @@ def _disk(element: etree._Element, dev: str) -> DomainDisk:
         else:
             path = attr(node, {"block": "dev", "dir": "dir"}.get(kind, "file"))
     driver = element.find("driver")
+    readonly = element.find("readonly") is not None or device == "cdrom"
     return DomainDisk(
         target=dev,
         type=kind,
         device=device,
         source=path or None,
-        # libvirt treats every CD-ROM as read-only.
-        readonly=element.find("readonly") is not None or device == "cdrom",
-        snapshot=attr(element, "snapshot"),
+        # libvirt treats every CD-ROM as read-only, and read-only disks default to no snapshot.
+        readonly=readonly,
+        snapshot=attr(element, "snapshot") or ("no" if readonly else None),
         format=attr(driver, "type") if driver is not None else None,
     )
