@@ -105,10 +105,12 @@ def examples_using(env: BuildEnvironment, path: str) -> list[ExampleUse]:
     return sorted(found, key=lambda use: (use.docname, use.line))
 
 
-def check_example(file: Path, schema: str | None, libvirt_schemas: Path | None) -> Verdict:
-    """Parse and validate one example file; :class:`OSError` propagates."""
+def check_example(
+    data: bytes, path: str, schema: str | None, libvirt_schemas: Path | None
+) -> Verdict:
+    """Parse and validate one example document read from ``path``."""
     try:
-        tree = xmlsafe.parse_file(file)
+        tree = xmlsafe.parse_bytes(data, path)
     except xmlsafe.XMLParseError as error:
         return Verdict(schema, None, (error.problem,), frozenset())
     root = tree.getroot()
@@ -117,9 +119,9 @@ def check_example(file: Path, schema: str | None, libvirt_schemas: Path | None) 
         if libvirt_schemas is None:
             return Verdict(None, None, (), paths)
         domain_rng = libvirt_schemas / "domain.rng"
-        problems = _validate_with(schemas.compiled(domain_rng), tree, str(file))
+        problems = _validate_with(schemas.compiled(domain_rng), tree, path)
         return Verdict(LIBVIRT_DOMAIN, "libvirt domain.rng", problems, paths)
-    result = schemas.validate_tree(tree, str(file), schema, libvirt_schemas)
+    result = schemas.validate_tree(tree, path, schema, libvirt_schemas, source=data)
     schema_file = schemas.FORMATS.get(result.schema or "")
     return Verdict(result.schema, schema_file, result.problems, paths)
 
@@ -163,7 +165,8 @@ class XMLExample(SphinxDirective):
         page = self.get_location()
         self.env.note_dependency(file)
         try:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             _warn(Subtype.MISSING_FILE, f"example {relative} cannot be read: {error}", page)
             return []
@@ -171,13 +174,17 @@ class XMLExample(SphinxDirective):
         libvirt_dir = self.config.xml_example_libvirt_schemas
         try:
             verdict = check_example(
-                file, self.options.get("schema"), Path(libvirt_dir) if libvirt_dir else None
+                data, str(file), self.options.get("schema"),
+                Path(libvirt_dir) if libvirt_dir else None,
             )
         except schemas.SchemaError as error:
             _warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
             verdict = Verdict(None, None, (), frozenset())
         else:
             self._report(relative, file, verdict, expected, page)
+        if verdict.schema in schemas.FORMATS:
+            for grammar in sorted(schemas.schema_dir().glob("*.rng")):
+                self.env.note_dependency(grammar)  # a schema edit re-checks the examples
         self._record(relative, verdict, expected)
         return [self._render(relative, text, verdict, expected)]
 
