@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reference.set_defaults(handler=_cmd_reference)
 
+    _add_model_commands(commands)
+
     listing = commands.add_parser(
         "schemas", help="list the formats and where their schemas are",
         description="List the formats this tool knows and the schema file of each.",
@@ -171,3 +173,101 @@ def report(problems: Sequence[Problem]) -> None:
     """Print problems on stderr, one line each."""
     for problem in problems:
         print(problem, file=sys.stderr)
+
+
+# --- format and align: the model of the three formats (gueststate.formats) ---
+
+
+def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fmt = commands.add_parser(
+        "format", help="print a definition in libvirt's canonical form",
+        description="Parse a definition as libvirt does (schema first) and print it the way "
+        "libvirt writes it. Exit 1 with path:line:column: message when libvirt would refuse "
+        "it, 2 when the file cannot be read or written.",
+    )
+    fmt.add_argument("file", metavar="FILE", type=Path, help="a backup, checkpoint or snapshot")
+    fmt.add_argument("--in-place", action="store_true",
+                     help="rewrite FILE atomically instead of printing; left untouched on error")
+    fmt.add_argument("--no-validate", action="store_false", dest="validate",
+                     help="skip the schema, as libvirt does for snapshots without VALIDATE")
+    fmt.set_defaults(handler=_cmd_format)
+
+    align = commands.add_parser(
+        "align", help="complete a definition against a domain's disks",
+        description="Complete a definition against the disks of a domain as libvirt does "
+        "before it starts the job: every disk listed, modes decided, names generated. "
+        "Exit 1 with the problem when libvirt would refuse it, 2 on I/O errors.",
+    )
+    align.add_argument("file", metavar="FILE", type=Path, help="a backup, checkpoint or snapshot")
+    align.add_argument("--domain", required=True, type=Path, metavar="DOMAIN.xml",
+                       help="the domain definition (virsh dumpxml)")
+    align.add_argument("--suffix", metavar="S",
+                       help="suffix of generated backup targets (default: the current time, "
+                       "as libvirt does without a checkpoint)")
+    align.add_argument("--no-validate", action="store_false", dest="validate",
+                       help="skip the schema, as libvirt does for snapshots without VALIDATE")
+    align.set_defaults(handler=_cmd_align)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _cmd_format(args: argparse.Namespace) -> int:
+    from gueststate import formats
+
+    path: Path = args.file
+    try:
+        text = formats.to_xml(formats.from_xml(_read(path), str(path), validate=args.validate))
+    except formats.FormatError as error:
+        report(error.problems)
+        return EXIT_INVALID
+    if not args.in_place:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        _replace_atomically(path, text.encode("utf-8"))
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
+    return EXIT_OK
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    """Write a temporary file next to ``path``, then rename it over ``path``."""
+    import os
+    import tempfile
+
+    mode = path.stat().st_mode & 0o7777
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _cmd_align(args: argparse.Namespace) -> int:
+    import time
+
+    from gueststate import formats
+
+    try:
+        domain = formats.Domain.from_xml(_read(args.domain), str(args.domain))
+        model = formats.from_xml(_read(args.file), str(args.file), validate=args.validate)
+        suffix = args.suffix if args.suffix is not None else str(int(time.time()))
+        aligned = formats.align(model, domain, suffix=suffix)
+    except formats.FormatError as error:
+        # Alignment problems concern the definition as a whole: name its file.
+        report([Problem(str(args.file), p.line, p.column, p.message)
+                if p.path == "<model>" else p for p in error.problems])
+        return EXIT_INVALID
+    sys.stdout.write(formats.to_xml(aligned))
+    return EXIT_OK

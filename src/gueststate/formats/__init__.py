@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gueststate.formats import backup, checkpoint, snapshot
 from gueststate.formats.align import align_backup, align_checkpoint, align_snapshot
 from gueststate.formats.backup import BackupDisk, BackupServer, BackupStore, DomainBackup
 from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
@@ -70,8 +71,6 @@ def to_xml(model: Model) -> str:
 
 def check(model: Model, path: str = "<model>") -> list[Problem]:
     """Problems libvirt would raise beyond the schema (empty when there are none)."""
-    from gueststate.formats import backup, checkpoint, snapshot
-
     if isinstance(model, DomainBackup):
         return backup.check(model, path)
     if isinstance(model, DomainCheckpoint):
@@ -84,13 +83,15 @@ def align(
     domain: Domain,
     *,
     suffix: str | None = None,
-    default_location: str = "internal",
+    default_location: str | None = None,
     is_regular_file: Callable[[str], bool] | None = None,
 ) -> Model:
     """Complete a definition against ``domain`` as libvirt does before it acts on it.
 
     ``suffix`` names generated backup targets (libvirt uses the checkpoint name, else the
-    time); ``default_location`` is the snapshot mode of disks left undecided.
+    time); ``default_location`` is the snapshot mode of disks left undecided (by default
+    ``external`` when the memory goes to a file, else ``internal``, as libvirt chooses).
+    Problems of ``align`` carry the path ``<model>``.
     """
     if isinstance(model, DomainBackup):
         if suffix is None:
@@ -98,6 +99,9 @@ def align(
         return align_backup(model, domain, suffix)
     if isinstance(model, DomainCheckpoint):
         return align_checkpoint(model, domain)
+    if default_location is None:
+        external = model.memory is not None and model.memory.snapshot == "external"
+        default_location = "external" if external else "internal"
     if is_regular_file is None:
         return align_snapshot(model, domain, default_location)
     return align_snapshot(model, domain, default_location, is_regular_file=is_regular_file)

@@ -173,6 +173,8 @@ def _external_name(
     if not is_regular_file(found.source):
         raise model_error(f"source for disk '{disk.name}' is not a regular file; refusing to "
                           "generate external snapshot name")
+    if snapshot.name is None:
+        raise model_error("a snapshot without a name cannot name external files")
     base = found.source
     dot = base.rfind(".")
     if dot >= 0 and "/" not in base[dot:]:
