@@ -482,6 +482,12 @@ def test_fault_undefined_ref(tmp_path: Path) -> None:
     assert problem == "main.rng:2:26: reference to undefined pattern 'nowhere'"
 
 
+def test_fault_located_at_a_start_tag_over_several_lines(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><element name='a'>\n  <ref\n    name='nowhere'/>"
+                               "</element></start>")
+    assert problem == "main.rng:3:3: reference to undefined pattern 'nowhere'"
+
+
 def test_fault_parent_ref_outside_a_nested_grammar(tmp_path: Path) -> None:
     problem = _fault(tmp_path, "<start><parentRef name='x'/></start><define name='x'><empty/>"
                                "</define>")

@@ -21,8 +21,8 @@ class GrammarError(Exception):
 
 def fault(path: str, element: etree._Element, message: str) -> GrammarError:
     """A :class:`GrammarError` at ``element`` of the file ``path``."""
-    line = element.sourceline or 0
-    return GrammarError(Problem(path, line, _column(path, element, line), message))
+    line, column = _locate(path, element)
+    return GrammarError(Problem(path, line, column, message))
 
 
 def fault_at(path: str, line: int, kind: str, message: str) -> GrammarError:
@@ -38,35 +38,38 @@ def fault_at(path: str, line: int, kind: str, message: str) -> GrammarError:
     return GrammarError(Problem(path, line, 0, message))
 
 
-def _column(path: str, element: etree._Element, line: int) -> int:
-    """The 1-based column of ``element``'s start tag, found again in the file's text.
+def _locate(path: str, element: etree._Element) -> tuple[int, int]:
+    """The 1-based line and column of ``element``'s start tag, found again in the file's text.
 
-    lxml keeps lines but not columns, so count the elements with the same tag that start on
-    the same line before this one and find that occurrence of ``<tag`` in the line.
+    lxml keeps the line where the start tag ends but no column, so count the elements with the
+    same tag on that line before this one and find that occurrence of ``<tag``; a start tag
+    spread over several lines is found on an earlier line.
     """
-    if line <= 0:
-        return 0
+    line = element.sourceline or 0
     try:
         lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return 0
-    if line > len(lines):
-        return 0
+        return line, 0
+    if not 0 < line <= len(lines):
+        return line, 0
     qname = etree.QName(element)
-    prefix = element.prefix
-    tag = f"<{prefix}:{qname.localname}" if prefix else f"<{qname.localname}"
-    same_line = [
-        other
-        for other in element.getroottree().iter(element.tag)
-        if other.sourceline == line
-    ]
-    occurrence = same_line.index(element) if element in same_line else 0
-    text, start = lines[line - 1], -1
-    for _ in range(occurrence + 1):
-        start = _find_tag(text, tag, start + 1)
+    tag = f"<{element.prefix}:{qname.localname}" if element.prefix else f"<{qname.localname}"
+    same_line = [other for other in element.getroottree().iter(element.tag)
+                 if other.sourceline == line]
+    start = -1
+    for _ in range(same_line.index(element) + 1 if element in same_line else 1):
+        start = _find_tag(lines[line - 1], tag, start + 1)
         if start < 0:
-            return 0
-    return start + 1
+            break
+    if start >= 0:
+        return line, start + 1
+    for earlier in range(line - 1, max(line - 50, 0), -1):
+        found, start = -1, _find_tag(lines[earlier - 1], tag, 0)
+        while start >= 0:
+            found, start = start, _find_tag(lines[earlier - 1], tag, start + 1)
+        if found >= 0:
+            return earlier, found + 1
+    return line, 0
 
 
 def _find_tag(text: str, tag: str, begin: int) -> int:
