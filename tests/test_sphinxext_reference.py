@@ -1,0 +1,346 @@
+"""The rng-reference directive and the pure content model -> docutils rendering behind it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.testing.util import SphinxTestApp
+
+from gueststate.rng import read_grammar, walk_paths
+from gueststate.rng.model import Node
+from gueststate.sphinxext.outline import Occurs, outline
+from gueststate.sphinxext.render import content_model, describe_value, object_id, render
+
+ROOTS = Path(__file__).parent / "roots"
+SCHEMAS = Path(__file__).parents[1] / "schemas"
+
+
+# -- hand-built content models -------------------------------------------------------------
+
+
+def element(name: str, *children: Node, doc: str | None = None) -> Node:
+    return Node("element", name=name, children=list(children), documentation=doc)
+
+
+def attribute(name: str, *children: Node, doc: str | None = None) -> Node:
+    return Node("attribute", name=name, children=list(children), documentation=doc)
+
+
+def pattern(kind: str, *children: Node, doc: str | None = None) -> Node:
+    return Node(kind, children=list(children), documentation=doc)  # type: ignore[arg-type]
+
+
+def value(text: str) -> Node:
+    return Node("value", value=text)
+
+
+def backup_like() -> Node:
+    """A push/pull root whose <disk> differs between the two modes."""
+    push_disk = element("disk", attribute("name"), element("target", attribute("file")))
+    pull_disk = element(
+        "disk", attribute("name"), pattern("optional", attribute("exportname")), element("scratch")
+    )
+    push = pattern(
+        "group",
+        pattern("optional", attribute("mode", value("push"))),
+        element("disks", pattern("oneOrMore", push_disk)),
+        doc="Push mode: libvirt writes the copies.",
+    )
+    pull = pattern(
+        "group",
+        attribute("mode", value("pull")),
+        element("server"),
+        element("disks", pattern("oneOrMore", pull_disk)),
+        doc="Pull mode: a client reads the copies.",
+    )
+    return element("domainbackup", pattern("choice", push, pull), doc="A backup job.")
+
+
+def by_path(root: Node) -> dict[str, object]:
+    return {entry.path: entry for entry in outline(root)}
+
+
+def test_outline_has_one_entry_per_element_path() -> None:
+    root = backup_like()
+    expected = {path for path, node, _ in walk_paths(root) if node.kind == "element"}
+    assert set(by_path(root)) == expected
+
+
+def test_labelled_choice_splits_the_root_into_forms() -> None:
+    entry = next(e for e in outline(backup_like()) if e.path == "domainbackup")
+    assert [v.label for v in entry.variants] == [
+        "Push mode: libvirt writes the copies.",
+        "Pull mode: a client reads the copies.",
+    ]
+    push, pull = entry.variants
+    assert [(u.path, u.occurs) for u in push.attributes] == [("domainbackup/@mode", Occurs(0, 1))]
+    assert [(u.path, u.occurs) for u in pull.attributes] == [("domainbackup/@mode", Occurs(1, 1))]
+    assert [u.name for u in pull.children] == ["server", "disks"]
+
+
+def test_same_path_from_two_modes_is_one_entry_with_two_forms() -> None:
+    entries = by_path(backup_like())
+    disk = entries["domainbackup/disks/disk"]
+    assert [v.label for v in disk.variants] == [  # type: ignore[attr-defined]
+        "Push mode: libvirt writes the copies.",
+        "Pull mode: a client reads the copies.",
+    ]
+    assert disk.attribute_paths() == [  # type: ignore[attr-defined]
+        "domainbackup/disks/disk/@name",
+        "domainbackup/disks/disk/@exportname",
+    ]
+    # <disks> itself looks the same in both modes: one form, no labels to show.
+    assert len(entries["domainbackup/disks"].variants) == 1  # type: ignore[attr-defined]
+
+
+def test_unlabelled_alternatives_are_named_by_their_fixed_attribute() -> None:
+    root = element(
+        "disk",
+        pattern(
+            "choice",
+            pattern("group", attribute("type", value("file")), attribute("file")),
+            pattern("group", attribute("type", value("block")), attribute("dev")),
+        ),
+    )
+    (entry,) = outline(root)
+    assert [v.label for v in entry.variants] == ['type="file"', 'type="block"']
+
+
+def test_occurrences_follow_the_cardinality_patterns() -> None:
+    root = element(
+        "top",
+        pattern("optional", element("maybe")),
+        pattern("zeroOrMore", element("many")),
+        pattern("oneOrMore", element("some")),
+        element("one"),
+        pattern("choice", element("left"), pattern("group", element("left"), element("right"))),
+    )
+    (variant,) = outline(root)[0].variants
+    words = {use.name: use.occurs.describe() for use in variant.children}
+    assert words == {
+        "maybe": "optional",
+        "many": "zero or more",
+        "some": "one or more",
+        "one": "required",
+        "left": "required",
+        "right": "optional",
+    }
+
+
+def test_recursion_is_a_link_back_and_a_parent_of_itself() -> None:
+    item = element("item", pattern("zeroOrMore", Node("ref", target="list/item")))
+    entries = by_path(element("list", pattern("zeroOrMore", item)))
+    assert entries["list/item"].parents == ["list", "list/item"]  # type: ignore[attr-defined]
+    (variant,) = entries["list/item"].variants  # type: ignore[attr-defined]
+    text = "".join(n.astext() for n in content_model(variant.content, "list/item"))
+    assert text == "<item> (recursive)*"
+
+
+def test_content_model_reads_like_compact_syntax() -> None:
+    content = pattern(
+        "group",
+        attribute("ignored"),
+        pattern("interleave", element("a"), pattern("optional", element("b"))),
+        pattern("choice", element("c"), Node("text")),
+    )
+    parts = content_model(content, "top")
+    assert "".join(n.astext() for n in parts) == "(<a> & <b>?), (<c> | text)"
+    links = [n for n in parts if isinstance(n, addnodes.pending_xref)]
+    assert [link["reftarget"] for link in links] == ["top/a", "top/b", "top/c"]
+    assert all(link["reftype"] == "element" for link in links)
+
+
+def test_empty_content_says_so() -> None:
+    assert [n.astext() for n in content_model(pattern("group", attribute("x")), "p")] == ["empty"]
+
+
+def test_values_show_datatype_facets_and_choices() -> None:
+    data = Node("data", datatype="unsignedInt", params={"pattern": "[0-9]+", "maxInclusive": "9"})
+    assert "".join(n.astext() for n in describe_value(attribute("n", data))) == (
+        "unsignedInt (matching [0-9]+, at most 9)"
+    )
+    choice = pattern("choice", value("yes"), value("no"))
+    assert "".join(n.astext() for n in describe_value(attribute("b", choice))) == "yes | no"
+    assert "".join(n.astext() for n in describe_value(attribute("t"))) == "text"
+
+
+def test_render_makes_a_section_per_element_and_a_row_per_attribute() -> None:
+    root = backup_like()
+    rendered = render(outline(root))
+    sections = [n for n in rendered.nodes if isinstance(n, nodes.section)]
+    paths = [path for path, node, _ in walk_paths(root)]
+    element_paths = {p for p in paths if "@" not in p}
+    assert {s["ids"][0] for s in sections} == {object_id("element", p) for p in element_paths}
+    row_ids = {i for s in sections for row in s.findall(nodes.row) for i in row["ids"]}
+    assert row_ids == {object_id("attribute", p) for p in paths if "@" in p}
+    defined = {(o.objtype, o.path) for o in rendered.objects}
+    assert defined == {("element", p) for p in element_paths} | {
+        ("attribute", p) for p in paths if "@" in p
+    }
+
+
+def test_forms_are_side_by_side_with_not_allowed_where_absent() -> None:
+    rendered = render(outline(backup_like()))
+    disk = next(
+        s
+        for s in rendered.nodes
+        if s["ids"] == [object_id("element", "domainbackup/disks/disk")]
+    )
+    tables = list(disk.findall(nodes.table))
+    attributes = next(t for t in tables if "Attribute" in t.next_node(nodes.thead).astext())
+    header = [e.astext() for e in attributes.next_node(nodes.thead).findall(nodes.entry)]
+    assert header == ["Attribute", "Push mode", "Pull mode", "Since", "Meaning"]
+    rows = [[e.astext() for e in row.findall(nodes.entry)] for row in attributes.findall(nodes.row)]
+    assert ["exportname", "not allowed", "optional: text", "", ""] in rows
+
+
+def test_render_without_index_has_no_index_entries() -> None:
+    rendered = render(outline(backup_like()), index=False)
+    assert not any(
+        isinstance(n, addnodes.index) for s in rendered.nodes for n in s.findall(addnodes.index)
+    )
+
+
+# -- the directive in a build --------------------------------------------------------------
+
+
+def section_ids(doctree: nodes.document) -> set[str]:
+    found = set()
+    for section in doctree.findall(nodes.section):
+        if "xml-element" in section["classes"]:
+            found.update(section["ids"])
+    return found
+
+
+@pytest.fixture(scope="module")
+def formats_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SphinxTestApp]:
+    """The three format grammars rendered, built in place: the pages name ../../../schemas."""
+    app = SphinxTestApp(
+        "html",
+        srcdir=ROOTS / "test-reference-formats",
+        builddir=tmp_path_factory.mktemp("formats"),
+        freshenv=True,
+    )
+    try:
+        app.build()
+        assert app.statuscode == 0, app.warning.getvalue()
+        yield app
+    finally:
+        app.cleanup()
+
+
+def test_backup_page_has_a_section_per_element_and_a_row_per_attribute(
+    formats_app: SphinxTestApp,
+) -> None:
+    app = formats_app
+    paths = [path for path, _, _ in walk_paths(read_grammar(SCHEMAS / "domainbackup.rng").start)]
+    doctree = app.env.get_doctree("backup")
+    elements = {object_id("element", p) for p in paths if "@" not in p}
+    assert section_ids(doctree) == elements
+    row_ids = {i for row in doctree.findall(nodes.row) for i in row["ids"]}
+    assert row_ids == {object_id("attribute", p) for p in paths if "@" in p}
+    assert "domainbackup/disks/disk/@exportbitmap" in paths
+
+
+def test_sections_link_to_the_examples_that_use_them(formats_app: SphinxTestApp) -> None:
+    html = (formats_app.outdir / "backup.html").read_text(encoding="utf-8")
+    scratch_section = html.split(f'id="{object_id("element", "domainbackup/disks/disk/scratch")}"')
+    assert 'href="example.html"' in scratch_section[1].split("</section>")[0]
+    target = html.split(f'id="{object_id("element", "domainbackup/disks/disk/target")}"')
+    assert 'href="example.html"' not in target[1].split("</section>")[0]
+
+
+@pytest.mark.sphinx("html", testroot="reference", freshenv=True)
+def test_myst_and_rest_render_the_same(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.statuscode == 0, app.warning.getvalue()
+    myst, rest = app.env.get_doctree("myst"), app.env.get_doctree("rest")
+    assert section_ids(myst) == section_ids(rest) != set()
+
+    def text(doctree: nodes.document) -> list[str]:
+        for entry in list(doctree.findall(addnodes.index)):
+            entry.parent.remove(entry)  # the reST page indexes, the MyST one does not
+        return [s.astext() for s in doctree.findall(nodes.section) if "xml-element" in s["classes"]]
+
+    assert text(myst) == text(rest)
+    # Only the reST page defines objects: the MyST one says :no-index:.
+    documented = {docname for _, _, _, docname, _, _ in app.env.domains["xml"].get_objects()}
+    assert documented == {"rest"}
+
+
+@pytest.mark.sphinx("html", testroot="reference", freshenv=True)
+def test_grammar_and_its_includes_are_dependencies(app: SphinxTestApp) -> None:
+    app.build()
+    root = Path(app.srcdir)
+    assert {root / "sample.rng", root / "common.rng"} <= set(app.env.dependencies["rest"])
+    assert "subtree" in app.env.dependencies and "index" not in app.env.dependencies
+
+
+@pytest.mark.sphinx("html", testroot="reference", freshenv=True)
+def test_element_option_renders_that_subtree_only(app: SphinxTestApp) -> None:
+    app.build()
+    assert section_ids(app.env.get_doctree("subtree")) == {
+        object_id("element", "mirror/source"),
+        object_id("element", "mirror/source/owner"),
+    }
+
+
+def located_warnings(app: SphinxTestApp, file: str) -> list[str]:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", app.warning.getvalue())
+    return [line for line in text.splitlines() if file in line and "WARNING" in line]
+
+
+@pytest.mark.sphinx("html", testroot="reference-problems", freshenv=True)
+def test_problems_are_located_warnings_without_traceback(app: SphinxTestApp) -> None:
+    app.build()
+    root = Path(app.srcdir)
+    output = app.warning.getvalue()
+    assert "Traceback" not in output
+    malformed = located_warnings(app, "malformed.rng")
+    assert len(malformed) == 1, output
+    assert malformed[0].startswith(f"{root / 'malformed.rng'}:5: WARNING: cannot read grammar")
+    assert malformed[0].endswith("[xml.grammar]")
+    undefined = located_warnings(app, "undefined.rng")
+    assert len(undefined) == 1, output
+    assert undefined[0].startswith(f"{root / 'undefined.rng'}:3: WARNING:")
+    assert "nowhere" in undefined[0]
+    unknown = located_warnings(app, "unknown.md")
+    assert len(unknown) == 1, output
+    assert unknown[0].startswith(f"{root / 'unknown.md'}:3: WARNING: grammar good.rng has no")
+    assert unknown[0].endswith("[xml.unknown_element]")
+    missing = located_warnings(app, "missing.md")
+    assert len(missing) == 1 and missing[0].endswith("[xml.missing_file]"), output
+
+
+@pytest.mark.sphinx("html", testroot="reference-problems", freshenv=True, warningiserror=True)
+def test_problems_fail_a_strict_build(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.statuscode == 1
+
+
+def test_touching_a_grammar_rereads_only_the_pages_that_render_it(
+    make_app: type[SphinxTestApp], tmp_path: Path
+) -> None:
+    srcdir = tmp_path / "incremental"
+    shutil.copytree(ROOTS / "test-reference-incremental", srcdir)
+    app = make_app("html", srcdir=srcdir, builddir=tmp_path / "_build", freshenv=True)
+    app.build()
+    assert app.statuscode == 0, app.warning.getvalue()
+
+    def touch(name: str) -> list[str]:
+        time.sleep(0.05)  # newer than the last read, older than the next one
+        now = time.time()
+        os.utime(srcdir / name, (now, now))
+        return sorted(app.builder.read())
+
+    assert touch("alpha.rng") == ["alpha"]
+    assert touch("beta.rng") == ["beta"]
+    assert touch("shared.rng") == ["alpha", "beta"]
