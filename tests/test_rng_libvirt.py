@@ -3,8 +3,8 @@
 Debian 12's libvirt0 ships 26 grammars: 18 with a ``<start>`` and 8 modules that only those
 include.  Each standalone grammar must read without error, and the element and attribute
 names reachable from its start must be exactly those left in ``jing -s`` (jing's own
-simplification, which drops whatever is unreachable or ``notAllowed``).  Our own schemas face
-the same oracle.
+simplification, which drops whatever is unreachable or ``notAllowed``); so must the values and
+the datatypes with their facets.  Our own schemas face the same oracle.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,17 @@ STANDALONE = (
 )
 
 Name = tuple[str, str, str]  # (element|attribute, namespace, local name)
+Value = tuple[str, str, str]  # (type, datatypeLibrary, text)
+Datatype = tuple[str, str, tuple[tuple[str, str], ...]]  # (type, datatypeLibrary, params)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What a grammar allows, counted without regard to structure."""
+
+    names: frozenset[Name]
+    values: frozenset[Value]
+    datatypes: frozenset[Datatype]
 
 
 def _has_start(path: Path) -> bool:
@@ -47,8 +59,8 @@ def _jing() -> str:
 
 
 @functools.cache
-def jing_names(path: Path) -> frozenset[Name]:
-    """Element and attribute names in jing's simplified grammar (not those of ``except``)."""
+def jing_inventory(path: Path) -> Inventory:
+    """Names (not those of ``except``), values and datatypes in jing's simplified grammar."""
     run = subprocess.run([_jing(), "-s", str(path)], capture_output=True, check=False)
     if run.returncode != 0:
         pytest.fail(f"jing -s {path} failed: {run.stdout.decode()} {run.stderr.decode()}")
@@ -66,12 +78,24 @@ def jing_names(path: Path) -> frozenset[Name]:
                 names.add((kind, name_class.get("ns", ""), (name_class.text or "").strip()))
             elif name_class.tag == RNG + "choice":
                 pending.extend(child for child in name_class if isinstance(child.tag, str))
-    return frozenset(names)
+    values = {
+        (value.get("type", ""), value.get("datatypeLibrary", ""), value.text or "")
+        for value in root.iter(RNG + "value")
+    }
+    datatypes = {
+        (data.get("type", ""), data.get("datatypeLibrary", ""), tuple(sorted(
+            (param.get("name", ""), param.text or "") for param in data.findall(RNG + "param")
+        )))
+        for data in root.iter(RNG + "data")
+    }
+    return Inventory(frozenset(names), frozenset(values), frozenset(datatypes))
 
 
-def our_names(root: Node) -> set[Name]:
-    """Element and attribute names in our tree, read back from how ``Node.name`` spells them."""
+def our_inventory(root: Node) -> Inventory:
+    """The same, read back from our tree (``Node.name`` spelling as documented)."""
     names: set[Name] = set()
+    values: set[Value] = set()
+    datatypes: set[Datatype] = set()
     seen: set[int] = set()
     pending = [root]
     while pending:
@@ -80,25 +104,32 @@ def our_names(root: Node) -> set[Name]:
             continue
         seen.add(id(node))
         pending.extend(node.children)
-        if node.kind not in ("element", "attribute") or node.name is None:
-            continue
-        for part in node.name.split("|"):
-            namespace, local = node.namespace, part
-            if part.startswith("{"):
-                namespace, _, local = part[1:].partition("}")
-            if local != "*":
-                names.add((node.kind, namespace, local))
-    return names
+        if node.except_ is not None:
+            pending.append(node.except_)
+        if node.kind == "value":
+            values.add((node.datatype or "", node.datatype_library, node.value or ""))
+        elif node.kind == "data":
+            params = tuple(sorted(node.params.items()))
+            datatypes.add((node.datatype or "", node.datatype_library, params))
+        elif node.kind in ("element", "attribute") and node.name is not None:
+            for part in node.name.split("|"):
+                namespace, local = node.namespace, part
+                if part.startswith("{"):
+                    namespace, _, local = part[1:].partition("}")
+                if local != "*":
+                    names.add((node.kind, namespace, local))
+    return Inventory(frozenset(names), frozenset(values), frozenset(datatypes))
 
 
 def _compare(path: Path) -> None:
-    model = read_grammar(path)
-    ours, theirs = our_names(model.start), jing_names(path)
-    missing, extra = sorted(theirs - ours), sorted(ours - theirs)
-    assert not missing and not extra, (
-        f"{path.name}: {len(theirs)} names in jing -s, {len(ours)} in ours; "
-        f"missing {missing}; extra {extra}"
-    )
+    ours, theirs = our_inventory(read_grammar(path).start), jing_inventory(path)
+    for what in ("names", "values", "datatypes"):
+        mine, jings = getattr(ours, what), getattr(theirs, what)
+        missing, extra = sorted(jings - mine), sorted(mine - jings)
+        assert not missing and not extra, (
+            f"{path.name}: {len(jings)} {what} in jing -s, {len(mine)} in ours; "
+            f"missing {missing}; extra {extra}"
+        )
 
 
 def test_the_standalone_grammars_are_the_ones_with_a_start() -> None:
@@ -109,7 +140,7 @@ def test_the_standalone_grammars_are_the_ones_with_a_start() -> None:
 
 
 @pytest.mark.parametrize("name", STANDALONE)
-def test_libvirt_grammar_names_match_jing(name: str) -> None:
+def test_libvirt_grammar_matches_jing(name: str) -> None:
     _compare(libvirt_schema_dir() / name)
 
 
@@ -156,5 +187,5 @@ def test_our_schemas_exist() -> None:
 
 
 @pytest.mark.parametrize("path", OWN, ids=lambda path: path.name)
-def test_our_schema_names_match_jing(path: Path) -> None:
+def test_our_schema_matches_jing(path: Path) -> None:
     _compare(path)
