@@ -174,6 +174,37 @@ def test_nested_grammars_keep_their_own_overrides() -> None:
     assert "domainsnapshot/domain/devices/disk/driver/@cache" in snapshot
 
 
+def test_backup_push_and_pull_are_alternatives() -> None:
+    # What a reader of <domainbackup> must see: push and pull are two alternatives, and only
+    # the pull one has a <server>.
+    root = read_grammar(libvirt_schema_dir() / "domainbackup.rng").start
+    modes = [(node, ancestors) for path, node, ancestors in walk_paths(root)
+             if path == "domainbackup/@mode"]
+    servers = [ancestors for path, _, ancestors in walk_paths(root)
+               if path == "domainbackup/server"]
+    assert len(modes) == 2 and len(servers) == 1
+    choices = {id(a) for _, ancestors in modes for a in ancestors if a.kind == "choice"}
+    assert len(choices) == 1, "both modes hang from one choice"
+    (choice,) = (a for a in modes[0][1] if a.kind == "choice")
+    by_mode: dict[tuple[str, ...], Node] = {}
+    for node, ancestors in modes:
+        alternative = ancestors[ancestors.index(choice) + 1]
+        by_mode[_values(node)] = alternative
+    assert set(by_mode) == {("push",), ("pull",)}
+    assert by_mode[("pull",)] in servers[0] and by_mode[("push",)] not in servers[0]
+
+
+def _values(node: Node) -> tuple[str, ...]:
+    return tuple(n.value or "" for n in _descendants(node) if n.kind == "value")
+
+
+def _descendants(node: Node) -> list[Node]:
+    found = [node]
+    for child in node.children:
+        found.extend(_descendants(child))
+    return found
+
+
 def _paths(grammar: Path) -> set[str]:
     return {path for path, _, _ in walk_paths(read_grammar(grammar).start)}
 

@@ -2,7 +2,8 @@
 
 A :class:`Node` is one pattern after simplification.  Elements and attributes carry their name,
 patterns carry their children; ``ref`` nodes stand where an element would recur (recursion is
-kept by reference, never expanded forever).  Nothing here knows about Sphinx or lxml.
+kept by reference, never expanded forever).  The reader shares the subtree of a define between
+the places that use it, so treat a tree as read-only.  Nothing here knows about Sphinx or lxml.
 """
 
 from __future__ import annotations
