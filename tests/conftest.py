@@ -5,16 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from sphinx.testing.util import SphinxTestApp
 
 pytest_plugins = ("sphinx.testing.fixtures",)
+
+ROOTS = Path(__file__).parent / "roots"
+SCHEMAS = Path(__file__).parents[1] / "schemas"
 
 
 @pytest.fixture(scope="session")
 def rootdir() -> Path:
     """Where ``@pytest.mark.sphinx(testroot=...)`` finds ``test-<name>`` projects."""
-    return Path(__file__).parent / "roots"
+    return ROOTS
 
 
-# `make fuzz` runs tests/test_fuzz.py with ``--hypothesis-profile=long`` (see that module).
-settings.register_profile("long", deadline=None, print_blob=True)
+@pytest.fixture(scope="session")
+def formats_app(tmp_path_factory: pytest.TempPathFactory) -> SphinxTestApp:
+    """The three format grammars rendered into HTML, built once; read its outdir and env.
+
+    Built in place (the marker would copy the root, and its pages name ``../../../schemas``),
+    and cleaned up at once so that the apps of other tests start from a clean registry.
+    """
+    app = SphinxTestApp(
+        "html",
+        srcdir=ROOTS / "test-reference-formats",
+        builddir=tmp_path_factory.mktemp("formats"),
+        freshenv=True,
+    )
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    assert app.statuscode == 0, app.warning.getvalue()
+    return app

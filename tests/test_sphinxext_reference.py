@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -218,23 +217,6 @@ def section_ids(doctree: nodes.document) -> set[str]:
         if "xml-element" in section["classes"]:
             found.update(section["ids"])
     return found
-
-
-@pytest.fixture(scope="module")
-def formats_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SphinxTestApp]:
-    """The three format grammars rendered, built in place: the pages name ../../../schemas."""
-    app = SphinxTestApp(
-        "html",
-        srcdir=ROOTS / "test-reference-formats",
-        builddir=tmp_path_factory.mktemp("formats"),
-        freshenv=True,
-    )
-    try:
-        app.build()
-        assert app.statuscode == 0, app.warning.getvalue()
-        yield app
-    finally:
-        app.cleanup()
 
 
 def test_backup_page_has_a_section_per_element_and_a_row_per_attribute(

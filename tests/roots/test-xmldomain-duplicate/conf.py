@@ -1,0 +1,2 @@
+extensions = ["myst_parser", "gueststate.sphinxext"]
+exclude_patterns = ["_build"]
