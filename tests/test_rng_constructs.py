@@ -349,6 +349,7 @@ def test_ns_inheritance_and_prefixed_names(tmp_path: Path) -> None:
         <attribute name="qualified" ns="urn:attr"/>
         <element name="other" ns="urn:other"><element name="child"><empty/></element></element>
         <element name="q:prefixed" xmlns:q="urn:q"><empty/></element>
+        <attribute name="xml:lang"/>
       </element></start>""", 'ns="urn:doc"')
     names = [(n.kind, n.name, n.namespace) for n in _all(root) if n.name is not None]
     assert names == [
@@ -358,6 +359,7 @@ def test_ns_inheritance_and_prefixed_names(tmp_path: Path) -> None:
         ("element", "other", "urn:other"),
         ("element", "child", "urn:other"),
         ("element", "prefixed", "urn:q"),
+        ("attribute", "lang", "http://www.w3.org/XML/1998/namespace"),
     ]
 
 
@@ -547,6 +549,31 @@ def test_fault_too_deep_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     problem = _fault(tmp_path, f"<start><ref name='d0'/></start>{chain}"
                                "<define name='d3000'><empty/></define>")
     assert problem == "main.rng:0:0: patterns nest too deeply to read"
+
+
+def test_fault_a_grammar_that_doubles_at_each_level(tmp_path: Path) -> None:
+    levels = "".join(
+        f"<define name='d{n}'><element name='e{n}'><ref name='d{n + 1}'/><ref name='d{n + 1}'/>"
+        "</element></define>"
+        for n in range(40)
+    )
+    problem = _fault(tmp_path, f"<start><ref name='d0'/></start>{levels}"
+                               "<define name='d40'><empty/></define>")
+    assert problem == "main.rng:1:1: the content model expands to more than 1000000 nodes"
+
+
+def test_fault_a_recursive_grammar_that_doubles_at_each_level(tmp_path: Path) -> None:
+    # A define that recurses cannot be shared (its ref targets depend on where it is), so the
+    # work itself is bounded.
+    levels = "".join(
+        f"<define name='d{n}'><element name='e{n}'><ref name='d{n + 1}'/><ref name='d{n + 1}'/>"
+        "</element></define>"
+        for n in range(40)
+    )
+    problem = _fault(tmp_path, f"<start><ref name='d0'/></start>{levels}"
+                               "<define name='d40'><element name='last'><optional><ref name='d0'/>"
+                               "</optional></element></define>")
+    assert problem == "main.rng:1:1: the content model expands to more than 1000000 nodes"
 
 
 def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:

@@ -209,6 +209,13 @@ def _paths(grammar: Path) -> set[str]:
     return {path for path, _, _ in walk_paths(read_grammar(grammar).start)}
 
 
+def test_lxml_schematron_grammar_matches_jing() -> None:
+    # Another grammar no one here wrote, with xml:lang (the prefix bound without a declaration).
+    import lxml.isoschematron
+
+    _compare(Path(lxml.isoschematron.__file__).parent / "resources/rng/iso-schematron.rng")
+
+
 OWN = sorted(path for path in OUR_SCHEMAS.glob("*.rng") if _has_start(path))
 
 

@@ -12,18 +12,29 @@ place that refers to it; the tree is therefore read-only.
 from __future__ import annotations
 
 from gueststate.rng import simplify
-from gueststate.rng.errors import fault_at
+from gueststate.rng.errors import GrammarError, fault_at, fault_at_root
 from gueststate.rng.model import ANY_NAME, Node
 from gueststate.rng.patterns import Define, NameClass, Pattern
+
+#: Largest tree accepted, counting a shared subtree at every place it appears: a grammar whose
+#: defines double at each level would otherwise expand without end in practice.  libvirt's
+#: domain.rng expands to about 33,000 nodes.
+MAX_NODES = 1_000_000
 
 
 def build(start: Pattern) -> Node:
     """The simplified content-model tree of the pattern ``start``."""
-    return _Builder().node(start, "")
+    builder = _Builder(start)
+    root = builder.node(start, "")
+    if _expanded_size(root, {}) > MAX_NODES:
+        raise builder.too_large()
+    return root
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, start: Pattern) -> None:
+        self.start = start
+        self.steps = 0
         self.shared: dict[Define, Node] = {}
         # Defines being expanded -> path of the first element made inside them (None: none yet).
         self.active: dict[Define, str | None] = {}
@@ -33,6 +44,9 @@ class _Builder:
 
     def node(self, pattern: Pattern, path: str) -> Node:
         """The node of ``pattern``, which sits inside the element at ``path``."""
+        self.steps += 1
+        if self.steps > MAX_NODES:
+            raise self.too_large()
         kind = pattern.kind
         source = (pattern.file, pattern.line)
         documentation, since = pattern.documentation, pattern.since
@@ -68,6 +82,11 @@ class _Builder:
             if pattern.datatype in ("QName", "NOTATION"):
                 node.namespace = pattern.namespace
         return node
+
+    def too_large(self) -> GrammarError:
+        """The error for a grammar whose tree would pass :data:`MAX_NODES`."""
+        message = f"the content model expands to more than {MAX_NODES} nodes"
+        return fault_at_root(self.start.file, message)
 
     def named(self, pattern: Pattern, path: str) -> Node:
         """An element or attribute; an element is where pending recursion targets land."""
@@ -123,6 +142,15 @@ class _Builder:
             if self.recursions == recursions:
                 self.shared[define] = node
         return simplify.annotate(node, pattern.documentation, pattern.since)
+
+
+def _expanded_size(node: Node, sizes: dict[int, int]) -> int:
+    """Nodes in the tree below ``node``, a shared subtree counted wherever it appears."""
+    size = sizes.get(id(node))
+    if size is None:
+        size = 1 + sum(_expanded_size(child, sizes) for child in node.children)
+        sizes[id(node)] = size
+    return size
 
 
 def _name(name_class: NameClass) -> tuple[str, str, str | None]:

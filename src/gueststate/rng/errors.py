@@ -38,6 +38,15 @@ def fault_at(path: str, line: int, kind: str, message: str) -> GrammarError:
     return GrammarError(Problem(path, line, 0, message))
 
 
+def fault_at_root(path: str, message: str) -> GrammarError:
+    """A :class:`GrammarError` at the root element of ``path``."""
+    try:
+        root = parse_file(path).getroot()
+    except (OSError, XMLParseError):
+        return GrammarError(Problem(path, 0, 0, message))
+    return fault(path, root, message)
+
+
 def _locate(path: str, element: etree._Element) -> tuple[int, int]:
     """The 1-based line and column of ``element``'s start tag, found again in the file's text.
 

@@ -37,6 +37,7 @@ _CONTAINERS = frozenset(
 _LEAVES = frozenset(("text", "empty", "notAllowed"))
 _NAME_CLASSES = frozenset(("name", "anyName", "nsName", "choice"))
 _RNG_PREFIX = "{" + RNG_NS + "}"
+_XML_NS = "http://www.w3.org/XML/1998/namespace"  # bound to "xml" without a declaration
 
 
 @dataclass(slots=True)
@@ -388,7 +389,7 @@ def _qname(element: etree._Element, qname: str, default_ns: str, context: _Conte
     prefix, colon, local = qname.partition(":")
     if not colon:
         return NameClass("name", local=prefix, namespace=default_ns)
-    namespace = element.nsmap.get(prefix)
+    namespace = _XML_NS if prefix == "xml" else element.nsmap.get(prefix)
     if namespace is None:
         raise fault(context.file, element, f"undeclared namespace prefix '{prefix}'")
     return NameClass("name", local=local, namespace=namespace)
