@@ -1,0 +1,287 @@
+"""A private libvirtd with the QEMU driver, started and stopped by the project itself.
+
+`Sandbox` runs virtlogd and libvirtd in their own mount namespace, where a fresh temporary
+directory is bind-mounted over libvirt's configuration, runtime, state, log and cache
+directories; the machine's own libvirt (if any) is neither seen nor touched. The client talks to
+it through the socket in that directory. `stop()` destroys every guest, ends every process of the
+namespace, removes the directory and takes back the libvirt-qemu user if it created it; it also
+runs at interpreter exit, so a failure half-way leaves nothing behind.
+
+Import it as ``sandbox`` with ``tests/live`` on ``sys.path``: pytest does this for the tests in
+that directory, and Sphinx does it for the API guide's doctests through ``doctest_path``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import install
+
+if TYPE_CHECKING:
+    import libvirt
+
+# Private directory (under the sandbox root) -> the libvirt directory it replaces.
+PRIVATE_DIRS = {
+    "etc": "/etc/libvirt",
+    "run": "/run/libvirt",
+    "lib": "/var/lib/libvirt",
+    "log": "/var/log/libvirt",
+    "cache": "/var/cache/libvirt",
+}
+LIBVIRTD_CONF = """\
+unix_sock_rw_perms = "0700"
+unix_sock_ro_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+"""
+QEMU_CONF = """\
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "logd"
+"""
+# QEMU's capabilities take libvirtd most of a minute to probe; they are kept between sandboxes
+# in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to.
+CAPABILITY_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "libvirt-cache"
+DISK_SIZE = "16M"
+START_TIMEOUT = 60.0
+
+
+class Sandbox:
+    """One private libvirtd; use as a context manager or call `start()` and `stop()`."""
+
+    def __init__(self) -> None:
+        self.dir = Path()
+        self._daemons: subprocess.Popen[bytes] | None = None
+        self._namespace = ""
+        self._made_mountpoints: list[Path] = []
+        self._installed = install.Installed()
+        self._connection: libvirt.virConnect | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.dir / "run" / "libvirt-sock"
+
+    @property
+    def uri(self) -> str:
+        return f"qemu+unix:///system?socket={self.socket}"
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Install what is missing, then start virtlogd and libvirtd; wait until they answer."""
+        atexit.register(self.stop)
+        try:
+            self._installed = install.ensure_all()
+            self._start_daemons()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_daemons(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="gueststate-live-"))
+        self.dir.chmod(0o755)  # QEMU runs as libvirt-qemu and must reach the disk images
+        for name in (*PRIVATE_DIRS, "images", "backup"):
+            (self.dir / name).mkdir()
+        (self.dir / "etc" / "libvirtd.conf").write_text(LIBVIRTD_CONF)
+        (self.dir / "etc" / "qemu.conf").write_text(QEMU_CONF)
+        (self.dir / "no-kvm").touch(mode=0)
+        CAPABILITY_CACHE.mkdir(parents=True, exist_ok=True)
+        for target in PRIVATE_DIRS.values():
+            if not os.path.isdir(target):
+                os.makedirs(target)
+                self._made_mountpoints.append(Path(target))
+        self._daemons = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-ec", self._script()],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.dir / "daemons.err").open("wb"),
+            start_new_session=True,
+        )
+        self._wait_until_ready()
+
+    def _script(self) -> str:
+        mounts = "".join(
+            f"mount --bind {self.dir / private} {target}\n"
+            for private, target in PRIVATE_DIRS.items()
+        ) + f"mount --bind {CAPABILITY_CACHE} /var/cache/libvirt\n"
+        # The guest is TCG by design. Hide /dev/kvm: where QEMU's user may not open it, libvirt
+        # 9.0 probes KVM as usable, then finds it unusable and re-probes QEMU on every lookup.
+        mounts += f"if [ -e /dev/kvm ]; then mount --bind {self.dir / 'no-kvm'} /dev/kvm; fi\n"
+        return (
+            mounts
+            + "virtlogd &\n"
+            + "while [ ! -S /run/libvirt/virtlogd-sock ]; do sleep 0.1; done\n"
+            + "exec libvirtd\n"
+        )
+
+    def _wait_until_ready(self) -> None:
+        import libvirt
+
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self._daemons is not None and self._daemons.poll() is not None:
+                raise install.SandboxUnavailable(
+                    "libvirtd exited at start: " + self._log_tail()
+                )
+            if self.socket.exists():
+                try:
+                    self._connection = libvirt.open(self.uri)
+                    self._namespace = self._daemon_namespace()
+                    return
+                except libvirt.libvirtError:
+                    pass
+            if time.monotonic() > deadline:
+                raise install.SandboxUnavailable(
+                    f"libvirtd did not answer within {START_TIMEOUT:.0f}s: " + self._log_tail()
+                )
+            time.sleep(0.2)
+
+    def _daemon_namespace(self) -> str:
+        """The mount namespace libvirtd runs in; never this process's own."""
+        assert self._daemons is not None
+        theirs = os.readlink(f"/proc/{self._daemons.pid}/ns/mnt")
+        if theirs == os.readlink("/proc/self/ns/mnt"):
+            raise install.SandboxUnavailable("libvirtd did not get a private mount namespace")
+        return theirs
+
+    def _log_tail(self) -> str:
+        lines: list[str] = []
+        for log in (self.dir / "daemons.err", self.dir / "log" / "libvirtd.log"):
+            if log.exists():
+                lines += log.read_text(errors="replace").strip().splitlines()[-3:]
+        return " | ".join(lines) or "no log"
+
+    def connect(self) -> libvirt.virConnect:
+        """The open read-write connection to the private libvirtd."""
+        if self._connection is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._connection
+
+    def create_disk(self, name: str, fill: int) -> Path:
+        """A 16 MiB qcow2 image whose first 64 KiB hold the byte `fill`."""
+        path = self.dir / "images" / f"{name}.qcow2"
+        subprocess.run(
+            ["qemu-img", "create", "-q", "-f", "qcow2", str(path), DISK_SIZE], check=True
+        )
+        subprocess.run(
+            ["qemu-io", "-f", "qcow2", "-c", f"write -P {fill:#x} 0 64k", str(path)],
+            check=True, capture_output=True,
+        )
+        return path
+
+    def guest_xml(self, name: str, disks: dict[str, Path]) -> str:
+        """A TCG guest without an operating system, one virtio disk per entry of `disks`."""
+        devices = "".join(
+            f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            f"<source file='{path}'/><target dev='{target}' bus='virtio'/></disk>"
+            for target, path in disks.items()
+        )
+        return (
+            f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+            f"<devices>{devices}<memballoon model='none'/></devices></domain>"
+        )
+
+    def create_guest(self, name: str = "vm1") -> libvirt.virDomain:
+        """Start a transient guest with two qcow2 disks, vda (filled 0x11) and vdb (0x22)."""
+        disks = {"vda": self.create_disk(f"{name}-vda", 0x11),
+                 "vdb": self.create_disk(f"{name}-vdb", 0x22)}
+        return self.connect().createXML(self.guest_xml(name, disks), 0)
+
+    def processes(self) -> list[int]:
+        """Process ids living in the sandbox's mount namespace (daemons and QEMU)."""
+        if not self._namespace or self._namespace == os.readlink("/proc/self/ns/mnt"):
+            return []
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.readlink(f"/proc/{entry}/ns/mnt") == self._namespace:
+                        found.append(int(entry))
+                except OSError:
+                    continue
+        return found
+
+    def stop(self) -> None:
+        """Destroy the guests, end the daemons and QEMU, remove every file; safe to repeat."""
+        atexit.unregister(self.stop)
+        if self._connection is not None:
+            self._remove_guests(self._connection)
+            self._connection = None
+        self._end_processes()
+        if self.dir != Path() and self.dir.exists():
+            shutil.rmtree(self.dir)
+        for mountpoint in self._made_mountpoints:
+            try:
+                mountpoint.rmdir()
+            except OSError:
+                pass
+        self._made_mountpoints = []
+        install.remove_qemu_user(self._installed)
+        self._installed = install.Installed()
+
+    @staticmethod
+    def _remove_guests(connection: libvirt.virConnect) -> None:
+        import libvirt
+
+        try:
+            for domain in connection.listAllDomains():
+                try:
+                    if domain.isPersistent():
+                        domain.undefineFlags(_undefine_everything())
+                    if domain.isActive():
+                        domain.destroy()
+                except libvirt.libvirtError:
+                    continue  # its QEMU process is killed with the namespace below
+        finally:
+            connection.close()
+
+    def _end_processes(self) -> None:
+        if self._daemons is not None:
+            try:
+                os.killpg(self._daemons.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self._daemons.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._daemons.pid, signal.SIGKILL)
+                self._daemons.wait()
+        deadline = time.monotonic() + 15
+        while (left := self.processes()) and time.monotonic() < deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        self._daemons = None
+        self._namespace = ""
+
+
+def _undefine_everything() -> int:
+    import libvirt
+
+    return (
+        libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+        | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+    )
