@@ -116,8 +116,18 @@ def ensure_qemu_user() -> tuple[bool, bool]:
     created_user = subprocess.run(["getent", "passwd", QEMU_USER], capture_output=True).returncode
     if created_user:
         _run(
-            ["useradd", "--system", "--gid", QEMU_GROUP, "--no-create-home",
-             "--home-dir", "/var/lib/libvirt", "--shell", "/usr/sbin/nologin", QEMU_USER],
+            [
+                "useradd",
+                "--system",
+                "--gid",
+                QEMU_GROUP,
+                "--no-create-home",
+                "--home-dir",
+                "/var/lib/libvirt",
+                "--shell",
+                "/usr/sbin/nologin",
+                QEMU_USER,
+            ],
             "creating the libvirt-qemu user",
         )
     return bool(created_user), bool(created_group)
@@ -145,13 +155,20 @@ def import_nbd() -> ModuleType:
     if "nbd" in sys.modules:
         return sys.modules["nbd"]
     for name in ("libnbdmod", "nbd"):
-        candidates = [
-            entry.path for entry in os.scandir(DIST_PACKAGES)
-            if entry.name == f"{name}.py" or (entry.name.startswith(f"{name}.") and
-                                              entry.name.endswith(".so"))
-        ] if os.path.isdir(DIST_PACKAGES) else []
+        candidates = (
+            [
+                entry.path
+                for entry in os.scandir(DIST_PACKAGES)
+                if entry.name == f"{name}.py"
+                or (entry.name.startswith(f"{name}.") and entry.name.endswith(".so"))
+            ]
+            if os.path.isdir(DIST_PACKAGES)
+            else []
+        )
         if not candidates:
-            raise SandboxUnavailable(f"python3-libnbd is not installed ({name} not in {DIST_PACKAGES})")
+            raise SandboxUnavailable(
+                f"python3-libnbd is not installed ({name} not in {DIST_PACKAGES})"
+            )
         spec = importlib.util.spec_from_file_location(name, candidates[0])
         if spec is None or spec.loader is None:
             raise SandboxUnavailable(f"cannot load {candidates[0]}")

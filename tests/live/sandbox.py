@@ -14,6 +14,7 @@ that directory, and Sphinx does it for the API guide's doctests through ``doctes
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -81,7 +82,10 @@ class Sandbox:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -117,10 +121,13 @@ class Sandbox:
         self._wait_until_ready()
 
     def _script(self) -> str:
-        mounts = "".join(
-            f"mount --bind {self.dir / private} {target}\n"
-            for private, target in PRIVATE_DIRS.items()
-        ) + f"mount --bind {CAPABILITY_CACHE} /var/cache/libvirt\n"
+        mounts = (
+            "".join(
+                f"mount --bind {self.dir / private} {target}\n"
+                for private, target in PRIVATE_DIRS.items()
+            )
+            + f"mount --bind {CAPABILITY_CACHE} /var/cache/libvirt\n"
+        )
         # The guest is TCG by design. Hide /dev/kvm: where QEMU's user may not open it, libvirt
         # 9.0 probes KVM as usable, then finds it unusable and re-probes QEMU on every lookup.
         mounts += f"if [ -e /dev/kvm ]; then mount --bind {self.dir / 'no-kvm'} /dev/kvm; fi\n"
@@ -137,9 +144,7 @@ class Sandbox:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self._daemons is not None and self._daemons.poll() is not None:
-                raise install.SandboxUnavailable(
-                    "libvirtd exited at start: " + self._log_tail()
-                )
+                raise install.SandboxUnavailable("libvirtd exited at start: " + self._log_tail())
             if self.socket.exists():
                 try:
                     self._connection = libvirt.open(self.uri)
@@ -182,7 +187,8 @@ class Sandbox:
         )
         subprocess.run(
             ["qemu-io", "-f", "qcow2", "-c", f"write -P {fill:#x} 0 64k", str(path)],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         return path
 
@@ -201,8 +207,10 @@ class Sandbox:
 
     def create_guest(self, name: str = "vm1") -> libvirt.virDomain:
         """Start a transient guest with two qcow2 disks, vda (filled 0x11) and vdb (0x22)."""
-        disks = {"vda": self.create_disk(f"{name}-vda", 0x11),
-                 "vdb": self.create_disk(f"{name}-vdb", 0x22)}
+        disks = {
+            "vda": self.create_disk(f"{name}-vda", 0x11),
+            "vdb": self.create_disk(f"{name}-vdb", 0x22),
+        }
         return self.connect().createXML(self.guest_xml(name, disks), 0)
 
     def processes(self) -> list[int]:
@@ -229,10 +237,8 @@ class Sandbox:
         if self.dir != Path() and self.dir.exists():
             shutil.rmtree(self.dir)
         for mountpoint in self._made_mountpoints:
-            try:
+            with contextlib.suppress(OSError):
                 mountpoint.rmdir()
-            except OSError:
-                pass
         self._made_mountpoints = []
         install.remove_qemu_user(self._installed)
         self._installed = install.Installed()
@@ -255,10 +261,8 @@ class Sandbox:
 
     def _end_processes(self) -> None:
         if self._daemons is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._daemons.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self._daemons.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -267,10 +271,8 @@ class Sandbox:
         deadline = time.monotonic() + 15
         while (left := self.processes()) and time.monotonic() < deadline:
             for pid in left:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.1)
         self._daemons = None
         self._namespace = ""
@@ -279,7 +281,7 @@ class Sandbox:
 def _undefine_everything() -> int:
     import libvirt
 
-    return (
+    return int(
         libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
         | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
         | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
