@@ -52,6 +52,9 @@ exclude_patterns = [
 
 nitpicky = True
 
+# gueststate.sphinxext: the versions in the grammars are libvirt releases.
+xml_reference_since = "libvirt {}"
+
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "attrs_block", "attrs_inline"]
 myst_heading_anchors = 3
 

@@ -201,6 +201,39 @@ def test_forms_are_side_by_side_with_not_allowed_where_absent() -> None:
     assert ["exportname", "not allowed", "optional: text", "", ""] in rows
 
 
+def test_since_reads_as_configured() -> None:
+    root = Node("element", name="top", since="6.0.0")
+    (section,) = render(outline(root), since_format="libvirt {}").nodes
+    fields = {f[0].astext(): f[1].astext() for f in section.findall(nodes.field)}
+    assert fields["Since"] == "libvirt 6.0.0"
+    (section,) = render(outline(root)).nodes
+    assert {f[0].astext(): f[1].astext() for f in section.findall(nodes.field)}["Since"] == "6.0.0"
+
+
+def test_forms_with_the_same_content_show_it_once() -> None:
+    root = element(
+        "disk",
+        pattern(
+            "choice",
+            pattern("group", attribute("type", value("file")), attribute("file")),
+            pattern("group", attribute("type", value("block")), attribute("dev")),
+        ),
+    )
+    (section,) = render(outline(root)).nodes
+    fields = {f[0].astext(): f[1].astext() for f in section.findall(nodes.field)}
+    assert fields["Forms"] == '2: type="file"; type="block"'
+    assert fields["Content"] == "empty"
+    headers = [t.next_node(nodes.thead).astext().split() for t in section.findall(nodes.table)]
+    assert headers == [["Attribute", 'type="file"', 'type="block"', "Since", "Meaning"]]
+
+
+def test_a_recursive_child_row_borrows_the_meaning_of_its_element() -> None:
+    item = element("item", pattern("zeroOrMore", Node("ref", target="list/item")), doc="An item.")
+    sections = render(outline(element("list", pattern("zeroOrMore", item)))).nodes
+    rows = [[e.astext() for e in r.findall(nodes.entry)] for r in sections[1].findall(nodes.row)]
+    assert rows[1] == ["<item>", "zero or more", "", "An item."]
+
+
 def test_render_without_index_has_no_index_entries() -> None:
     rendered = render(outline(backup_like()), index=False)
     assert not any(

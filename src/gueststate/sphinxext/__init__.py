@@ -23,6 +23,8 @@ ENV_VERSION = 1
 def setup(app: Sphinx) -> ExtensionMetadata:
     """Register the domain, the reference directive and the example directive."""
     app.setup_extension("gueststate.sphinxext.example")
+    # How a ``since`` version reads: "{}" shows it as is, "libvirt {}" names the project.
+    app.add_config_value("xml_reference_since", "{}", "env", types=frozenset({str}))
     app.add_domain(XMLDomain)
     app.add_directive("rng-reference", RngReference)
     app.add_node(xml_examples)

@@ -109,7 +109,12 @@ class RngReference(SphinxDirective):
                 )
                 return []
         indexed = "no-index" not in self.options
-        rendered = render(entries, index=indexed, describe_source=self._describe_source)
+        rendered = render(
+            entries,
+            index=indexed,
+            describe_source=self._describe_source,
+            since_format=str(self.config.xml_reference_since),
+        )
         if indexed:
             domain = self.env.domains[XMLDomain.name]
             assert isinstance(domain, XMLDomain)

@@ -47,48 +47,62 @@ def object_id(objtype: str, path: str) -> str:
     return nodes.make_id(f"xml {objtype} {readable}")
 
 
+@dataclass(frozen=True)
+class _Style:
+    """What stays the same for every section of one rendering."""
+
+    index: bool
+    describe_source: Callable[[str, int], str] | None
+    since_format: str
+    meanings: dict[str, str]  # element path -> its documentation, for rows naming it
+
+
 def render(
     entries: Iterable[ElementEntry],
     *,
     index: bool = True,
     describe_source: Callable[[str, int], str] | None = None,
+    since_format: str = "{}",
 ) -> Rendered:
-    """One section per entry; ``index`` adds general-index entries for every object."""
+    """One section per entry.
+
+    ``index`` adds general-index entries for every object; ``describe_source(file, line)``
+    names where each element is defined; ``since_format`` shows a ``since`` version
+    (``"libvirt {}"``).
+    """
     entries = list(entries)
+    meanings = {entry.path: entry.documentation for entry in entries if entry.documentation}
+    style = _Style(index, describe_source, since_format, meanings)
     names = Counter(entry.name for entry in entries)
     out = Rendered()
     for entry in entries:
         title = f"<{entry.name}>"
         if names[entry.name] > 1 and entry.parents:
             title += f" in <{entry.parents[0].rsplit('/', 1)[-1]}>"
-        out.nodes.append(_section(entry, title, index, describe_source, out.objects))
+        out.nodes.append(_section(entry, title, style, out.objects))
     return out
 
 
 def _section(
-    entry: ElementEntry,
-    title: str,
-    index: bool,
-    describe_source: Callable[[str, int], str] | None,
-    objects: list[DefinedObject],
+    entry: ElementEntry, title: str, style: _Style, objects: list[DefinedObject]
 ) -> nodes.section:
     section_id = object_id("element", entry.path)
     section = nodes.section(ids=[section_id], classes=["xml-element"])
     section += nodes.title("", "", nodes.literal(text=title))
     objects.append(DefinedObject("element", entry.path, section_id))
-    if index:
+    if style.index:
         section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
     if entry.documentation:
         section += nodes.paragraph(text=entry.documentation)
-    section += _facts(entry, describe_source)
+    section += _facts(entry, style)
     attributes = entry.attribute_paths()
     if attributes:
         section += nodes.rubric(text="Attributes")
-        section += _uses_table(entry, "attribute", attributes, index, objects)
+        section += _uses_table(entry, "attribute", attributes, style, objects)
     children = entry.child_paths()
     if children:
         section += nodes.rubric(text="Child elements")
-        section += _uses_table(entry, "element", children, False, [])
+        section += _uses_table(entry, "element", children, style, [])
     section += xml_examples(path=entry.path)
     return section
 
@@ -97,36 +111,36 @@ def _index_entry(objtype: str, path: str, node_id: str) -> tuple[str, str, str, 
     return ("single", f"{path} (XML {objtype})", node_id, "", None)
 
 
-def _facts(
-    entry: ElementEntry, describe_source: Callable[[str, int], str] | None
-) -> nodes.Element:
+def _facts(entry: ElementEntry, style: _Style) -> nodes.Element:
     facts = nodes.field_list(classes=["xml-facts"])
     facts += _field("Path", [nodes.literal(text=entry.path)])
     if entry.since:
-        facts += _field("Since", [nodes.Text(f"libvirt {entry.since}")])
+        facts += _field("Since", [nodes.Text(style.since_format.format(entry.since))])
     if entry.parents:
         parents: list[nodes.Node] = [xref("element", p, _tag(p)) for p in entry.parents]
         facts += _field("Contained by", _joined(parents, ", "))
     else:
         facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
-    if len(entry.variants) == 1:
-        facts += _field("Content", content_model(entry.variants[0].content, entry.path))
-    else:
+    if len(entry.variants) > 1:
         labels = "; ".join(_label(variant, i) for i, variant in enumerate(entry.variants))
         facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}: {labels}")])
-    if entry.node.source and describe_source is not None:
+    models = [content_model(variant.content, entry.path) for variant in entry.variants]
+    if len({_text(model) for model in models}) == 1:
+        facts += _field("Content", models[0])
+    if entry.node.source and style.describe_source is not None:
         file, line = entry.node.source
-        facts += _field("Defined at", [nodes.literal(text=describe_source(file, line))])
-    if len(entry.variants) > 1:
+        facts += _field("Defined at", [nodes.literal(text=style.describe_source(file, line))])
+    if len({_text(model) for model in models}) > 1:
         rows: list[list[list[nodes.Node]]] = [
-            [
-                [nodes.Text(_label(variant, i, short=True))],
-                content_model(variant.content, entry.path),
-            ]
-            for i, variant in enumerate(entry.variants)
+            [[nodes.Text(_label(variant, i, short=True))], model]
+            for i, (variant, model) in enumerate(zip(entry.variants, models, strict=True))
         ]
         return _wrap(facts, _table(["Form", "Content"], rows, [[] for _ in rows]))
     return facts
+
+
+def _text(parts: list[nodes.Node]) -> str:
+    return "".join(part.astext() for part in parts)
 
 
 def _wrap(*parts: nodes.Node) -> nodes.container:
@@ -186,7 +200,7 @@ def _uses_table(
     entry: ElementEntry,
     kind: str,
     paths: list[str],
-    index: bool,
+    style: _Style,
     objects: list[DefinedObject],
 ) -> nodes.table:
     """Attributes or child elements, one column per form when there are a few forms."""
@@ -212,7 +226,7 @@ def _uses_table(
             node_id = object_id("attribute", path)
             objects.append(DefinedObject("attribute", path, node_id))
             name_cell: list[nodes.Node] = [nodes.literal(text=first.name)]
-            if index:
+            if style.index:
                 name_cell.append(addnodes.index(entries=[_index_entry(kind, path, node_id)]))
             ids = [node_id]
         else:
@@ -220,8 +234,9 @@ def _uses_table(
         defined = [node for use in per_form if use for node in use.nodes]
         since = next((node.since for node in defined if node.since), None)
         meaning = next((node.documentation for node in defined if node.documentation), None)
+        meaning = meaning or (style.meanings.get(path) if kind == "element" else None)
         tail: list[list[nodes.Node]] = [
-            [nodes.Text(f"libvirt {since}")] if since else [],
+            [nodes.Text(style.since_format.format(since))] if since else [],
             [nodes.Text(meaning)] if meaning else [],
         ]
         if columns:
