@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gueststate.problems import Problem
-from gueststate.rng.build import build
+from gueststate.rng.build import build as _build_tree
 from gueststate.rng.errors import GrammarError
 from gueststate.rng.loader import load
 from gueststate.rng.model import ANY_NAME, Node, NodeKind, walk_paths
@@ -37,7 +37,7 @@ def read_grammar(path: str | Path) -> ContentModel:
     """
     try:
         loaded = load(path)
-        return ContentModel(build(loaded.start), loaded.files)
+        return ContentModel(_build_tree(loaded.start), loaded.files)
     except RecursionError:
         problem = Problem(str(Path(path).resolve()), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None

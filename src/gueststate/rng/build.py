@@ -1,10 +1,11 @@
 """Turn the loaded pattern graph into the content-model tree a reader needs.
 
 Defines are inlined.  A ``ref`` back to a define that is being expanded becomes a ``ref`` node,
-so the tree is finite.  Its ``target`` is the path of the element the recursion returns to, the
-first element that define made: for a define of one element, that element (the ``ref`` stands
-for another of it, like ``backingStore`` in ``backingStore``); for a define of content whose
-elements hold that content again, the element repeating it.
+so the tree is finite.  Its ``target`` is the path of the element the recursion returns to:
+for a define of one element, that element (the ``ref`` stands for another of it, like
+``backingStore`` inside ``backingStore``); for a define that is the whole content of an
+element, that element (the ``ref`` stands for the same content, like any XML inside
+``metadata``); otherwise the first element the define made.
 The expansion of a define that contains no such recursion is made once and shared by every
 place that refers to it; the tree is therefore read-only.
 """
@@ -36,7 +37,8 @@ class _Builder:
         self.start = start
         self.steps = 0
         self.shared: dict[Define, Node] = {}
-        # Defines being expanded -> path of the first element made inside them (None: none yet).
+        # Defines being expanded -> the path a recursion into them points at (None: not known
+        # until the first element made inside them).
         self.active: dict[Define, str | None] = {}
         # Defines being expanded that have made no element yet: recursing into them is an error.
         self.waiting: list[Define] = []
@@ -105,22 +107,33 @@ class _Builder:
         if pattern.kind == "element":
             path = f"{path}/{name}" if path else name
             for define in self.waiting:
-                self.active[define] = path
+                if self.active[define] is None:
+                    self.active[define] = path
             self.waiting = []
-        children = [self.node(child, path) for child in pattern.children]
+        if pattern.kind == "element" and len(pattern.children) == 1:
+            # The element's whole content is one pattern: a define of content recurring
+            # inside it recurs to this element.
+            children = [self.ref(pattern.children[0], path, whole=True)
+                        if pattern.children[0].kind == "ref"
+                        else self.node(pattern.children[0], path)]
+        else:
+            children = [self.node(child, path) for child in pattern.children]
         body = simplify.content(children, node.source)
         if body is None:
             return Node("notAllowed", source=node.source)
         node.children = body
         return node
 
-    def ref(self, pattern: Pattern, path: str) -> Node:
-        """The inlined define, or a ``ref`` node where it recurses."""
+    def ref(self, pattern: Pattern, path: str, whole: bool = False) -> Node:
+        """The inlined define, or a ``ref`` node where it recurses.
+
+        ``whole``: the define is all the content of the element at ``path``.
+        """
         define = pattern.define
         assert define is not None and define.body is not None
         if define in self.active:
             target = self.active[define]
-            if target is None:
+            if target is None or define in self.waiting:
                 raise fault_at(
                     pattern.file, pattern.line, "ref",
                     f"'{define.name}' refers to itself without an element in between",
@@ -131,10 +144,14 @@ class _Builder:
         node = self.shared.get(define)
         if node is None:
             recursions = self.recursions
-            self.active[define] = None
+            of_content = whole and not _is_element(define.body)
+            self.active[define] = path if of_content else None
             self.waiting.append(define)
             try:
-                node = self.node(define.body, path)
+                if of_content and define.body.kind == "ref":
+                    node = self.ref(define.body, path, whole=True)
+                else:
+                    node = self.node(define.body, path)
             finally:
                 del self.active[define]
                 if define in self.waiting:
@@ -142,6 +159,13 @@ class _Builder:
             if self.recursions == recursions:
                 self.shared[define] = node
         return simplify.annotate(node, pattern.documentation, pattern.since)
+
+
+def _is_element(pattern: Pattern) -> bool:
+    """Whether ``pattern`` is one element, perhaps behind references."""
+    while pattern.kind == "ref" and pattern.define is not None and pattern.define.body is not None:
+        pattern = pattern.define.body
+    return pattern.kind == "element"
 
 
 def _expanded_size(node: Node, sizes: dict[int, int]) -> int:
