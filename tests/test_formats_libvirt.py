@@ -2,8 +2,9 @@
 
 A test-driver guest with several kinds of disk (qcow2 file, raw file, block device, read-only
 CD-ROM, empty floppy, a disk marked ``snapshot='no'``, an NBD network disk) is defined
-through a custom ``test:///`` configuration.  Generated checkpoint and snapshot definitions are created by libvirt and by gueststate; the results
-must be equal, and a definition libvirt refuses must be refused by gueststate too.
+through a custom ``test:///`` configuration.  Generated checkpoint and snapshot definitions
+are created by libvirt and by gueststate; the results must be equal, and a definition
+libvirt refuses must be refused by gueststate too.
 
 The machine's libvirt is 9.0.0 while the model follows 11.3.0; the cases where they differ
 (reference/formats.md §1.4, §2.6) are named in ``KNOWN_9_0_DIFFERENCES`` and never generated.
