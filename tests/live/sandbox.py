@@ -141,6 +141,7 @@ class Sandbox:
     def _wait_until_ready(self) -> None:
         import libvirt
 
+        libvirt.registerErrorHandler(_quiet, None)  # errors still raise; stop echoing them
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self._daemons is not None and self._daemons.poll() is not None:
@@ -178,6 +179,16 @@ class Sandbox:
         if self._connection is None:
             raise RuntimeError("the sandbox is not started")
         return self._connection
+
+    def qemu_dir(self, name: str) -> Path:
+        """A new directory under the sandbox that QEMU's user may write to (NBD sockets)."""
+        import pwd
+
+        path = self.dir / name
+        path.mkdir()
+        owner = pwd.getpwnam(install.QEMU_USER)
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+        return path
 
     def create_disk(self, name: str, fill: int) -> Path:
         """A 16 MiB qcow2 image whose first 64 KiB hold the byte `fill`."""
@@ -276,6 +287,10 @@ class Sandbox:
             time.sleep(0.1)
         self._daemons = None
         self._namespace = ""
+
+
+def _quiet(context: object, error: object) -> None:
+    """An error handler that prints nothing: libvirt's default one echoes every error."""
 
 
 def _undefine_everything() -> int:
