@@ -122,7 +122,7 @@ def _facts(entry: ElementEntry, style: _Style) -> nodes.Element:
     else:
         facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
     if len(entry.variants) > 1:
-        labels = "; ".join(_label(variant, i) for i, variant in enumerate(entry.variants))
+        labels = "; ".join(_full_labels(entry.variants))
         facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}: {labels}")])
     models = [content_model(variant.content, entry.path) for variant in entry.variants]
     if len({_text(model) for model in models}) == 1:
@@ -132,8 +132,8 @@ def _facts(entry: ElementEntry, style: _Style) -> nodes.Element:
         facts += _field("Defined at", [nodes.literal(text=style.describe_source(file, line))])
     if len({_text(model) for model in models}) > 1:
         rows: list[list[list[nodes.Node]]] = [
-            [[nodes.Text(_label(variant, i, short=True))], model]
-            for i, (variant, model) in enumerate(zip(entry.variants, models, strict=True))
+            [[nodes.Text(label)], model]
+            for label, model in zip(short_labels(entry.variants), models, strict=True)
         ]
         return _wrap(facts, _table(["Form", "Content"], rows, [[] for _ in rows]))
     return facts
@@ -155,13 +155,29 @@ def _field(name: str, body: list[nodes.Node]) -> nodes.field:
     return nodes.field("", nodes.field_name(text=name), nodes.field_body("", paragraph))
 
 
-def _label(variant: Variant, position: int, *, short: bool = False) -> str:
-    """A form's label; ``short`` keeps only a lead-in before a colon (``Push mode``)."""
-    label = (variant.label or f"form {position + 1}").rstrip(".")
+def _full_labels(variants: list[Variant]) -> list[str]:
+    return [(v.label or f"form {i + 1}").rstrip(".") for i, v in enumerate(variants)]
+
+
+def short_labels(variants: list[Variant]) -> list[str]:
+    """Labels short enough for a column header, still telling every form apart.
+
+    A label's lead-in before a colon stands for it (``Push mode: libvirt writes ...`` is
+    ``Push mode``), first for the whole label, then for each of its `` / `` parts.
+    """
+    full = _full_labels(variants)
+    for candidate in (
+        [_lead(label) for label in full],
+        [" / ".join(_lead(part) for part in label.split(" / ")) for label in full],
+    ):
+        if len(set(candidate)) == len(candidate):
+            return candidate
+    return full
+
+
+def _lead(label: str) -> str:
     lead, colon, _ = label.partition(": ")
-    if short and colon and len(lead) <= 40 and " or " not in label:
-        return lead
-    return label
+    return lead if colon and len(lead) <= 40 and " or " not in lead else label
 
 
 def _tag(path: str) -> str:
@@ -205,7 +221,7 @@ def _uses_table(
 ) -> nodes.table:
     """Attributes or child elements, one column per form when there are a few forms."""
     forms = entry.variants
-    labels = [_label(variant, i, short=True) for i, variant in enumerate(forms)]
+    labels = short_labels(forms)
     columns = 1 < len(forms) <= SIDE_BY_SIDE_MAX
     use_headers = ["Use", "Value"] if kind == "attribute" else ["Occurs"]
     headers = ["Attribute" if kind == "attribute" else "Element"]
@@ -434,12 +450,19 @@ def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Nod
         inner = _single(node)
         return [nodes.Text(words), *_expression(inner, parent_path, nested=True)]
     separator = {"group": ", ", "interleave": " & ", "choice": " | "}.get(node.kind, ", ")
+    terms: list[list[nodes.Node]] = []
+    for child in node.children:
+        term = _expression(child, parent_path, nested=True)
+        if node.kind != "choice" or _text(term) not in {_text(t) for t in terms}:
+            terms.append(term)  # alternatives that read the same are shown once
+    if len(terms) == 1:
+        return terms[0]
     parts: list[nodes.Node] = []
-    for i, child in enumerate(node.children):
+    for i, term in enumerate(terms):
         if i:
             parts.append(nodes.Text(separator))
-        parts.extend(_expression(child, parent_path, nested=True))
-    if nested and len(node.children) > 1:
+        parts.extend(term)
+    if nested:
         return [nodes.Text("("), *parts, nodes.Text(")")]
     return parts
 
