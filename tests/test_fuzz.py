@@ -1,0 +1,233 @@
+"""Fuzzing: random and mutated documents and grammars raise only the documented errors.
+
+Seeds are libvirt's own test documents (/work/shared/corpus/libvirt-11.3), the site's examples
+and the project's grammars.  A mutation is either a byte edit (insert, delete, overwrite,
+duplicate, splice two seeds) or a tree edit (drop, copy, rename or move an element; add, change
+or drop an attribute; change text), so that documents reach past the parser into the validator,
+its diagnosis, the model and the grammar reader.
+
+``make check`` runs a bounded, derandomized budget (10,600 cases); ``make fuzz`` selects the
+``long`` Hypothesis profile (tests/conftest.py), which multiplies it by :data:`LONG_FACTOR` and
+draws fresh random cases each run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from gueststate import formats, schemas, xmlsafe
+from gueststate.formats import Domain, FormatError
+from gueststate.problems import Problem
+from gueststate.rng import GrammarError, read_grammar, walk_paths
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path("/work/shared/corpus/libvirt-11.3")
+LONG_FACTOR = 20
+
+
+def fuzz_settings(cases: int) -> settings:
+    """``cases`` derandomized examples, or ``LONG_FACTOR`` times more random ones under ``long``."""
+    long = settings.get_current_profile_name() == "long"
+    return settings(
+        max_examples=cases * LONG_FACTOR if long else cases,
+        derandomize=not long,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+class Seeds(list[bytes]):
+    """Seed documents, with a short repr for Hypothesis's reports."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} seeds>"
+
+
+def _seed_documents() -> Seeds:
+    files = sorted(CORPUS.rglob("*.xml")) + sorted((REPO / "examples").rglob("*.xml"))
+    if len(files) < 40:
+        pytest.fail(f"fuzzing needs the seed documents: found only {len(files)} under "
+                    f"{CORPUS} and {REPO / 'examples'}")
+    return Seeds(path.read_bytes() for path in files)
+
+
+def _vocabulary(documents: list[bytes]) -> tuple[list[str], list[str], list[str]]:
+    """Element names, attribute names and attribute values seen in ``documents``."""
+    tags: set[str] = set()
+    names: set[str] = set()
+    values: set[str] = set()
+    for data in documents:
+        for element in etree.fromstring(data).iter():
+            if isinstance(element.tag, str):
+                tags.add(element.tag)
+                names.update(element.attrib.keys())
+                values.update(element.attrib.values())
+    return sorted(tags), sorted(names), sorted(values)
+
+
+SEEDS = _seed_documents()
+GRAMMARS = sorted(path.name for path in (REPO / "schemas").glob("*.rng"))
+DOMAIN = Domain.from_xml((REPO / "examples" / "domain" / "web01.xml").read_bytes())
+TAGS, ATTRIBUTES, VALUES = _vocabulary(SEEDS)
+RNG_TAGS, RNG_ATTRIBUTES, RNG_VALUES = _vocabulary(
+    [(REPO / "schemas" / name).read_bytes() for name in GRAMMARS]
+)
+xml_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
+short_names = st.from_regex(r"[a-z]{1,8}", fullmatch=True)
+
+
+@st.composite
+def byte_mutants(draw: st.DrawFn, seeds: Seeds) -> bytes:
+    """A seed with one to four byte edits."""
+    data = bytearray(seeds[draw(st.integers(0, len(seeds) - 1))])
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        size = draw(st.integers(1, 16))
+        edit = draw(st.sampled_from(["insert", "delete", "overwrite", "duplicate", "splice"]))
+        if edit == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=size))
+        elif edit == "delete":
+            del data[at:at + size]
+        elif edit == "overwrite":
+            data[at:at + size] = draw(st.binary(min_size=size, max_size=size))
+        elif edit == "duplicate":
+            data[at:at] = data[at:at + size * 8]
+        else:
+            other = seeds[draw(st.integers(0, len(seeds) - 1))]
+            data = data[:at] + bytearray(other[draw(st.integers(0, len(other))):])
+    return bytes(data)
+
+
+@st.composite
+def tree_mutants(
+    draw: st.DrawFn, seeds: Seeds, tags: list[str], attributes: list[str], values: list[str]
+) -> bytes:
+    """A seed with one to four edits of its element tree, serialised again."""
+    root = etree.fromstring(seeds[draw(st.integers(0, len(seeds) - 1))])
+    for _ in range(draw(st.integers(1, 4))):
+        elements = [e for e in root.iter() if isinstance(e.tag, str)]
+        element = draw(st.sampled_from(elements))
+        edit = draw(st.sampled_from(["drop", "copy", "rename", "move", "set", "unset", "text"]))
+        parent = element.getparent()
+        if edit == "drop" and parent is not None:
+            parent.remove(element)
+        elif edit == "copy" and parent is not None:
+            copy = etree.fromstring(etree.tostring(element))
+            parent.insert(draw(st.integers(0, len(parent))), copy)
+        elif edit == "rename":
+            element.tag = draw(st.sampled_from(tags) | short_names)
+        elif edit == "move" and parent is not None:
+            target = draw(st.sampled_from(elements))
+            if element not in target.iterancestors() and target is not element:
+                target.append(element)
+        elif edit == "set":
+            name = draw(st.sampled_from(attributes) | short_names)
+            element.set(name, draw(st.sampled_from(values) | xml_text))
+        elif edit == "unset" and element.attrib:
+            del element.attrib[draw(st.sampled_from(sorted(element.attrib.keys())))]
+        elif edit == "text":
+            element.text = draw(xml_text)
+    return bytes(etree.tostring(root))
+
+
+documents = st.one_of(
+    st.binary(max_size=256),
+    byte_mutants(SEEDS),
+    tree_mutants(SEEDS, TAGS, ATTRIBUTES, VALUES),
+    tree_mutants(SEEDS, TAGS, ATTRIBUTES, VALUES),
+)
+
+
+@st.composite
+def grammar_mutants(draw: st.DrawFn) -> tuple[str, bytes]:
+    """One of our grammar files, mutated like a document (names from RELAX NG's vocabulary)."""
+    name = draw(st.sampled_from(GRAMMARS))
+    seed = Seeds([(REPO / "schemas" / name).read_bytes()])
+    data = draw(byte_mutants(seed) | tree_mutants(seed, RNG_TAGS, RNG_ATTRIBUTES, RNG_VALUES))
+    return name, data
+
+
+def assert_located(problem: Problem, path: str) -> None:
+    """A problem the CLI can print as one ``path:line:column: message`` line."""
+    assert isinstance(problem, Problem)
+    assert problem.path == path
+    assert problem.line >= 0 and problem.column >= 0
+    assert problem.message.strip() and "\n" not in str(problem), repr(problem)
+
+
+@fuzz_settings(4000)
+@given(data=documents)
+def test_parser_raises_only_parse_errors(data: bytes) -> None:
+    try:
+        tree = xmlsafe.parse_bytes(data, "doc.xml")
+    except xmlsafe.XMLParseError as error:
+        assert_located(error.problem, "doc.xml")
+    else:
+        dtd = tree.docinfo.internalDTD
+        assert dtd is None or not list(dtd.iterentities())
+
+
+@fuzz_settings(3500)
+@given(data=documents, schema=st.sampled_from([None, *schemas.FORMATS]))
+def test_validator_returns_located_problems(data: bytes, schema: str | None) -> None:
+    result = schemas.validate_bytes(data, "doc.xml", schema)
+    event("valid" if result.valid else "invalid")
+    assert result.valid == (not result.problems)
+    for problem in result.problems:
+        assert_located(problem, "doc.xml")
+
+
+@fuzz_settings(2500)
+@given(data=documents, validate=st.booleans())
+def test_model_raises_only_format_errors(data: bytes, validate: bool) -> None:
+    try:
+        model = formats.from_xml(data, "doc.xml", validate=validate)
+    except FormatError:
+        event("refused")
+        return
+    event("modelled")
+    text = formats.to_xml(model)
+    assert formats.to_xml(formats.from_xml(text, "canonical.xml", validate=False)) == text
+    # libvirt's semantic messages quote values as they are, newlines included.
+    assert all(problem.path == "doc.xml" for problem in formats.check(model, "doc.xml"))
+    with contextlib.suppress(FormatError):
+        formats.align(model, DOMAIN, suffix="fuzz")
+
+
+@pytest.fixture(scope="module")
+def grammar_dir() -> Iterator[Path]:
+    """A private copy of schemas/, so that a mutated grammar still finds what it includes."""
+    directory = Path(tempfile.mkdtemp(prefix="gueststate-fuzz-"))
+    shutil.copytree(REPO / "schemas", directory / "schemas")
+    yield directory / "schemas"
+    shutil.rmtree(directory)
+
+
+@fuzz_settings(600)
+@given(mutant=grammar_mutants(), entry=st.sampled_from(GRAMMARS))
+def test_grammar_reader_raises_only_grammar_errors(
+    grammar_dir: Path, mutant: tuple[str, bytes], entry: str
+) -> None:
+    name, data = mutant
+    original = (REPO / "schemas" / name).read_bytes()
+    (grammar_dir / name).write_bytes(data)
+    try:
+        model = read_grammar(grammar_dir / entry)
+    except GrammarError as error:
+        event("refused")
+        assert_located(error.problem, error.problem.path)
+    else:
+        event("read")
+        assert all(isinstance(path, str) for path, _, _ in walk_paths(model.start))
+    finally:
+        (grammar_dir / name).write_bytes(original)
