@@ -108,6 +108,7 @@ def _syntax_problem(error: etree.XMLSyntaxError, path: str) -> Problem:
     else:
         message = str(error.msg or error)
         line, column = error.position
+    message = " ".join(message.split())  # libxml2 may quote document text, newlines and all
     if "use XML_PARSE_HUGE" in message or "Huge input lookup" in message:
         message = message.split(",")[0].split(" use XML_PARSE_HUGE")[0] + " (limit exceeded)"
     return Problem(path, max(line, 0), max(column, 0), f"not well-formed XML: {message}")
