@@ -181,7 +181,10 @@ def _problems_from_log(
         message = _humanise(entry.message, entry.path)
         line, column = entry.line, max(entry.column, 0)
         if entry.path:  # libxml2 often reports line 0; the node's own line is better
-            found = tree.xpath(entry.path)
+            try:
+                found = tree.xpath(entry.path)
+            except etree.XPathError:  # a prefix declared in the document, unknown to XPath here
+                found = None
             if found and isinstance(found, list) and isinstance(found[0], etree._Element):
                 line = line_of(found[0])
                 column = column or column_of(lines, line, f"<{found[0].tag}")
