@@ -103,6 +103,8 @@ def _write_foreign(
         attrs = "".join(f' {key}="{_escape_libxml2(value, True)}"' for key, value in pieces)
     children = [child for child in element if isinstance(child.tag, str)]
     text = element.text or ""
+    if not text.strip() and "\n" in text:
+        text = ""  # indentation of an element left empty, not content: keeps output a fixed point
     if not children:
         if not text:
             return f"{pad}<{name}{attrs}/>\n"
