@@ -29,6 +29,7 @@ from gueststate.formats import (
     FormatError,
     Ivgen,
     Model,
+    NetworkHost,
     Seclabel,
     Secret,
     SnapshotDisk,
@@ -36,6 +37,7 @@ from gueststate.formats import (
     SnapshotSource,
     from_xml,
 )
+from gueststate.formats.canonical import RawElement
 
 # Attribute values lose tabs and newlines to XML normalisation (libvirt does not escape
 # them either), so generated attribute text avoids them.
@@ -123,12 +125,35 @@ checkpoints = st.builds(
 )
 
 
+host_name = st.from_regex(r"[a-z0-9][a-z0-9.\-]{0,10}", fullmatch=True)
+tcp_host = st.builds(NetworkHost, host_name, st.none() | st.integers(1, 65535),
+                     st.none() | st.sampled_from(["tcp", "rdma"]))
+unix_host = st.builds(NetworkHost, transport=st.just("unix"), socket=abs_path)
+
+
+@st.composite
+def network_source(draw: st.DrawFn) -> SnapshotSource:
+    protocol = draw(st.sampled_from(["nbd", "gluster", "rbd", "iscsi", "http", "https"]))
+    volume = draw(st.from_regex(r"[a-z0-9]{1,6}/[a-z0-9]{1,6}", fullmatch=True))
+    count = draw(st.integers(1, 3)) if protocol in ("gluster", "rbd") else 1
+    hosts = tuple(draw(tcp_host | unix_host) for _ in range(count))
+    tls = draw(st.none() | st.booleans()) if protocol == "nbd" else None
+    query = draw(st.none() | st.just("a=b&c")) if protocol.startswith("http") else None
+    extra: tuple[RawElement, ...] = ()
+    if protocol in ("rbd", "iscsi") and draw(st.booleans()):
+        extra = (RawElement("<auth username='admin'>\n  <secret type='ceph' usage='pool'/>\n"
+                            "</auth>"),)
+    return SnapshotSource(volume, protocol, tls, None, query, hosts, extra=extra)
+
+
 @st.composite
 def snapshot_disk(draw: st.DrawFn, name: str) -> SnapshotDisk:
     mode = draw(st.sampled_from([None, "no", "internal", "manual", "external"]))
     if mode in (None, "no", "internal", "manual") or draw(st.booleans()):
         return SnapshotDisk(name, mode)
-    kind = draw(st.sampled_from(["file", "block"]))
+    kind = draw(st.sampled_from(["file", "block", "network"]))
+    if kind == "network":
+        return SnapshotDisk(name, "external", kind, draw(network_source()))
     path = draw(abs_path) if kind == "block" else draw(st.none() | abs_path)
     fmt = draw(st.none() | st.sampled_from(["qcow2", "qed", "vmdk", "cow", "qcow"]))
     if path is None and fmt is None:

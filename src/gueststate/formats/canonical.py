@@ -72,7 +72,7 @@ class RawElement:
     @classmethod
     def from_element(cls, element: etree._Element) -> RawElement:
         """Capture ``element`` (comments dropped, whitespace-only text re-indented)."""
-        return cls(_write_foreign(element, 0, single_quotes=True, declared={}))
+        return cls(_write_foreign(element, 0, single_quotes=True, declared={}).rstrip("\n"))
 
 
 def _qualified(name: str, nsmap: dict[str | None, str]) -> str:
