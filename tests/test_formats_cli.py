@@ -100,3 +100,12 @@ def test_align_refusal_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixt
                         "<disk name='hdc'/></disks></domaincheckpoint>")
     assert main(["align", "--domain", str(domain), str(checkpoint)]) == 1
     assert capsys.readouterr().err == f"{checkpoint}:0:0: disk 'hdc' is empty or readonly\n"
+
+
+def test_format_in_place_follows_symlinks(tmp_path: Path) -> None:
+    real = _write(tmp_path, "real.xml", "<domaincheckpoint><name>c1</name></domaincheckpoint>")
+    link = tmp_path / "link.xml"
+    link.symlink_to(real)
+    assert main(["format", "--in-place", str(link)]) == 0
+    assert link.is_symlink()
+    assert real.read_text() == "<domaincheckpoint>\n  <name>c1</name>\n</domaincheckpoint>\n"

@@ -245,6 +245,7 @@ def _replace_atomically(path: Path, data: bytes) -> None:
     import os
     import tempfile
 
+    path = path.resolve()  # rewrite a symlink's target, not the link
     mode = path.stat().st_mode & 0o7777
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
