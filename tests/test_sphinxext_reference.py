@@ -359,3 +359,43 @@ def test_touching_a_grammar_rereads_only_the_pages_that_render_it(
     assert touch("alpha.rng") == ["alpha"]
     assert touch("beta.rng") == ["beta"]
     assert touch("shared.rng") == ["alpha", "beta"]
+
+
+def test_reference_links_follow_examples_changed_on_another_page(
+    make_app: type[SphinxTestApp], tmp_path: Path
+) -> None:
+    # The pages name ../../../schemas: keep that layout in the copy.
+    srcdir = tmp_path / "a" / "b" / "formats"
+    shutil.copytree(ROOTS / "test-reference-formats", srcdir)
+    shutil.copytree(SCHEMAS, tmp_path / "schemas")
+    builddir = tmp_path / "_build"
+
+    def sections_linking_the_example() -> set[str]:
+        app = make_app("html", srcdir=srcdir, builddir=builddir)
+        try:
+            app.build()
+        finally:
+            app.cleanup()
+        assert app.statuscode == 0, app.warning.getvalue()
+        html = (app.outdir / "backup.html").read_text(encoding="utf-8")
+        found = set()
+        for part in html.split('<section class="xml-element" id="')[1:]:
+            section_id, body = part.split('"', 1)
+            if 'href="example.html"' in body.split("<section")[0]:
+                found.add(section_id)
+        return found
+
+    scratch = object_id("element", "domainbackup/disks/disk/scratch")
+    target = object_id("element", "domainbackup/disks/disk/target")
+    first = sections_linking_the_example()
+    assert scratch in first and target not in first
+    (srcdir / "push.xml").write_text(
+        '<domainbackup><disks><disk name="vda" type="file">'
+        '<target file="/var/tmp/vda.copy"/></disk></disks></domainbackup>\n',
+        encoding="utf-8",
+    )
+    page = srcdir / "example.md"
+    time.sleep(0.05)
+    page.write_text(page.read_text(encoding="utf-8").replace("pull.xml", "push.xml"), "utf-8")
+    second = sections_linking_the_example()  # only example.md is read again
+    assert target in second and scratch not in second

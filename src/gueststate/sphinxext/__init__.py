@@ -12,7 +12,12 @@ from sphinx.application import Sphinx
 from sphinx.util.typing import ExtensionMetadata
 
 from gueststate import __version__
-from gueststate.sphinxext.domain import XMLDomain, link_examples, warn_missing_reference
+from gueststate.sphinxext.domain import (
+    XMLDomain,
+    link_examples,
+    rewrite_when_examples_change,
+    warn_missing_reference,
+)
 from gueststate.sphinxext.reference import RngReference
 from gueststate.sphinxext.render import xml_examples
 
@@ -30,6 +35,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_node(xml_examples)
     app.connect("warn-missing-reference", warn_missing_reference)
     app.connect("doctree-resolved", link_examples)
+    app.connect("env-get-updated", rewrite_when_examples_change)
     return {
         "version": __version__,
         "env_version": ENV_VERSION,

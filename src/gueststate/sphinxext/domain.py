@@ -19,7 +19,7 @@ from sphinx.roles import XRefRole
 from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
 
-from gueststate.sphinxext.example import examples_using
+from gueststate.sphinxext.example import examples_by_doc, examples_using
 from gueststate.sphinxext.render import xml_examples
 from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
 
@@ -224,3 +224,26 @@ def link_examples(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             text = nodes.literal(text=use.path)
             paragraph += make_refnode(app.builder, docname, use.docname, "", text, use.path)
         placeholder.replace_self(paragraph)
+
+
+#: Attribute of the build environment: which examples use which paths, as last written.
+_LINKED = "gueststate_example_links"
+
+
+def rewrite_when_examples_change(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """``env-get-updated``: pages defining ``xml`` objects, when the examples changed.
+
+    Their sections link to the examples that use each element, and those live on other
+    pages: a page re-read for its examples must also rewrite the references.
+    """
+    now = frozenset(
+        (use.docname, use.path, use.valid, use.paths)
+        for uses in examples_by_doc(env).values()
+        for use in uses
+    )
+    if getattr(env, _LINKED, None) == now:
+        return []
+    setattr(env, _LINKED, now)
+    domain = env.domains[XMLDomain.name]
+    assert isinstance(domain, XMLDomain)
+    return sorted({docname for docname, _ in domain.objects.values()})
