@@ -7,6 +7,7 @@ Where the live parts cannot run, every test fails with the reason; none is skipp
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -23,9 +24,7 @@ def libvirt() -> ModuleType:
         install.ensure_binding()
     except install.SandboxUnavailable as missing:
         pytest.fail(f"libvirt's Python binding is unavailable: {missing}", pytrace=False)
-    import libvirt as binding
-
-    return binding
+    return importlib.import_module("libvirt")
 
 
 @pytest.fixture

@@ -68,13 +68,16 @@ def guest_write(
 ) -> str:
     """Write `length` bytes of `byte` at `offset` into the running guest's disk number
     `disk_index` (virtio-disk0 is vda), through the QEMU monitor; return the monitor's reply."""
+    device = f"/machine/peripheral/virtio-disk{disk_index}/virtio-backend"
+    return monitor(domain, f'qemu-io -d {device} "write -P {byte:#x} {offset} {length}"', hmp=True)
+
+
+def monitor(domain: libvirt.virDomain, command: str, hmp: bool = False) -> str:
+    """Send `command` to the guest's QEMU monitor (QMP JSON, or HMP text); return the reply."""
     import libvirt_qemu  # type: ignore[import-untyped]
 
-    device = f"/machine/peripheral/virtio-disk{disk_index}/virtio-backend"
-    command = f'qemu-io -d {device} "write -P {byte:#x} {offset} {length}"'
-    reply: str = libvirt_qemu.qemuMonitorCommand(
-        domain, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
-    )
+    flags = libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP if hmp else 0
+    reply: str = libvirt_qemu.qemuMonitorCommand(domain, command, flags)
     return reply
 
 

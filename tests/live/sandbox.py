@@ -131,11 +131,13 @@ class Sandbox:
         # The guest is TCG by design. Hide /dev/kvm: where QEMU's user may not open it, libvirt
         # 9.0 probes KVM as usable, then finds it unusable and re-probes QEMU on every lookup.
         mounts += f"if [ -e /dev/kvm ]; then mount --bind {self.dir / 'no-kvm'} /dev/kvm; fi\n"
-        return (
-            mounts
-            + "virtlogd &\n"
-            + "while [ ! -S /run/libvirt/virtlogd-sock ]; do sleep 0.1; done\n"
-            + "exec libvirtd\n"
+        # The shell stays the daemons' parent, so that it reaps them when told to end.
+        return mounts + (
+            "virtlogd & logd=$!\n"
+            "while [ ! -S /run/libvirt/virtlogd-sock ]; do sleep 0.1; done\n"
+            "libvirtd & daemon=$!\n"
+            "trap 'kill -TERM $daemon $logd 2>/dev/null; wait; exit 0' TERM\n"
+            "wait\n"
         )
 
     def _wait_until_ready(self) -> None:

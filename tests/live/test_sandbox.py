@@ -1,0 +1,83 @@
+"""The sandbox cleans up after itself, also after a failure, and says why it cannot run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import install
+import pytest
+import sandbox
+
+pytestmark = pytest.mark.live
+
+HERE = Path(__file__).resolve().parent
+DAEMONS = {"libvirtd", "virtlogd", "qemu-system-x86"}
+
+# A whole sandbox life in a child process: a guest with a checkpoint, then an end.
+CHILD = """
+import sys
+sys.path.insert(0, {here!r})
+import sandbox
+with sandbox.Sandbox() as box:
+    domain = box.create_guest("leftover")
+    domain.checkpointCreateXML("<domaincheckpoint><name>c</name></domaincheckpoint>", 0)
+    print(box.dir, domain.ID(), flush=True)
+    {ending}
+"""
+
+
+def machine_state() -> dict[str, object]:
+    """What a sandbox could leave behind: files, directories, the user, daemon processes."""
+    running = []
+    for entry in os.listdir("/proc"):
+        try:
+            status = Path(f"/proc/{entry}/stat").read_text()
+        except (OSError, ValueError):
+            continue
+        name, state = status[status.index("(") + 1 : status.rindex(")")], status.split(")")[-1][1]
+        if state != "Z":  # an ended process not yet reaped by init holds nothing
+            running.append(name)
+    return {
+        "sandboxes": sorted(p.name for p in Path("/tmp").glob("gueststate-live-*")),
+        "mountpoints": {target: os.path.isdir(target) for target in sandbox.PRIVATE_DIRS.values()},
+        "user": subprocess.run(["getent", "passwd", install.QEMU_USER], capture_output=True).stdout,
+        "group": subprocess.run(
+            ["getent", "group", install.QEMU_GROUP], capture_output=True
+        ).stdout,
+        "daemons": sorted(name for name in running if name in DAEMONS),
+    }
+
+
+@pytest.mark.parametrize(
+    ("ending", "exit_code"),
+    [("pass", 0), ("raise RuntimeError('a test failed here')", 1)],
+    ids=["after-success", "after-failure"],
+)
+def test_sandbox_leaves_no_domain_daemon_or_file(ending: str, exit_code: int) -> None:
+    before = machine_state()
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD.format(here=str(HERE), ending=ending)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == exit_code, child.stderr
+    if exit_code:
+        assert "a test failed here" in child.stderr
+    box_dir, domain_id = child.stdout.split()
+    assert int(domain_id) > 0  # the guest really ran
+    assert not Path(box_dir).exists()
+    assert machine_state() == before
+
+
+def test_without_root_it_fails_with_one_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    before = machine_state()
+    box = sandbox.Sandbox()
+    with pytest.raises(install.SandboxUnavailable, match="the live tests need root"):
+        box.start()
+    assert box.processes() == []
+    assert machine_state() == before
