@@ -96,11 +96,7 @@ def wait_for_job(domain: libvirt.virDomain, timeout: float = 120.0) -> dict[str,
 
 def bitmaps(domain: libvirt.virDomain, image: Path) -> list[str]:
     """Names of the dirty bitmaps QEMU keeps for the running guest's `image`."""
-    import libvirt_qemu  # type: ignore[import-untyped]
-
-    reply = libvirt_qemu.qemuMonitorCommand(
-        domain, '{"execute": "query-named-block-nodes", "arguments": {"flat": true}}', 0
-    )
+    reply = monitor(domain, '{"execute": "query-named-block-nodes", "arguments": {"flat": true}}')
     nodes: list[dict[str, Any]] = json.loads(reply)["return"]
     return sorted(
         bitmap["name"]
