@@ -77,6 +77,11 @@ def test_roles_link_to_objects_on_other_pages(app: SphinxTestApp) -> None:
     explicit_title = 'the</span> <span class="pre">id'
     assert re.search(link.format("xml-attribute-root2-attr-id", explicit_title), index)
     assert 'href="page3.html#xml-element-root3"' in index  # through the any role
+    objects = app.env.domains["xml"].objects
+    assert objects["attribute", "handmade/@flag"] == ("index", "xml-attribute-handmade-attr-flag")
+    assert objects["element", "handmade"] == ("index", "xml-element-handmade")
+    assert 'id="xml-attribute-handmade-attr-flag"' in index
+    assert 'href="#xml-element-handmade"' in index
 
 
 @pytest.mark.sphinx("html", testroot="xmldomain-unresolved", freshenv=True, warningiserror=True)
@@ -96,6 +101,9 @@ def test_an_object_described_twice_is_a_warning(app: SphinxTestApp) -> None:
     warnings = clean(app.warning.getvalue())
     assert "duplicate description of XML element one" in warnings
     assert "[xml.duplicate]" in warnings
+    (wrong,) = [line for line in warnings.splitlines() if "[xml.invalid_name]" in line]
+    assert wrong.startswith(f"{Path(app.srcdir) / 'second.md'}:6: WARNING: an XML attribute")
+    assert ("attribute", "one/wrong") not in app.env.domains["xml"].objects
 
 
 def test_parallel_build_gives_the_same_objects_and_html(
@@ -128,7 +136,8 @@ def test_parallel_build_gives_the_same_objects_and_html(
         built.append((objects, inventory(app), pages))
     (serial_objects, serial_inventory, serial_pages), (objects, inv, pages) = built
     assert len(merged) >= 2, "the -j 2 build did not read in parallel"
-    assert len(serial_objects) == 6 * 4  # per page: root, child, @id, child/@kind
+    # Per page: root, child, @id, child/@kind; and two described by hand.
+    assert len(serial_objects) == 6 * 4 + 2
     assert objects == serial_objects
     assert inv == serial_inventory
     assert pages.keys() == serial_pages.keys()

@@ -1,8 +1,10 @@
 """The ``xml`` domain: elements and attributes of XML formats, named by path from the root.
 
 Objects are ``element`` (``domainbackup/disks/disk``) and ``attribute``
-(``domainbackup/disks/disk/@exportname``); the roles ``xml:element`` and ``xml:attribute`` link
-to them, ``~`` before the path shows only its last step.  When pages are written, each
+(``domainbackup/disks/disk/@exportname``).  The ``rng-reference`` directive defines them from
+a grammar; the directives ``xml:element`` and ``xml:attribute`` describe one by hand.  The
+roles ``xml:element`` and ``xml:attribute`` link to them, ``~`` before the path shows only its
+last step.  When pages are written, each
 reference section's examples placeholder becomes links to the pages whose examples use the
 element (as recorded by :mod:`gueststate.sphinxext.example`).  Modelled on
 ``sphinx/domains/rst.py``.
@@ -14,17 +16,19 @@ from collections.abc import Iterable, Iterator, Set
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
+from sphinx import addnodes
+from sphinx.directives import ObjectDescription
 from sphinx.domains import Domain, Index, IndexEntry, ObjType
 from sphinx.roles import XRefRole
 from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
 
 from gueststate.sphinxext.example import examples_by_doc, examples_using
-from gueststate.sphinxext.render import xml_examples
+from gueststate.sphinxext.render import object_id, xml_examples
 from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
 
 if TYPE_CHECKING:
-    from sphinx.addnodes import pending_xref
+    from sphinx.addnodes import desc_signature, pending_xref
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
     from sphinx.environment import BuildEnvironment
@@ -34,6 +38,44 @@ logger = logging.getLogger(__name__)
 
 #: (objtype, path) -> (docname, node id)
 Objects = dict[tuple[str, str], tuple[str, str]]
+
+
+class XMLObject(ObjectDescription[str]):
+    """``xml:element PATH`` / ``xml:attribute PATH/@NAME``: describe one object by hand."""
+
+    def handle_signature(self, sig: str, signode: desc_signature) -> str:
+        path = sig.strip().strip("/")
+        last = path.rsplit("/", 1)[-1]
+        if (self.objtype == "attribute") != last.startswith("@") or not last.strip("@"):
+            form = "ELEMENT/@NAME" if self.objtype == "attribute" else "a path without @"
+            logger.warning(
+                "an XML %s is named %s, not %r",
+                self.objtype,
+                form,
+                path,
+                location=self.get_location(),
+                type=WARNING_TYPE,
+                subtype=Subtype.INVALID_NAME,
+            )
+            raise ValueError(path)  # Sphinx then shows the text and defines nothing
+        parent = path[: len(path) - len(last)]
+        if parent:
+            signode += addnodes.desc_addname(parent, parent)
+        shown = last if self.objtype == "attribute" else f"<{last}>"
+        signode += addnodes.desc_name(shown, shown)
+        return path
+
+    def add_target_and_index(self, name: str, sig: str, signode: desc_signature) -> None:
+        node_id = object_id(self.objtype, name)
+        signode["ids"].append(node_id)
+        self.state.document.note_explicit_target(signode)
+        domain = self.env.domains[XMLDomain.name]
+        assert isinstance(domain, XMLDomain)
+        domain.note_object(self.objtype, name, node_id, location=signode)
+        if "no-index-entry" not in self.options:
+            self.indexnode["entries"].append(
+                ("single", f"{name} (XML {self.objtype})", node_id, "", None)
+            )
 
 
 class XMLXRefRole(XRefRole):
@@ -94,6 +136,7 @@ class XMLDomain(Domain):
         "element": XMLXRefRole(warn_dangling=True),
         "attribute": XMLXRefRole(warn_dangling=True),
     }
+    directives: ClassVar[dict[str, type[Any]]] = {"element": XMLObject, "attribute": XMLObject}
     indices: ClassVar[list[type[Index]]] = [XMLIndex]
     initial_data: ClassVar[dict[str, Any]] = {"objects": {}}
     dangling_warnings: ClassVar[dict[str, str]] = {

@@ -22,3 +22,4 @@ class Subtype(StrEnum):
     MISSING_FILE = "missing_file"  # an example or grammar file that does not exist
     UNRESOLVED = "unresolved"  # an {xml:element}/{xml:attribute} that names nothing
     DUPLICATE = "duplicate"  # an element or attribute described on two pages
+    INVALID_NAME = "invalid_name"  # an xml:element/xml:attribute directive with a malformed path
