@@ -8,6 +8,7 @@ way in every context shows one shape.  Nothing here knows about docutils.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,10 +28,6 @@ class Occurs:
 
     low: int
     high: int | None
-
-    @property
-    def required(self) -> bool:
-        return self.low > 0
 
     def describe(self) -> str:
         """Words a reader understands: required, optional, zero or more, ..."""
@@ -174,8 +171,8 @@ def join_path(parent: str, step: str) -> str:
 def alternative_label(node: Node) -> str | None:
     """A label a person understands for one alternative of a choice, or None.
 
-    The alternative's own documentation comes first; otherwise an attribute it fixes to one
-    value (``type="file"``); otherwise the name of the element it is.
+    The alternative's own documentation comes first (on a group, not on the element or
+    attribute it may be); otherwise an attribute it fixes to one value (``type="file"``).
     """
     if node.documentation and node.kind not in _LEAVES:
         return node.documentation
@@ -214,22 +211,10 @@ def _variants(node: Node) -> list[tuple[tuple[str, ...], Node]]:
         out = []
         for combination in itertools.product(*per_child):
             labels_of = tuple(label for labels, _ in combination for label in labels)
-            rebuilt = _copy(node, [shape for _, shape in combination])
+            rebuilt = dataclasses.replace(node, children=[shape for _, shape in combination])
             out.append((labels_of, rebuilt))
         return out
     return [((), node)]
-
-
-def _copy(node: Node, children: list[Node]) -> Node:
-    return Node(
-        kind=node.kind,
-        name=node.name,
-        namespace=node.namespace,
-        children=children,
-        documentation=node.documentation,
-        since=node.since,
-        source=node.source,
-    )
 
 
 _Counts = dict[tuple[str, str], tuple[Occurs, list[Node]]]
