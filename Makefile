@@ -7,7 +7,8 @@ SPHINXBUILD := $(VENV)/bin/sphinx-build
 SPHINXOPTS  ?= -W -n -j auto
 BUILDDIR    ?= _build
 
-.PHONY: venv deps html doctest lint typecheck test live check bench fuzz clean
+.PHONY: venv deps html doctest lint typecheck test live check bench fuzz linkcheck \
+        linkcheck-external clean
 
 venv: $(VENV)/.installed
 
@@ -45,6 +46,13 @@ bench: venv
 
 fuzz: venv
 	$(VENV)/bin/pytest -q tests/test_fuzz.py --hypothesis-profile=long
+
+# Internal links only (CI has no network); `make test` runs it too (tests/test_trust_links.py).
+linkcheck: venv
+	$(SPHINXBUILD) -n -b linkcheck -D 'linkcheck_ignore=^https?://' . $(BUILDDIR)/linkcheck
+
+linkcheck-external: venv
+	$(SPHINXBUILD) -n -b linkcheck . $(BUILDDIR)/linkcheck-external
 
 clean:
 	rm -rf $(BUILDDIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
