@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sphinx.testing.util import SphinxTestApp
 
 pytest_plugins = ("sphinx.testing.fixtures",)
 
 ROOTS = Path(__file__).parent / "roots"
 SCHEMAS = Path(__file__).parents[1] / "schemas"
+
+# `make fuzz` runs tests/test_fuzz.py with ``--hypothesis-profile=long`` (see that module).
+settings.register_profile("long", deadline=None, print_blob=True)
 
 
 @pytest.fixture(scope="session")
