@@ -74,9 +74,10 @@ class _Pools:
     element_names: list[str]
     texts: list[str]
     fragments: list[etree._Element]
+    enumerated: list[str]
 
     @classmethod
-    def from_seeds(cls, roots: Sequence[etree._Element]) -> _Pools:
+    def from_seeds(cls, roots: Sequence[etree._Element], enumerated: Sequence[str]) -> _Pools:
         values: dict[str, set[str]] = {}
         by_element: dict[tuple[str, str], set[str]] = {}
         names: set[str] = set()
@@ -99,6 +100,7 @@ class _Pools:
             sorted(names),
             sorted(texts),
             fragments,
+            sorted(set(enumerated)),
         )
 
 
@@ -108,14 +110,17 @@ Edit = Callable[[random.Random, etree._Element, _Pools], str | None]
 def _pick_value(
     rng: random.Random, pools: _Pools, tag: str, name: str, current: str | None = None
 ) -> str:
-    """A value seen on the same element, on any element, or an unlikely one."""
+    """A value seen on the same element or on any element, an enumerated one, or an unlikely one."""
     same_place = [v for v in pools.values_by_element.get((tag, name), []) if v != current]
     anywhere = [v for v in pools.attribute_values.get(name, []) if v != current]
+    enumerated = [v for v in pools.enumerated if v != current]
     draw = rng.random()
-    if same_place and draw < 0.35:
+    if same_place and draw < 0.3:
         return rng.choice(same_place)
-    if anywhere and draw < 0.65:
+    if anywhere and draw < 0.55:
         return rng.choice(anywhere)
+    if enumerated and draw < 0.75:
+        return rng.choice(enumerated)
     return rng.choice([v for v in UNLIKELY_VALUES if v != current])
 
 
@@ -250,14 +255,23 @@ EDITS: tuple[Edit, ...] = (
 
 
 def mutants(
-    seeds: Sequence[tuple[str, etree._Element]], count: int, random_seed: int
+    seeds: Sequence[tuple[str, etree._Element]],
+    count: int,
+    random_seed: int,
+    enumerated: Sequence[str] = (),
 ) -> Iterator[Mutant]:
-    """``count`` mutants, spread evenly over ``seeds`` (name, parsed root element)."""
+    """``count`` mutants of ``seeds`` (name, parsed root element).
+
+    Seeds are drawn in proportion to how many elements they offer to edit, so a rich seed gets
+    more mutants than a bare one.  ``enumerated`` adds values (such as a schema's enumerations)
+    to those tried for attributes.
+    """
     rng = random.Random(random_seed)
-    pools = _Pools.from_seeds([root for _, root in seeds])
+    pools = _Pools.from_seeds([root for _, root in seeds], enumerated)
+    weights = [len(mutable_elements(root)) for _, root in seeds]
     made = 0
     while made < count:
-        name, original = seeds[made % len(seeds)]
+        name, original = rng.choices(seeds, weights)[0]
         root = copy.deepcopy(original)
         edits: list[str] = []
         wanted = 1 if rng.random() < 0.75 else 2
