@@ -49,9 +49,12 @@ def test_valid_example_renders_the_file_and_records_its_dependency(app: SphinxTe
     assert "valid against domainbackup.rng" in page
     assert "A push backup" in page
     assert page.count('<span class="hll">') == 2  # :emphasize-lines: 3-4
-    link = re.search(r'class="reference download internal" download="" href="([^"]+)"', page)
+    link = re.search(r'<a class="reference external" href="([^"]+)">examples/push.xml</a>', page)
     assert link is not None
+    assert link.group(1) == "examples/push.xml"
     assert (app.outdir / link.group(1)).read_bytes() == push.read_bytes()
+    pull = (app.outdir / "pull.html").read_text(encoding="utf-8")
+    assert 'href="examples/pull.xml"' in pull
 
     assert push in app.env.dependencies["index"]
     assert app.env.srcdir / "examples" / "checkpoint.xml" in app.env.dependencies["both"]

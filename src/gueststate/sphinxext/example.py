@@ -1,8 +1,8 @@
 """The ``xml-example`` directive: show an XML file that the build has just validated.
 
 ``.. xml-example:: examples/backup/push-full.xml`` (path relative to the source directory)
-renders the file highlighted as XML, under a caption that links to a downloadable copy and says
-which schema accepted it.  Options:
+renders the file highlighted as XML, under a caption that links to a copy of the file in the
+HTML output (same relative path) and says which schema accepted it.  Options:
 
 ``:schema:``          a format name (``domainbackup``, ...) or ``libvirt-domain``; detected from
                       the root element when absent (a ``<domain>`` root means ``libvirt-domain``)
@@ -27,6 +27,10 @@ the per-process cache of :mod:`gueststate.schemas`; the environment only holds
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+import sys
 from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +39,12 @@ from typing import Any, ClassVar
 from docutils import nodes
 from docutils.parsers.rst import directives
 from lxml import etree
-from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.environment.collectors import EnvironmentCollector
 from sphinx.util import logging, parselinenos
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.osutil import relative_uri
 from sphinx.util.typing import ExtensionMetadata
 
 from gueststate import schemas, xmlsafe
@@ -56,6 +60,8 @@ LIBVIRT_DOMAIN = "libvirt-domain"
 ENV_ATTRIBUTE = "gueststate_examples"
 #: Attribute set on the literal block of every example, so site checks can tell it apart.
 NODE_ATTRIBUTE = "xml_example"
+#: Attribute of the caption's link to the example file.
+FILE_ATTRIBUTE = "xml_example_file"
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,8 @@ def check_example(
     except xmlsafe.XMLParseError as error:
         return Verdict(schema, None, (error.problem,), frozenset())
     root = tree.getroot()
-    paths = document_paths(root)
+    # interned, so that the pickled environment stores each path once
+    paths = frozenset(sys.intern(path) for path in document_paths(root))
     if schema == LIBVIRT_DOMAIN or (schema is None and root.tag == "domain"):
         if libvirt_schemas is None:
             return Verdict(None, None, (), paths)
@@ -160,9 +167,13 @@ class XMLExample(SphinxDirective):
     }
 
     def run(self) -> list[nodes.Node]:
-        relative = self.arguments[0].lstrip("/")
-        file = (self.env.srcdir / relative).resolve()
         page = self.get_location()
+        file = (self.env.srcdir / self.arguments[0].lstrip("/")).resolve()
+        if not file.is_relative_to(self.env.srcdir.resolve()):
+            _warn(Subtype.MISSING_FILE, f"example {self.arguments[0]} is outside the source "
+                  "directory", page)
+            return []
+        relative = file.relative_to(self.env.srcdir.resolve()).as_posix()
         self.env.note_dependency(file)
         try:
             data = file.read_bytes()
@@ -183,10 +194,17 @@ class XMLExample(SphinxDirective):
         else:
             self._report(relative, file, verdict, expected, page)
         if verdict.schema in schemas.FORMATS:
-            for grammar in sorted(schemas.schema_dir().glob("*.rng")):
-                self.env.note_dependency(grammar)  # a schema edit re-checks the examples
+            self._depend_on_grammars()
         self._record(relative, verdict, expected)
         return [self._render(relative, text, verdict, expected)]
+
+    def _depend_on_grammars(self) -> None:
+        """A schema edit re-reads the pages with examples; noted once per page."""
+        grammars = _grammar_files()
+        noted = self.env.dependencies.get(self.env.docname, set())
+        if grammars and grammars[0] not in noted:
+            for grammar in grammars:
+                self.env.note_dependency(grammar)
 
     def _report(
         self, relative: str, file: Path, verdict: Verdict, expected: str | None, page: str
@@ -240,17 +258,14 @@ class XMLExample(SphinxDirective):
             highlight_args["linenostart"] = self.options["lineno-start"]
         literal["highlight_args"] = highlight_args
 
-        link = addnodes.download_reference(
-            "", "", nodes.literal(relative, relative),
-            reftarget="/" + relative, refdoc=self.env.docname,
-            refdomain="", reftype="download", refexplicit=True, refwarn=False,
-        )
+        link = nodes.reference(relative, relative, internal=False)
+        link[FILE_ATTRIBUTE] = relative  # its URI is set per builder, see link_example_files
         caption = nodes.caption("", "")
         if "caption" in self.options:
             caption += nodes.Text(self.options["caption"] + " ")
         caption += link
-        caption += nodes.Text(" ")
-        caption += nodes.inline("", _mark(verdict, expected), classes=["xml-example-mark"])
+        mark = _mark(verdict, expected)
+        caption += nodes.inline(mark, mark, classes=["xml-example-mark", "no-search"])
         self.set_source_info(caption)
 
         state = "valid" if expected is None else "counter"
@@ -262,17 +277,22 @@ class XMLExample(SphinxDirective):
         return container
 
 
+@functools.cache
+def _grammar_files() -> tuple[Path, ...]:
+    return tuple(sorted(schemas.schema_dir().resolve().glob("*.rng")))
+
+
 def _mark(verdict: Verdict, expected: str | None) -> str:
     if expected is not None:
         matching = [p for p in verdict.problems if expected in p.message]
         shown = matching[0] if matching else None
         if shown is None:
-            return f"counter-example: should fail with “{expected}”"
+            return f" · counter-example: should fail with “{expected}”"
         where = f" at line {shown.line}" if shown.line > 0 else ""
-        return f"counter-example: fails{where} with “{shown.message}”"
+        return f" · counter-example: fails{where} with “{shown.message}”"
     if verdict.schema_file is None:
-        return "well-formed XML (no schema configured for it)"
-    return f"valid against {verdict.schema_file}"
+        return " · well-formed XML (no schema configured for it)"
+    return f" · valid against {verdict.schema_file}"
 
 
 def _best_located(problems: tuple[Problem, ...]) -> Problem:
@@ -295,6 +315,49 @@ def _describe(problems: tuple[Problem, ...]) -> str:
 
 def _warn(subtype: Subtype, message: str, location: str) -> None:
     logger.warning(message, type=WARNING_TYPE, subtype=subtype.value, location=location)
+
+
+def link_example_files(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """``doctree-resolved``: point each caption at the copy of its file in the output.
+
+    HTML output gets the example files at the same relative paths as in the source directory
+    (see :func:`copy_example_files`); other builders show the file name without a link.
+    """
+    for link in list(doctree.findall(nodes.reference)):
+        if FILE_ATTRIBUTE not in link:
+            continue
+        if app.builder.format == "html":
+            link["refuri"] = relative_uri(app.builder.get_target_uri(docname), link[FILE_ATTRIBUTE])
+        else:
+            link.replace_self(link.children)
+
+
+def copy_example_files(app: Sphinx, exception: BaseException | None) -> None:
+    """``build-finished``: put every example file shown into the HTML output."""
+    if exception is not None or app.builder.format != "html":
+        return
+    shown = {use.path for uses in examples_by_doc(app.env).values() for use in uses}
+    for relative in sorted(shown):
+        source = app.srcdir / relative
+        if source.is_file():
+            _publish(source, app.outdir / relative)
+
+
+def _publish(source: Path, target: Path) -> None:
+    """Hard-link ``source`` at ``target`` (copy it across file systems) unless already there.
+
+    A link costs a twentieth of a copy, which matters with a thousand examples.
+    """
+    try:
+        if target.samefile(source):
+            return
+        target.unlink()  # an older copy
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 class ExampleCollector(EnvironmentCollector):
@@ -324,5 +387,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     )
     app.add_directive("xml-example", XMLExample)
     app.add_env_collector(ExampleCollector)
+    app.connect("doctree-resolved", link_example_files)
+    app.connect("build-finished", copy_example_files)
     return {"version": "1", "env_version": 1, "parallel_read_safe": True,
             "parallel_write_safe": True}
