@@ -131,11 +131,13 @@ class Sandbox:
         # The guest is TCG by design. Hide /dev/kvm: where QEMU's user may not open it, libvirt
         # 9.0 probes KVM as usable, then finds it unusable and re-probes QEMU on every lookup.
         mounts += f"if [ -e /dev/kvm ]; then mount --bind {self.dir / 'no-kvm'} /dev/kvm; fi\n"
-        # The shell stays the daemons' parent, so that it reaps them when told to end.
+        # The shell stays the daemons' parent, so that it reaps them when told to end. The pid
+        # files move into the private /run/libvirt: by default they are /run/*.pid, shared with
+        # the machine's own daemons and with other sandboxes.
         return mounts + (
-            "virtlogd & logd=$!\n"
+            "virtlogd --pid-file /run/libvirt/virtlogd.pid & logd=$!\n"
             "while [ ! -S /run/libvirt/virtlogd-sock ]; do sleep 0.1; done\n"
-            "libvirtd & daemon=$!\n"
+            "libvirtd --pid-file /run/libvirt/libvirtd.pid & daemon=$!\n"
             "trap 'kill -TERM $daemon $logd 2>/dev/null; wait; exit 0' TERM\n"
             "wait\n"
         )

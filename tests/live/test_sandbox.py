@@ -43,6 +43,9 @@ def machine_state() -> dict[str, object]:
     return {
         "sandboxes": sorted(p.name for p in Path("/tmp").glob("gueststate-live-*")),
         "mountpoints": {target: os.path.isdir(target) for target in sandbox.PRIVATE_DIRS.values()},
+        "pid files": {
+            path: os.path.exists(path) for path in ("/run/libvirtd.pid", "/run/virtlogd.pid")
+        },
         "user": subprocess.run(["getent", "passwd", install.QEMU_USER], capture_output=True).stdout,
         "group": subprocess.run(
             ["getent", "group", install.QEMU_GROUP], capture_output=True
