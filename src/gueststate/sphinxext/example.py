@@ -73,7 +73,7 @@ class ExampleUse:
     line: int  # line of the directive in the page
     schema: str | None  # what it was checked against (None: well-formedness only)
     expected_error: str | None  # the ``:invalid:`` text; None for a valid example
-    paths: frozenset[str]  # element and attribute paths the document uses
+    paths: tuple[str, ...]  # element and attribute paths the document uses, sorted
 
     @property
     def valid(self) -> bool:
@@ -88,7 +88,7 @@ class Verdict:
     schema: str | None
     schema_file: str | None  # file name shown in the mark
     problems: tuple[Problem, ...]
-    paths: frozenset[str]
+    paths: tuple[str, ...]
 
 
 def examples_by_doc(env: BuildEnvironment) -> dict[str, list[ExampleUse]]:
@@ -118,10 +118,10 @@ def check_example(
     try:
         tree = xmlsafe.parse_bytes(data, path)
     except xmlsafe.XMLParseError as error:
-        return Verdict(schema, None, (error.problem,), frozenset())
+        return Verdict(schema, None, (error.problem,), ())
     root = tree.getroot()
-    # interned, so that the pickled environment stores each path once
-    paths = frozenset(sys.intern(path) for path in document_paths(root))
+    # interned, so that the pickled environment stores each path once; a tuple pickles fast
+    paths = tuple(sorted(sys.intern(path) for path in document_paths(root)))
     if schema == LIBVIRT_DOMAIN or (schema is None and root.tag == "domain"):
         if libvirt_schemas is None:
             return Verdict(None, None, (), paths)
@@ -190,7 +190,7 @@ class XMLExample(SphinxDirective):
             )
         except schemas.SchemaError as error:
             _warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
-            verdict = Verdict(None, None, (), frozenset())
+            verdict = Verdict(None, None, (), ())
         else:
             self._report(relative, file, verdict, expected, page)
         if verdict.schema in schemas.FORMATS:
