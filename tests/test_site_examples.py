@@ -68,7 +68,7 @@ def _used_paths() -> set[str]:
             continue
         verdict = _check(file)
         if not verdict.problems:
-            used |= verdict.paths
+            used.update(verdict.paths)
     return used
 
 
