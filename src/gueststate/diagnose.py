@@ -158,13 +158,13 @@ def _check(
             problems.append(Problem(
                 path, line, column_of(lines, line, f"{name}=") or column,
                 f"attribute '{name}' of <{element.tag}> must be one of "
-                f"{', '.join(sorted(values))}; got '{value}'",
+                f"{', '.join(sorted(values))}; got '{_shown(value)}'",
             ))
         elif patterns is not None and not _matches(value, patterns):
             problems.append(Problem(
                 path, line, column_of(lines, line, f"{name}=") or column,
                 f"attribute '{name}' of <{element.tag}> does not match "
-                f"{' or '.join(patterns)}: '{value}'",
+                f"{' or '.join(patterns)}: '{_shown(value)}'",
             ))
     if allowed.text_patterns is not None and len(element) == 0:
         text = element.text or ""
@@ -172,7 +172,7 @@ def _check(
             problems.append(Problem(
                 path, line, column,
                 f"the text of <{element.tag}> does not match "
-                f"{' or '.join(allowed.text_patterns)}: '{text}'",
+                f"{' or '.join(allowed.text_patterns)}: '{_shown(text)}'",
             ))
     for child in element:
         if not isinstance(child.tag, str):
@@ -186,6 +186,11 @@ def _check(
             ))
             continue
         _check(child, f"{element_path}/{child.tag}", table, path, lines, problems)
+
+
+def _shown(value: str) -> str:
+    """``value`` kept on one line: control characters written as Python escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
 def _choices(names: set[str]) -> str:
