@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from gueststate.xmlsafe import parse_bytes
+
 _DROPPED_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;"}
 _ESCAPED = re.compile("[<>&\"']")
@@ -51,8 +53,11 @@ class Tag:
 def render(tag: Tag | RawElement, depth: int = 0) -> str:
     """The element as libvirt writes it, every line indented by ``depth`` levels."""
     if isinstance(tag, RawElement):
-        prefix = _INDENT * depth
-        return "".join(prefix + line + "\n" for line in tag.xml.splitlines())
+        if depth == 0:
+            return tag.xml + "\n"
+        # Written again at this depth: indenting its lines would change multi-line text.
+        root = parse_bytes(tag.xml.encode(), "<embedded element>").getroot()
+        return _write_foreign(root, depth, single_quotes=True, declared={})
     pad = _INDENT * depth
     attrs = "".join(f" {name}='{escape(value)}'" for name, value in tag.attrs if value is not None)
     if tag.children:
