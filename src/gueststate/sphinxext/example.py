@@ -221,7 +221,8 @@ class XMLExample(SphinxDirective):
         if not verdict.problems:
             _warn(
                 Subtype.UNEXPECTED_VALID,
-                f"counter-example {relative} validates against {verdict.schema_file}, "
+                f"counter-example {relative} passes "
+                f"{verdict.schema_file or 'the well-formedness check'}, "
                 f"but should fail with {expected!r} (shown at {page})",
                 f"{file}:1",
             )
@@ -251,7 +252,10 @@ class XMLExample(SphinxDirective):
         highlight_args: dict[str, Any] = {}
         if "emphasize-lines" in self.options:
             count = len(text.splitlines())
-            lines = parselinenos(self.options["emphasize-lines"], count)
+            try:
+                lines = parselinenos(self.options["emphasize-lines"], count)
+            except ValueError as error:
+                raise self.error(f":emphasize-lines: {error}") from None
             highlight_args["hl_lines"] = [number + 1 for number in lines]
         if "lineno-start" in self.options:
             literal["linenos"] = True
@@ -389,5 +393,5 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_env_collector(ExampleCollector)
     app.connect("doctree-resolved", link_example_files)
     app.connect("build-finished", copy_example_files)
-    return {"version": "1", "env_version": 1, "parallel_read_safe": True,
+    return {"version": "1", "env_version": 2, "parallel_read_safe": True,
             "parallel_write_safe": True}
