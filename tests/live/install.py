@@ -6,12 +6,14 @@ Debian package registry; without them it raises `SandboxUnavailable` naming what
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 # Debian 12 packages: libvirtd/virtlogd, the QEMU driver, QEMU (TCG) and its image tools,
@@ -30,6 +32,9 @@ APT_PACKAGES = (
 LIBVIRT_PYTHON = "libvirt-python==9.0.0"
 QEMU_USER = QEMU_GROUP = "libvirt-qemu"
 DIST_PACKAGES = "/usr/lib/python3/dist-packages"
+# Lists what sandboxes created outside their directories (the user, the group, mount points)
+# while any sandbox may still need it: the last sandbox to stop takes it back.
+CREATED_MARKER = Path("/run/gueststate-live-created")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -130,15 +135,31 @@ def ensure_qemu_user() -> tuple[bool, bool]:
             ],
             "creating the libvirt-qemu user",
         )
+    for kind, made in (("group", created_group), ("user", created_user)):
+        if made:
+            note_created(kind, QEMU_USER)
     return bool(created_user), bool(created_group)
 
 
-def remove_qemu_user(installed: Installed) -> None:
-    """Take back the user and group `ensure_qemu_user` created."""
-    if installed.created_user:
-        subprocess.run(["userdel", QEMU_USER], capture_output=True, check=False)
-    if installed.created_group:
-        subprocess.run(["groupdel", QEMU_GROUP], capture_output=True, check=False)
+def note_created(kind: str, name: str) -> None:
+    """Record that a sandbox created a `user`, a `group` or a `dir` the machine did not have."""
+    with CREATED_MARKER.open("a") as marker:
+        marker.write(f"{kind} {name}\n")
+
+
+def take_back_created() -> None:
+    """Remove what sandboxes created outside their own directory; only the last one may call it,
+    since the others still use these (a directory removed here vanishes from their mounts)."""
+    if not CREATED_MARKER.exists():
+        return
+    noted = [line.split(" ", 1) for line in CREATED_MARKER.read_text().splitlines()]
+    for kind, name in reversed(noted):
+        if kind == "dir":
+            with contextlib.suppress(OSError):
+                os.rmdir(name)
+        elif kind in ("user", "group"):
+            subprocess.run([f"{kind}del", name], capture_output=True, check=False)
+    CREATED_MARKER.unlink()
 
 
 def ensure_all() -> Installed:

@@ -55,6 +55,7 @@ stdio_handler = "logd"
 # in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to.
 CAPABILITY_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "libvirt-cache"
 DISK_SIZE = "16M"
+PREFIX = "gueststate-live-"  # of every sandbox's directory, in the temporary directory
 START_TIMEOUT = 60.0
 
 
@@ -65,8 +66,7 @@ class Sandbox:
         self.dir = Path()
         self._daemons: subprocess.Popen[bytes] | None = None
         self._namespace = ""
-        self._made_mountpoints: list[Path] = []
-        self._installed = install.Installed()
+        self.installed = install.Installed()
         self._connection: libvirt.virConnect | None = None
 
     @property
@@ -93,14 +93,14 @@ class Sandbox:
         """Install what is missing, then start virtlogd and libvirtd; wait until they answer."""
         atexit.register(self.stop)
         try:
-            self._installed = install.ensure_all()
+            self.installed = install.ensure_all()
             self._start_daemons()
         except BaseException:
             self.stop()
             raise
 
     def _start_daemons(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="gueststate-live-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=PREFIX))
         self.dir.chmod(0o755)  # QEMU runs as libvirt-qemu and must reach the disk images
         for name in (*PRIVATE_DIRS, "images", "backup"):
             (self.dir / name).mkdir()
@@ -111,7 +111,7 @@ class Sandbox:
         for target in PRIVATE_DIRS.values():
             if not os.path.isdir(target):
                 os.makedirs(target)
-                self._made_mountpoints.append(Path(target))
+                install.note_created("dir", target)
         self._daemons = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-ec", self._script()],
             stdout=subprocess.DEVNULL,
@@ -228,6 +228,11 @@ class Sandbox:
         }
         return self.connect().createXML(self.guest_xml(name, disks), 0)
 
+    @property
+    def namespace(self) -> str:
+        """The daemons' mount namespace, as /proc/PID/ns/mnt names it ("" when stopped)."""
+        return self._namespace
+
     def processes(self) -> list[int]:
         """Process ids living in the sandbox's mount namespace (daemons and QEMU)."""
         if not self._namespace or self._namespace == os.readlink("/proc/self/ns/mnt"):
@@ -251,12 +256,9 @@ class Sandbox:
         self._end_processes()
         if self.dir != Path() and self.dir.exists():
             shutil.rmtree(self.dir)
-        for mountpoint in self._made_mountpoints:
-            with contextlib.suppress(OSError):
-                mountpoint.rmdir()
-        self._made_mountpoints = []
-        install.remove_qemu_user(self._installed)
-        self._installed = install.Installed()
+        if not any(Path(tempfile.gettempdir()).glob(f"{PREFIX}*")):
+            install.take_back_created()  # no other sandbox runs: take back what they made
+        self.installed = install.Installed()
 
     @staticmethod
     def _remove_guests(connection: libvirt.virConnect) -> None:

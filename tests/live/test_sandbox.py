@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,35 +15,28 @@ import sandbox
 pytestmark = pytest.mark.live
 
 HERE = Path(__file__).resolve().parent
-DAEMONS = {"libvirtd", "virtlogd", "qemu-system-x86"}
 
 # A whole sandbox life in a child process: a guest with a checkpoint, then an end.
 CHILD = """
-import sys
+import json, sys
 sys.path.insert(0, {here!r})
 import sandbox
 with sandbox.Sandbox() as box:
     domain = box.create_guest("leftover")
     domain.checkpointCreateXML("<domaincheckpoint><name>c</name></domaincheckpoint>", 0)
-    print(box.dir, domain.ID(), flush=True)
+    print(json.dumps([str(box.dir), domain.ID(), box.namespace,
+                      [(pid, open(f"/proc/{{pid}}/comm").read().strip())
+                       for pid in box.processes()]]), flush=True)
     {ending}
 """
 
 
 def machine_state() -> dict[str, object]:
-    """What a sandbox could leave behind: files, directories, the user, daemon processes."""
-    running = []
-    for entry in os.listdir("/proc"):
-        try:
-            status = Path(f"/proc/{entry}/stat").read_text()
-        except (OSError, ValueError):
-            continue
-        name, state = status[status.index("(") + 1 : status.rindex(")")], status.split(")")[-1][1]
-        if state != "Z":  # an ended process not yet reaped by init holds nothing
-            running.append(name)
+    """What a sandbox could leave behind outside its directory: mount points, the QEMU user and
+    group, pid files."""
     return {
-        "sandboxes": sorted(p.name for p in Path("/tmp").glob("gueststate-live-*")),
         "mountpoints": {target: os.path.isdir(target) for target in sandbox.PRIVATE_DIRS.values()},
+        "marker": install.CREATED_MARKER.exists(),
         "pid files": {
             path: os.path.exists(path) for path in ("/run/libvirtd.pid", "/run/virtlogd.pid")
         },
@@ -50,7 +44,6 @@ def machine_state() -> dict[str, object]:
         "group": subprocess.run(
             ["getent", "group", install.QEMU_GROUP], capture_output=True
         ).stdout,
-        "daemons": sorted(name for name in running if name in DAEMONS),
     }
 
 
@@ -70,10 +63,24 @@ def test_sandbox_leaves_no_domain_daemon_or_file(ending: str, exit_code: int) ->
     assert child.returncode == exit_code, child.stderr
     if exit_code:
         assert "a test failed here" in child.stderr
-    box_dir, domain_id = child.stdout.split()
-    assert int(domain_id) > 0  # the guest really ran
+    box_dir, domain_id, namespace, pids = json.loads(child.stdout)
+    assert domain_id > 0  # the guest really ran
+    assert {"libvirtd", "virtlogd", "qemu-system-x86"} <= {name for _, name in pids}
     assert not Path(box_dir).exists()
+    assert [pid for pid, _ in pids if alive_in(pid, namespace)] == []
     assert machine_state() == before
+
+
+def alive_in(pid: int, namespace: str) -> bool:
+    """Whether `pid` still runs (not a zombie) in the mount namespace `namespace`."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return (
+            stat.rsplit(")", 1)[1].split()[0] != "Z"
+            and os.readlink(f"/proc/{pid}/ns/mnt") == namespace
+        )
+    except OSError:
+        return False
 
 
 def test_without_root_it_fails_with_one_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
