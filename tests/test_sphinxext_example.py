@@ -116,7 +116,7 @@ def _located(warnings: str, file: str, subtype: str) -> re.Match[str] | None:
     return re.search(pattern, warnings, flags=re.M)
 
 
-@pytest.mark.sphinx("html", testroot="example-invalid", warningiserror=True)
+@pytest.mark.sphinx("html", testroot="example-invalid", warningiserror=True, freshenv=True)
 def test_invalid_example_fails_the_build_at_the_file_and_line(app: SphinxTestApp) -> None:
     app.build()
     assert app.statuscode == 1
@@ -127,7 +127,35 @@ def test_invalid_example_fails_the_build_at_the_file_and_line(app: SphinxTestApp
     assert re.search(r"shown at \S*index\.rst:4\)", warnings)
 
 
-@pytest.mark.sphinx("html", testroot="example-unexpected-valid", warningiserror=True)
+@pytest.mark.sphinx("html", testroot="example-invalid", warningiserror=True, freshenv=True)
+def test_embedded_domain_is_checked_with_libvirt_schemas(app: SphinxTestApp) -> None:
+    app.build()
+    found = _located(_warnings(app), "examples/strict.xml", "invalid_example")
+    assert found is not None, _warnings(app)
+    assert "embedded <domain>" in found.group(0)
+
+
+@pytest.mark.sphinx(
+    "html", testroot="example-invalid", confoverrides={"xml_example_libvirt_schemas": ""},
+    freshenv=True,
+)
+def test_without_libvirt_schemas_embedded_domains_are_open(app: SphinxTestApp) -> None:
+    app.build()
+    assert "examples/strict.xml" not in _warnings(app)
+    assert "examples/bad.xml" in _warnings(app)
+
+
+@pytest.mark.sphinx(
+    "html", testroot="example", confoverrides={"xml_example_libvirt_schemas": ""}, freshenv=True
+)
+def test_domain_example_without_libvirt_schemas_says_so(app: SphinxTestApp) -> None:
+    app.build()
+    page = (app.outdir / "domain.html").read_text(encoding="utf-8")
+    assert "well-formed XML (no schema configured for it)" in page
+    assert examples_by_doc(app.env)["domain"][0].schema is None
+
+
+@pytest.mark.sphinx("html", testroot="example-unexpected-valid", warningiserror=True, freshenv=True)
 def test_counter_example_that_validates_fails_the_build(app: SphinxTestApp) -> None:
     app.build()
     assert app.statuscode == 1
@@ -137,7 +165,7 @@ def test_counter_example_that_validates_fails_the_build(app: SphinxTestApp) -> N
     assert re.search(r"shown at \S*index\.rst:4\)", warnings)
 
 
-@pytest.mark.sphinx("html", testroot="example-wrong-message", warningiserror=True)
+@pytest.mark.sphinx("html", testroot="example-wrong-message", warningiserror=True, freshenv=True)
 def test_counter_example_with_another_message_fails_the_build(app: SphinxTestApp) -> None:
     app.build()
     assert app.statuscode == 1
@@ -148,7 +176,7 @@ def test_counter_example_with_another_message_fails_the_build(app: SphinxTestApp
     assert "<server> in <domainbackup>" in warnings
 
 
-@pytest.mark.sphinx("html", testroot="example-missing", warningiserror=True)
+@pytest.mark.sphinx("html", testroot="example-missing", warningiserror=True, freshenv=True)
 def test_missing_example_file_fails_the_build(app: SphinxTestApp) -> None:
     app.build()
     assert app.statuscode == 1
@@ -190,7 +218,7 @@ def test_editing_an_example_into_an_invalid_one_warns_on_rebuild(
     example.write_text(example.read_text().replace("transport='unix'", "transport='rdma'"))
     later = example.stat().st_mtime + 10
     os.utime(example, (later, later))
-    app = make_app("html", srcdir=srcdir, warningiserror=True)
+    app = make_app("html", srcdir=srcdir, warningiserror=True, freshenv=True)
     app.build()
     assert app.statuscode == 1
     assert _located(_warnings(app), "examples/pull.xml", "invalid_example") is not None
