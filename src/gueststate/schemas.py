@@ -151,7 +151,7 @@ def _strict_embedded(root: etree._Element, path: str, libvirt_schemas: Path) -> 
     for child in root:
         if not isinstance(child.tag, str) or child.tag not in _STRICT_EMBEDDED:
             continue
-        if child.tag == "domain" and [c.tag for c in child] == ["uuid"]:
+        if root.tag == "domainsnapshot" and [c.tag for c in child] == ["uuid"]:
             continue  # the snapshot's uuid-only reference, which our schema checks itself
         validator = compiled(libvirt_schemas / _STRICT_EMBEDDED[child.tag])
         embedded = etree.ElementTree(_copy_with_lines(child))
