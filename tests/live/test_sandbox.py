@@ -91,3 +91,21 @@ def test_without_root_it_fails_with_one_clear_message(monkeypatch: pytest.Monkey
         box.start()
     assert box.processes() == []
     assert machine_state() == before
+
+
+def test_without_a_package_registry_it_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    offline = tmp_path / "apt-get"
+    offline.write_text(
+        "#!/bin/sh\necho \"Temporary failure resolving 'deb.debian.org'\" >&2\nexit 100\n"
+    )
+    offline.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(install, "missing_packages", lambda: ["libvirt-daemon", "qemu-utils"])
+    with pytest.raises(install.SandboxUnavailable) as refused:
+        sandbox.Sandbox().start()
+    assert str(refused.value) == (
+        "`apt-get update` failed: no Debian package registry reachable to install "
+        "libvirt-daemon, qemu-utils"
+    )
