@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gueststate.rng import GrammarError, Node, read_grammar, walk_paths
+from gueststate.rng.outline import outline
 
 RNG_NS = "http://relaxng.org/ns/structure/1.0"
 A_NS = "http://relaxng.org/ns/compatibility/annotations/1.0"
@@ -599,3 +600,46 @@ def test_fault_a_recursive_grammar_that_doubles_at_each_level(
 def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_grammar(tmp_path / "absent.rng")
+
+
+def test_default_value_annotation_reads_into_the_attribute(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="job" a:defaultValue="ignored-on-elements">
+        <optional><attribute name="mode" a:defaultValue="push"><value>push</value></attribute>
+        </optional>
+        <attribute name="name"/>
+      </element></start>""")
+    mode, name = root.children
+    assert mode.children[0].default == "push"
+    assert name.default is None and root.default is None
+    assert mode.children[0].to_dict()["default"] == "push"
+    assert "default" not in name.to_dict()
+    text = outline(root)
+    assert 'attribute mode?: "push" (default "push")' in text
+    assert "attribute name: text\n" in text
+
+
+def test_one_pattern_alternative_keeps_its_own_documentation(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name="disk"><choice>
+        <group><a:documentation>Left out.</a:documentation>
+          <attribute name="backup"><a:documentation>no.</a:documentation><value>no</value>
+          </attribute></group>
+        <group><a:documentation>Chosen by libvirt.</a:documentation>
+          <optional><attribute name="backup"><a:documentation>yes.</a:documentation>
+            <value>yes</value></attribute></optional></group>
+        <group><a:documentation>Same words.</a:documentation>
+          <element name="same"><a:documentation>Same words.</a:documentation><empty/></element>
+        </group>
+      </choice></element></start>""")
+    (alternatives,) = root.children
+    left, chosen, same = alternatives.children
+    # The attribute keeps its own words; the alternative around it keeps its label.
+    assert (left.kind, left.documentation) == ("group", "Left out.")
+    assert left.children[0].documentation == "no."
+    assert (chosen.kind, chosen.documentation) == ("optional", "Chosen by libvirt.")
+    assert chosen.children[0].documentation == "yes."
+    # Nothing to keep apart: no wrapper.
+    assert (same.kind, same.documentation) == ("element", "Same words.")
+    # The text outline does not show a wrapper kept only for its documentation.
+    assert outline(root).splitlines()[1:3] == ["  choice of", '    attribute backup: "no"']

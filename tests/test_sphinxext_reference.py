@@ -16,7 +16,14 @@ from sphinx.testing.util import SphinxTestApp
 from gueststate.rng import read_grammar, walk_paths
 from gueststate.rng.model import Node
 from gueststate.sphinxext.outline import Occurs, outline
-from gueststate.sphinxext.render import content_model, describe_value, object_id, render
+from gueststate.sphinxext.render import (
+    content_model,
+    default_of,
+    describe_value,
+    object_id,
+    render,
+    short_labels,
+)
 
 ROOTS = Path(__file__).parent / "roots"
 SCHEMAS = Path(__file__).parents[1] / "schemas"
@@ -239,6 +246,87 @@ def test_render_without_index_has_no_index_entries() -> None:
     assert not any(
         isinstance(n, addnodes.index) for s in rendered.nodes for n in s.findall(addnodes.index)
     )
+
+
+def test_defaults_have_a_column_only_where_an_attribute_has_one() -> None:
+    mode = attribute("mode", value("push"))
+    mode.default = "push"
+    root = element("job", pattern("optional", mode), attribute("name"))
+    (section,) = render(outline(root)).nodes
+    (table,) = section.findall(nodes.table)
+    header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
+    assert header == ["Attribute", "Use", "Value", "Default", "Since", "Meaning"]
+    rows = [[e.astext() for e in r.findall(nodes.entry)] for r in table.findall(nodes.row)]
+    assert rows[1:] == [["mode", "optional", "push", "push", "", ""],
+                        ["name", "required", "text", "", "", ""]]
+    (plain,) = render(outline(element("job", attribute("name")))).nodes
+    assert "Default" not in plain.next_node(nodes.thead).astext()
+
+
+def test_definitions_that_alternatives_cannot_tell_apart_go_by_their_meaning() -> None:
+    root = element(
+        "source",
+        pattern(
+            "choice",
+            element("identity", attribute("keyfile"), doc="Log in with a key."),
+            element("identity", attribute("user"), doc="Open the image as this user."),
+        ),
+    )
+    identity = by_path(root)["source/identity"]
+    assert [v.label for v in identity.variants] == [  # type: ignore[attr-defined]
+        "Log in with a key.",
+        "Open the image as this user.",
+    ]
+
+
+@pytest.mark.parametrize("name", ["domainbackup", "domaincheckpoint", "domainsnapshot"])
+def test_every_form_of_our_schemas_has_a_label_a_person_reads(name: str) -> None:
+    entries = outline(read_grammar(SCHEMAS / f"{name}.rng").start)
+    labels = [(e.path, v.label) for e in entries if len(e.variants) > 1 for v in e.variants]
+    assert labels, "every schema of ours has elements with several forms"
+    assert [pair for pair in labels if not pair[1] or "form " in pair[1]] == []
+    for entry in entries:
+        assert len({v.label for v in entry.variants}) == len(entry.variants), entry.path
+
+
+def test_backup_labels_name_the_alternatives_of_the_schema() -> None:
+    entries = by_path(read_grammar(SCHEMAS / "domainbackup.rng").start)
+    server = entries["domainbackup/server"]
+    assert short_labels(server.variants) == [  # type: ignore[attr-defined]
+        "Listen on a TCP port",
+        "Listen on a UNIX socket",
+        "Serve on a socket the client passed in with virDomainFDAssociate",
+    ]
+    target = entries["domainbackup/disks/disk/target"]
+    assert [v.label for v in target.variants] == [  # type: ignore[attr-defined]
+        "The copy is written to a file.",
+        "The copy is written to a block device.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "default"),
+    [
+        ("domainbackup", "domainbackup/@mode", "push"),
+        ("domainbackup", "domainbackup/server/@transport", "tcp"),
+        ("domainbackup", "domainbackup/disks/disk/@backup", "yes"),
+        ("domaincheckpoint", "domaincheckpoint/disks/disk/@checkpoint", "bitmap"),
+        ("domainsnapshot", "domainsnapshot/memory/@snapshot", "external"),
+        ("domainsnapshot", "domainsnapshot/disks/disk/@snapshot", "external"),
+        ("domainsnapshot", "domainsnapshot/disks/disk/@type", "file"),
+    ],
+)
+def test_defaults_of_the_fact_sheet_reach_the_reference(name: str, path: str, default: str) -> None:
+    entries = outline(read_grammar(SCHEMAS / f"{name}.rng").start)
+    entry = next(e for e in entries if e.path == path.rsplit("/", 1)[0])
+    assert default_of(entry, path) == default
+    (section,) = render([entry]).nodes
+    table = next(t for t in section.findall(nodes.table) if object_id("attribute", path) in
+                 [i for r in t.findall(nodes.row) for i in r["ids"]])
+    header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
+    row = next(r for r in table.findall(nodes.row) if object_id("attribute", path) in r["ids"])
+    cells = [e.astext() for e in row.findall(nodes.entry)]
+    assert cells[header.index("Default")] == default
 
 
 # -- the directive in a build --------------------------------------------------------------

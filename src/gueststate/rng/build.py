@@ -100,6 +100,7 @@ class _Builder:
             namespace=namespace,
             documentation=pattern.documentation,
             since=pattern.since,
+            default=pattern.default,
             source=(pattern.file, pattern.line),
         )
         if excluded:

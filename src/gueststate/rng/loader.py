@@ -31,6 +31,7 @@ from gueststate.xmlsafe import XMLParseError, parse_file
 
 _DOCUMENTATION = f"{{{ANNOTATIONS_NS}}}documentation"
 _SINCE = f"{{{GUESTSTATE_NS}}}since"
+_DEFAULT_VALUE = f"{{{ANNOTATIONS_NS}}}defaultValue"
 _CONTAINERS = frozenset(
     ("group", "interleave", "choice", "optional", "zeroOrMore", "oneOrMore", "mixed", "list")
 )
@@ -290,6 +291,10 @@ class _Loader:
                 raise fault(context.file, element, "<element> needs a pattern inside")
             content = [Pattern("text", context.file, _line(element))]
         pattern = Pattern(kind, context.file, _line(element), content, name_class=name_class)
+        if kind == "attribute":
+            # DTD compatibility (section 3 of its specification): the value an absent
+            # attribute stands for.
+            pattern.default = element.get(_DEFAULT_VALUE)
         return pattern
 
     def name_class(self, element: etree._Element, context: _Context) -> NameClass:

@@ -44,7 +44,8 @@ class Node:
     and ``params`` for ``data``, ``value`` for ``value``, ``target`` for ``ref`` (the path of the
     element it points back to), ``name_except`` for the names an ``anyName`` or ``nsName``
     excludes (spelled like ``name``).  ``documentation`` and ``since`` come from the grammar's
-    annotations; ``source`` is ``(file, line)`` of the pattern in the grammar.
+    annotations, ``default`` from an attribute's ``a:defaultValue`` (the value its absence
+    means); ``source`` is ``(file, line)`` of the pattern in the grammar.
     """
 
     kind: NodeKind
@@ -60,6 +61,7 @@ class Node:
     target: str | None = None
     documentation: str | None = None
     since: str | None = None
+    default: str | None = None
     source: tuple[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +89,8 @@ class Node:
             out["documentation"] = self.documentation
         if self.since:
             out["since"] = self.since
+        if self.default is not None:
+            out["default"] = self.default
         if self.children:
             out["children"] = [child.to_dict() for child in self.children]
         return out

@@ -44,11 +44,15 @@ def _render(node: Node, depth: int, suffix: str, lines: list[str]) -> None:
         head = f"{pad}{node.kind} {name}{suffix}"
         simple = _inline(node.children)
         if simple is not None:
-            lines.append(f"{head}: {simple}{_since(node)}")
+            lines.append(f"{head}: {simple}{_default(node)}{_since(node)}")
             return
-        lines.append(head + _since(node))
+        lines.append(head + _default(node) + _since(node))
         for child in node.children:
             _render(child, depth + 1, "", lines)
+        return
+    if node.kind in ("group", "interleave") and len(node.children) == 1:
+        # A group kept only for its documentation: nothing for the outline to show.
+        _render(node.children[0], depth, suffix, lines)
         return
     simple = _inline([node])
     if simple is not None:
@@ -98,6 +102,10 @@ def _inline(nodes: list[Node]) -> str | None:
 
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _default(node: Node) -> str:
+    return f" (default {_quote(node.default)})" if node.default is not None else ""
 
 
 def _since(node: Node) -> str:

@@ -53,3 +53,4 @@ class Pattern:
     define: Define | None = None
     documentation: str | None = None
     since: str | None = None
+    default: str | None = None  # an optional attribute's a:defaultValue

@@ -4,7 +4,7 @@
 ``notAllowed``, ``empty`` parts of groups go, a choice with ``empty`` becomes ``optional``,
 nested groups, interleaves and choices of the same kind are flattened, and redundant
 cardinalities collapse (``optional`` of ``zeroOrMore`` is ``zeroOrMore``).  A pattern carrying
-its own documentation is never merged into another, so no annotation is lost.
+its own documentation is never merged into another, so no documentation is lost.
 
 Nodes may be shared between several places of the tree, so nothing here changes a node it was
 given: it makes a new one.
@@ -31,15 +31,22 @@ def annotate(node: Node, documentation: str | None, since: str | None) -> Node:
     """``node`` with these annotations where it has none of its own.
 
     A cardinality wrapper around a single element or attribute passes them to what it wraps,
-    where a reader looks for them.
+    where a reader looks for them, unless that has documentation of its own.  A ``node`` whose
+    own documentation differs is kept inside a ``group`` that carries the outer one: the
+    documentation of a one-pattern alternative is the label a reader knows it by.
     """
+    if documentation is not None and node.documentation not in (None, documentation):
+        return Node("group", children=[node], documentation=documentation, since=since,
+                    source=node.source)
     documentation = documentation if node.documentation is None else node.documentation
     since = since if node.since is None else node.since
     if documentation == node.documentation and since == node.since:
         return node
     if node.kind in _REPEATS and not annotated(node):
         inner = node.children[0]
-        if inner.kind in ("element", "attribute"):
+        if inner.kind in ("element", "attribute") and (
+            documentation is None or inner.documentation in (None, documentation)
+        ):
             return dataclasses.replace(node, children=[annotate(inner, documentation, since)])
     return dataclasses.replace(node, documentation=documentation, since=since)
 

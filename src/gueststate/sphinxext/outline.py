@@ -68,6 +68,8 @@ class Variant:
     origins: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     #: What the reference calls this shape; set by :func:`outline` when there are several.
     label: str = ""
+    #: The documentation of the element definition the shape comes from, a label of last resort.
+    meaning: str | None = None
 
     def signature(self) -> object:
         return (
@@ -142,11 +144,26 @@ def _name_variants(variants: list[Variant]) -> None:
             continue
         named = {" / ".join((*context[-1:], *o)) for context, o in variant.origins}
         variant.label = " or ".join(sorted(label for label in named if label))
+    _name_by_meaning(variants)
     seen: dict[str, int] = {}
     for position, variant in enumerate(variants, start=1):
         if not variant.label or variant.label in seen:
             variant.label = f"{variant.label} (form {position})".lstrip()
         seen[variant.label] = position
+
+
+def _name_by_meaning(variants: list[Variant]) -> None:
+    """Shapes that labels cannot tell apart, from different definitions, go by their meaning.
+
+    Two definitions of one element (an SSH ``<identity>`` and an NFS one) reached through the
+    same alternatives have the same label; what each definition says it is tells them apart.
+    """
+    labels = [variant.label for variant in variants]
+    meanings = [variant.meaning for variant in variants]
+    for variant in variants:
+        unclear = not variant.label or labels.count(variant.label) > 1
+        if unclear and variant.meaning and meanings.count(variant.meaning) == 1:
+            variant.label = variant.meaning
 
 
 def top_elements(node: Node) -> Iterator[Node]:
@@ -285,7 +302,7 @@ class _Outliner:
         content = Node("group", children=list(element.children))
         for labels, shape in _variants(content):
             variant_context = (*context, *labels)
-            self._add_variant(entry, (context, labels), shape)
+            self._add_variant(entry, (context, labels), shape, element.documentation)
             for child in top_elements(shape):
                 self.visit(child, path, variant_context)
             for ref in _refs(shape):
@@ -301,6 +318,7 @@ class _Outliner:
         entry: ElementEntry,
         origin: tuple[tuple[str, ...], tuple[str, ...]],
         shape: Node,
+        meaning: str | None,
     ) -> None:
         counts = uses(shape, entry.path)
         attributes: list[Use] = []
@@ -309,7 +327,7 @@ class _Outliner:
             name = path.rsplit("/", 1)[-1].lstrip("@")
             use = Use(kind, path, name, occ, defs)
             (attributes if kind == "attribute" else children).append(use)
-        variant = Variant(shape, attributes, children, [origin])
+        variant = Variant(shape, attributes, children, [origin], meaning=meaning)
         for existing in entry.variants:
             if existing.signature() == variant.signature():
                 if origin not in existing.origins:

@@ -231,6 +231,10 @@ def _uses_table(
         headers += ["Forms", *use_headers]
     else:
         headers += use_headers
+    defaults = {path: default_of(entry, path) for path in paths} if kind == "attribute" else {}
+    with_defaults = any(default is not None for default in defaults.values())
+    if with_defaults:
+        headers.append("Default")
     headers += ["Since", "Meaning"]
     rows: list[list[list[nodes.Node]]] = []
     row_ids: list[list[str]] = []
@@ -255,6 +259,9 @@ def _uses_table(
             [nodes.Text(style.since_format.format(since))] if since else [],
             [nodes.Text(meaning)] if meaning else [],
         ]
+        if with_defaults:
+            default = defaults[path]
+            tail.insert(0, [nodes.literal(text=default)] if default is not None else [])
         if columns:
             rows.append([name_cell, *[_form_cell(kind, use) for use in per_form], *tail])
             row_ids.append(ids)
@@ -272,9 +279,20 @@ def _uses_table(
             row.append([nodes.Text(use.occurs.describe())])
             if kind == "attribute":
                 row.append(_values(use.nodes))
-            rows.append(row + (tail if position == 0 else [[], []]))
+            rows.append(row + (tail if position == 0 else [[] for _ in tail]))
             row_ids.append(ids if position == 0 else [])
     return _table(headers, rows, row_ids)
+
+
+def default_of(entry: ElementEntry, path: str) -> str | None:
+    """The value an absent attribute at ``path`` stands for, in any form of ``entry``."""
+    for variant in entry.variants:
+        for use in variant.attributes:
+            if use.path == path:
+                for node in use.nodes:
+                    if node.default is not None:
+                        return node.default
+    return None
 
 
 def _use_in(variant: Variant, kind: str, path: str) -> Use | None:
