@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -68,6 +69,7 @@ class Sandbox:
         self._namespace = ""
         self.installed = install.Installed()
         self._connection: libvirt.virConnect | None = None
+        self._lock = -1
 
     @property
     def socket(self) -> Path:
@@ -92,6 +94,10 @@ class Sandbox:
     def start(self) -> None:
         """Install what is missing, then start virtlogd and libvirtd; wait until they answer."""
         atexit.register(self.stop)
+        # Every running sandbox holds a shared lock; only one that gets the lock alone may take
+        # back the user and mount points they all use.
+        self._lock = os.open(tempfile.gettempdir(), os.O_RDONLY)
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
         try:
             self.installed = install.ensure_all()
             self._start_daemons()
@@ -256,8 +262,12 @@ class Sandbox:
         self._end_processes()
         if self.dir != Path() and self.dir.exists():
             shutil.rmtree(self.dir)
-        if not any(Path(tempfile.gettempdir()).glob(f"{PREFIX}*")):
-            install.take_back_created()  # no other sandbox runs: take back what they made
+        if self._lock >= 0:
+            with contextlib.suppress(BlockingIOError):
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                install.take_back_created()  # no other sandbox runs: take back what they made
+            os.close(self._lock)  # releases the lock
+            self._lock = -1
         self.installed = install.Installed()
 
     @staticmethod
