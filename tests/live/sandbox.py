@@ -4,11 +4,12 @@
 directory is bind-mounted over libvirt's configuration, runtime, state, log and cache
 directories; the machine's own libvirt (if any) is neither seen nor touched. The client talks to
 it through the socket in that directory. `stop()` destroys every guest, ends every process of the
-namespace, removes the directory and takes back the libvirt-qemu user if it created it; it also
-runs at interpreter exit, so a failure half-way leaves nothing behind.
+namespace and removes the directory; the last sandbox to stop also takes back the libvirt-qemu
+user and the mount points sandboxes created. `stop()` runs at interpreter exit too, so a failure
+half-way leaves nothing behind.
 
 Import it as ``sandbox`` with ``tests/live`` on ``sys.path``: pytest does this for the tests in
-that directory, and Sphinx does it for the API guide's doctests through ``doctest_path``.
+that directory; the API guide's backup page adds the directory in its hidden ``testsetup``.
 """
 
 from __future__ import annotations
@@ -118,12 +119,13 @@ class Sandbox:
             if not os.path.isdir(target):
                 os.makedirs(target)
                 install.note_created("dir", target)
-        self._daemons = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-ec", self._script()],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.dir / "daemons.err").open("wb"),
-            start_new_session=True,
-        )
+        with (self.dir / "daemons.err").open("wb") as errors:
+            self._daemons = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "sh", "-ec", self._script()],
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
         self._wait_until_ready()
 
     def _script(self) -> str:
