@@ -15,7 +15,7 @@ from sphinx.testing.util import SphinxTestApp
 
 from gueststate.rng import read_grammar, walk_paths
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import Occurs, outline
+from gueststate.sphinxext.outline import Occurs, outline, repeats
 from gueststate.sphinxext.render import (
     content_model,
     default_of,
@@ -329,6 +329,77 @@ def test_defaults_of_the_fact_sheet_reach_the_reference(name: str, path: str, de
     assert cells[header.index("Default")] == default
 
 
+def disk_holder(name: str) -> Node:
+    """``name`` holding a <disk> with a <source> defined the same way wherever it is."""
+    source = element("source", attribute("file"), doc="Where the data is.")
+    return element(name, element("disk", attribute("name"), source, element("note")))
+
+
+def test_a_repeated_part_is_shown_once_and_linked_from_its_other_places() -> None:
+    root = element("snapshot", disk_holder("disks"), disk_holder("revertDisks"))
+    entries = outline(root)
+    assert repeats(entries) == {
+        "snapshot/revertDisks/disk": "snapshot/disks/disk",
+        "snapshot/revertDisks/disk/source": "snapshot/disks/disk/source",
+        "snapshot/revertDisks/disk/note": "snapshot/disks/disk/note",
+    }
+    rendered = render(entries)
+    by_id = {section["ids"][0]: section for section in rendered.nodes}
+    assert object_id("element", "snapshot/revertDisks/disk/source") not in by_id
+    assert object_id("element", "snapshot/revertDisks/disk/note") not in by_id
+    stub = by_id[object_id("element", "snapshot/revertDisks/disk")]
+    fields = {f[0].astext(): f[1] for f in stub.findall(nodes.field)}
+    (link,) = fields["Defined as"].findall(addnodes.pending_xref)
+    assert link["reftarget"] == "snapshot/disks/disk"
+    assert not list(stub.findall(nodes.table))
+    full = by_id[object_id("element", "snapshot/disks/disk")]
+    also = {f[0].astext(): f[1] for f in full.findall(nodes.field)}["Also at"]
+    assert [x["reftarget"] for x in also.findall(addnodes.pending_xref)] == [
+        "snapshot/revertDisks/disk"
+    ]
+    defined = {(o.objtype, o.path): o.node_id for o in rendered.objects}
+    assert defined["element", "snapshot/revertDisks/disk/source"] == object_id(
+        "element", "snapshot/disks/disk/source"
+    )
+    assert defined["attribute", "snapshot/revertDisks/disk/source/@file"] == object_id(
+        "attribute", "snapshot/disks/disk/source/@file"
+    )
+    assert defined["attribute", "snapshot/revertDisks/disk/@name"] == object_id(
+        "attribute", "snapshot/disks/disk/@name"
+    )
+
+
+def test_a_repeated_leaf_is_shown_in_full_wherever_it_is() -> None:
+    root = element("top", element("a", element("note")), element("b", element("note")))
+    assert repeats(outline(root)) == {}
+
+
+def test_parts_that_differ_anywhere_are_not_repeats() -> None:
+    other = disk_holder("revertDisks")
+    other.children[0].children[1].documentation = "Somewhere else."
+    entries = outline(element("snapshot", disk_holder("disks"), other))
+    assert repeats(entries) == {}
+
+
+def test_the_shallowest_of_equal_parts_is_shown_in_full() -> None:
+    deep = element("outer", disk_holder("disks"))
+    entries = outline(element("top", deep, disk_holder("disks")))
+    assert repeats(entries)["top/outer/disks/disk"] == "top/disks/disk"
+
+
+def test_snapshot_reference_shows_the_revert_disks_once() -> None:
+    entries = outline(read_grammar(SCHEMAS / "domainsnapshot.rng").start)
+    shown_at = repeats(entries)
+    below = [e.path for e in entries if e.path.startswith("domainsnapshot/revertDisks/disk/")]
+    for path in below:
+        twin = path.replace("/revertDisks/", "/disks/")
+        assert shown_at[path] == shown_at.get(twin, twin)
+    sections = {s["ids"][0]: s for s in render(entries).nodes}
+    assert not set(sections) & {object_id("element", path) for path in below}
+    stub = sections[object_id("element", "domainsnapshot/revertDisks/disk")]
+    assert "xml-repeat" in stub["classes"] and not list(stub.findall(nodes.table))
+
+
 # -- the directive in a build --------------------------------------------------------------
 
 
@@ -340,17 +411,31 @@ def section_ids(doctree: nodes.document) -> set[str]:
     return found
 
 
-def test_backup_page_has_a_section_per_element_and_a_row_per_attribute(
+def test_backup_page_defines_every_element_and_attribute_at_a_section_or_row(
     formats_app: SphinxTestApp,
 ) -> None:
     app = formats_app
     paths = [path for path, _, _ in walk_paths(read_grammar(SCHEMAS / "domainbackup.rng").start)]
     doctree = app.env.get_doctree("backup")
-    elements = {object_id("element", p) for p in paths if "@" not in p}
-    assert section_ids(doctree) == elements
+    sections = section_ids(doctree)
     row_ids = {i for row in doctree.findall(nodes.row) for i in row["ids"]}
-    assert row_ids == {object_id("attribute", p) for p in paths if "@" in p}
+    objects = app.env.domains["xml"].objects  # type: ignore[attr-defined]
+    for path in paths:
+        objtype = "attribute" if "@" in path else "element"
+        docname, node_id = objects[objtype, path]
+        assert docname == "backup"
+        assert node_id in (row_ids if objtype == "attribute" else sections), path
     assert "domainbackup/disks/disk/@exportbitmap" in paths
+    # The scratch's <seclabel> is the target's: a short section, nothing below it of its own.
+    scratch, target = "domainbackup/disks/disk/scratch", "domainbackup/disks/disk/target"
+    assert object_id("element", f"{scratch}/seclabel") in sections
+    assert object_id("element", f"{scratch}/seclabel/label") not in sections
+    assert objects["element", f"{scratch}/seclabel/label"] == (
+        "backup", object_id("element", f"{target}/seclabel/label")
+    )
+    assert objects["attribute", f"{scratch}/seclabel/@model"] == (
+        "backup", object_id("attribute", f"{target}/seclabel/@model")
+    )
 
 
 def test_sections_link_to_the_examples_that_use_them(formats_app: SphinxTestApp) -> None:

@@ -88,6 +88,7 @@ class ElementEntry:
     node: Node  # the first definition met, for documentation, since and source
     variants: list[Variant] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    definitions: list[Node] = field(default_factory=list)  # every element pattern of the path
 
     @property
     def documentation(self) -> str | None:
@@ -293,6 +294,8 @@ class _Outliner:
             entry = self.entries[path] = ElementEntry(path, element.name or ANY_NAME, element)
         elif not entry.node.documentation and element.documentation:
             entry.node = element
+        if not any(known is element for known in entry.definitions):
+            entry.definitions.append(element)
         if parent_path and parent_path not in entry.parents:
             entry.parents.append(parent_path)
         key = (id(element), path, context)
@@ -334,6 +337,61 @@ class _Outliner:
                     existing.origins.append(origin)
                 return
         entry.variants.append(variant)
+
+
+def repeats(entries: list[ElementEntry]) -> dict[str, str]:
+    """Element paths defined exactly like another, each mapped to the one shown in full.
+
+    An element with attributes or children whose definitions equal those of another entry
+    (down to documentation, and recursion counted from the element) repeats it, and so does
+    everything below it: ``revertDisks/disk/source`` maps to ``disks/disk/source``.  Of equal
+    entries the shallowest, then the first, is shown in full; no path maps to a repeat.
+    """
+    by_path = {entry.path: entry for entry in entries}
+    keys: dict[str, object] = {}
+    shown: dict[object, str] = {}
+    for entry in entries:
+        if entry.variants and (entry.attribute_paths() or entry.child_paths()):
+            key = (entry.name, tuple(_deep(node, entry.path) for node in entry.definitions))
+            keys[entry.path] = key
+            best = shown.get(key)
+            if best is None or best.count("/") > entry.path.count("/"):
+                shown[key] = entry.path
+    mapping: dict[str, str] = {}
+    for entry in entries:  # parents come before their children
+        parent, _, step = entry.path.rpartition("/")
+        if parent in mapping and join_path(mapping[parent], step) in by_path:
+            mapping[entry.path] = join_path(mapping[parent], step)
+        elif entry.path in keys and shown[keys[entry.path]] != entry.path:
+            mapping[entry.path] = shown[keys[entry.path]]
+    for path in mapping:
+        seen = {path}
+        while mapping[path] in mapping and mapping[path] not in seen:
+            seen.add(mapping[path])
+            mapping[path] = mapping[mapping[path]]
+    return {path: target for path, target in mapping.items() if target not in mapping}
+
+
+def _deep(node: Node, base: str) -> object:
+    """All of ``node`` that a reference shows, recursion targets relative to ``base``."""
+    target = node.target
+    if target is not None and (target == base or target.startswith(base + "/")):
+        target = "." + target[len(base):]
+    return (
+        node.kind,
+        node.name,
+        node.namespace,
+        node.datatype,
+        tuple(sorted(node.params.items())),
+        node.value,
+        None if node.except_ is None else _deep(node.except_, base),
+        node.name_except,
+        target,
+        node.documentation,
+        node.since,
+        node.default,
+        tuple(_deep(child, base) for child in node.children),
+    )
 
 
 def shallow(node: Node) -> object:

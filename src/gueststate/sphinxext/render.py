@@ -2,7 +2,9 @@
 
 :func:`render` turns the entries of :func:`~gueststate.sphinxext.outline.outline` into sections
 (path, meaning, content model, attribute table, child elements, contained by) and lists the
-objects it defines, so the directive can register them with the ``xml`` domain.  Links between
+objects it defines, so the directive can register them with the ``xml`` domain.  A part defined
+exactly like another (see :func:`~gueststate.sphinxext.outline.repeats`) is a short section
+that links to it; what lies below it defines its objects at the sections shown in full.  Links between
 elements are ``pending_xref`` nodes of that domain, marked ``xml_generated`` so a link to an
 element rendered nowhere stays plain text instead of warning.
 """
@@ -17,7 +19,14 @@ from docutils import nodes
 from sphinx import addnodes
 
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import ElementEntry, Use, Variant, join_path, step_name
+from gueststate.sphinxext.outline import (
+    ElementEntry,
+    Use,
+    Variant,
+    join_path,
+    repeats,
+    step_name,
+)
 
 
 class xml_examples(nodes.General, nodes.Element):
@@ -74,17 +83,74 @@ def render(
     meanings = {entry.path: entry.documentation for entry in entries if entry.documentation}
     style = _Style(index, describe_source, since_format, meanings)
     names = Counter(entry.name for entry in entries)
+    shown_at = repeats(entries)
     out = Rendered()
     for entry in entries:
+        parent = entry.path.rpartition("/")[0]
+        if parent in shown_at and entry.path in shown_at:
+            # Inside a repeated part: its objects are those of the entry shown in full.
+            _note_repeated(entry, shown_at[entry.path], out.objects)
+            continue
         title = f"<{entry.name}>"
         if names[entry.name] > 1 and entry.parents:
             title += f" in <{entry.parents[0].rsplit('/', 1)[-1]}>"
-        out.nodes.append(_section(entry, title, style, out.objects))
+        if entry.path in shown_at:
+            out.nodes.append(_repeat_section(entry, title, shown_at[entry.path], style, out))
+            continue
+        repeated_at = [path for path, same in shown_at.items()
+                       if same == entry.path and path.rpartition("/")[0] not in shown_at]
+        out.nodes.append(_section(entry, title, style, out.objects, repeated_at))
     return out
 
 
+def _note_repeated(entry: ElementEntry, same: str, objects: list[DefinedObject]) -> None:
+    """Define ``entry`` and its attributes at the sections and rows of the entry ``same``."""
+    objects.append(DefinedObject("element", entry.path, object_id("element", same)))
+    for path in entry.attribute_paths():
+        step = path.rsplit("/", 1)[-1]
+        objects.append(
+            DefinedObject("attribute", path, object_id("attribute", join_path(same, step)))
+        )
+
+
+def _repeat_section(
+    entry: ElementEntry, title: str, same: str, style: _Style, out: Rendered
+) -> nodes.section:
+    """A short section for an element defined exactly like the one at ``same``: a link there."""
+    section_id = object_id("element", entry.path)
+    section = nodes.section(ids=[section_id], classes=["xml-element", "xml-repeat"])
+    section += nodes.title("", "", nodes.literal(text=title))
+    out.objects.append(DefinedObject("element", entry.path, section_id))
+    if style.index:
+        section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
+    if entry.documentation:
+        section += nodes.paragraph(text=entry.documentation)
+    facts = nodes.field_list(classes=["xml-facts"])
+    facts += _field("Path", [nodes.literal(text=entry.path)])
+    if entry.since:
+        facts += _field("Since", [nodes.Text(style.since_format.format(entry.since))])
+    parents: list[nodes.Node] = [xref("element", p, _tag(p)) for p in entry.parents]
+    facts += _field("Contained by", _joined(parents, ", "))
+    facts += _field("Defined as", [
+        xref("element", same, same),
+        nodes.Text(": the same attributes, content and child elements, described there."),
+    ])
+    section += facts
+    for path in entry.attribute_paths():
+        step = path.rsplit("/", 1)[-1]
+        out.objects.append(
+            DefinedObject("attribute", path, object_id("attribute", join_path(same, step)))
+        )
+    section += xml_examples(path=entry.path)
+    return section
+
+
 def _section(
-    entry: ElementEntry, title: str, style: _Style, objects: list[DefinedObject]
+    entry: ElementEntry,
+    title: str,
+    style: _Style,
+    objects: list[DefinedObject],
+    repeated_at: list[str],
 ) -> nodes.section:
     section_id = object_id("element", entry.path)
     section = nodes.section(ids=[section_id], classes=["xml-element"])
@@ -94,7 +160,7 @@ def _section(
         section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
     if entry.documentation:
         section += nodes.paragraph(text=entry.documentation)
-    section += _facts(entry, style)
+    section += _facts(entry, style, repeated_at)
     attributes = entry.attribute_paths()
     if attributes:
         section += nodes.rubric(text="Attributes")
@@ -111,7 +177,7 @@ def _index_entry(objtype: str, path: str, node_id: str) -> tuple[str, str, str, 
     return ("single", f"{path} (XML {objtype})", node_id, "", None)
 
 
-def _facts(entry: ElementEntry, style: _Style) -> nodes.Element:
+def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.Element:
     facts = nodes.field_list(classes=["xml-facts"])
     facts += _field("Path", [nodes.literal(text=entry.path)])
     if entry.since:
@@ -121,6 +187,9 @@ def _facts(entry: ElementEntry, style: _Style) -> nodes.Element:
         facts += _field("Contained by", _joined(parents, ", "))
     else:
         facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
+    if repeated_at:
+        also: list[nodes.Node] = [xref("element", path, path) for path in repeated_at]
+        facts += _field("Also at", _joined(also, ", "))
     if len(entry.variants) > 1:
         labels = "; ".join(_full_labels(entry.variants))
         facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}: {labels}")])
