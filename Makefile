@@ -46,6 +46,8 @@ bench: venv
 
 fuzz: venv
 	$(VENV)/bin/pytest -q tests/test_fuzz.py --hypothesis-profile=long
+	mkdir -p $(BUILDDIR)/fuzz
+	$(PYTHON) tests/test_fuzz.py -max_total_time=600 -artifact_prefix=$(BUILDDIR)/fuzz/
 
 # Internal links only (CI has no network); `make test` runs it too (tests/test_trust_links.py).
 linkcheck: venv
