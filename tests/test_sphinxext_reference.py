@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -203,9 +204,10 @@ def test_forms_are_side_by_side_with_not_allowed_where_absent() -> None:
     tables = list(disk.findall(nodes.table))
     attributes = next(t for t in tables if "Attribute" in t.next_node(nodes.thead).astext())
     header = [e.astext() for e in attributes.next_node(nodes.thead).findall(nodes.entry)]
-    assert header == ["Attribute", "Push mode", "Pull mode", "Since", "Meaning"]
+    # No row has a version: no Since column.
+    assert header == ["Attribute", "Push mode", "Pull mode", "Meaning"]
     rows = [[e.astext() for e in row.findall(nodes.entry)] for row in attributes.findall(nodes.row)]
-    assert ["exportname", "not allowed", "optional: text", "", ""] in rows
+    assert ["exportname", "not allowed", "optional: text", ""] in rows
 
 
 def test_since_reads_as_configured() -> None:
@@ -231,14 +233,14 @@ def test_forms_with_the_same_content_show_it_once() -> None:
     assert fields["Forms"] == '2: type="file"; type="block"'
     assert fields["Content"] == "empty"
     headers = [t.next_node(nodes.thead).astext().split() for t in section.findall(nodes.table)]
-    assert headers == [["Attribute", 'type="file"', 'type="block"', "Since", "Meaning"]]
+    assert headers == [["Attribute", 'type="file"', 'type="block"', "Meaning"]]
 
 
 def test_a_recursive_child_row_borrows_the_meaning_of_its_element() -> None:
     item = element("item", pattern("zeroOrMore", Node("ref", target="list/item")), doc="An item.")
     sections = render(outline(element("list", pattern("zeroOrMore", item)))).nodes
     rows = [[e.astext() for e in r.findall(nodes.entry)] for r in sections[1].findall(nodes.row)]
-    assert rows[1] == ["<item>", "zero or more", "", "An item."]
+    assert rows[1] == ["<item>", "zero or more", "An item."]
 
 
 def test_render_without_index_has_no_index_entries() -> None:
@@ -255,10 +257,10 @@ def test_defaults_have_a_column_only_where_an_attribute_has_one() -> None:
     (section,) = render(outline(root)).nodes
     (table,) = section.findall(nodes.table)
     header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
-    assert header == ["Attribute", "Use", "Value", "Default", "Since", "Meaning"]
+    assert header == ["Attribute", "Use", "Value", "Default", "Meaning"]
     rows = [[e.astext() for e in r.findall(nodes.entry)] for r in table.findall(nodes.row)]
-    assert rows[1:] == [["mode", "optional", "push", "push", "", ""],
-                        ["name", "required", "text", "", "", ""]]
+    assert rows[1:] == [["mode", "optional", "push", "push", ""],
+                        ["name", "required", "text", "", ""]]
     (plain,) = render(outline(element("job", attribute("name")))).nodes
     assert "Default" not in plain.next_node(nodes.thead).astext()
 
@@ -324,9 +326,15 @@ def test_defaults_of_the_fact_sheet_reach_the_reference(name: str, path: str, de
     table = next(t for t in section.findall(nodes.table) if object_id("attribute", path) in
                  [i for r in t.findall(nodes.row) for i in r["ids"]])
     header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
-    row = next(r for r in table.findall(nodes.row) if object_id("attribute", path) in r["ids"])
-    cells = [e.astext() for e in row.findall(nodes.entry)]
-    assert cells[header.index("Default")] == default
+    rows = [[e.astext() for e in r.findall(nodes.entry)] for r in table.findall(nodes.row)]
+    first = next(i for i, r in enumerate(table.findall(nodes.row))
+                 if object_id("attribute", path) in r["ids"])
+    own = [rows[first], *itertools.takewhile(lambda r: r[0] == "", rows[first + 1:])]
+    # The default stands on the row of the optional form that it belongs to, nowhere else.
+    assert [r[header.index("Default")] for r in own if r[header.index("Default")]] == [default]
+    (with_default,) = [r for r in own if r[header.index("Default")]]
+    if "Use" in header:  # one row per way of using it (else one column per form)
+        assert with_default[header.index("Use")] == "optional"
 
 
 def disk_holder(name: str) -> Node:
@@ -398,6 +406,75 @@ def test_snapshot_reference_shows_the_revert_disks_once() -> None:
     assert not set(sections) & {object_id("element", path) for path in below}
     stub = sections[object_id("element", "domainsnapshot/revertDisks/disk")]
     assert "xml-repeat" in stub["classes"] and not list(stub.findall(nodes.table))
+
+
+def many_forms() -> Node:
+    """Five forms of <disk>: the first two under "Push", the others under "Pull"."""
+    def form(doc: str, *children: Node) -> Node:
+        return pattern("group", *children, doc=doc)
+
+    kind = attribute("type", value("file"), doc="file, the default.")
+    kind.default = "file"
+    late = attribute("type", value("block"), doc="block.")
+    late.since = "2.0"
+    push = pattern("choice",
+                   form("Push to a file.", pattern("optional", kind)),
+                   form("Push to a device.", late, attribute("dev")))
+    pull = pattern("choice",
+                   form("Pull to a file.", pattern("optional", kind), attribute("export")),
+                   form("Pull to a device.", late, attribute("export")),
+                   form("Pull nothing.", attribute("export")))
+    return element("disk", pattern("choice", form("Push: copies.", push),
+                                   form("Pull: exports.", pull)))
+
+
+def test_many_forms_name_the_forms_of_each_row_in_few_words() -> None:
+    (section,) = render(outline(many_forms()), since_format="v{}").nodes
+    (table,) = section.findall(nodes.table)
+    header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
+    assert header == ["Attribute", "Forms", "Use", "Value", "Default", "Since", "Meaning"]
+    rows = [[e.astext() for e in r.findall(nodes.entry)] for r in table.findall(nodes.row)][1:]
+    assert rows == [
+        # Each way of using type is a row with its own default, version and meaning.
+        ["type", "Push / Push to a file; Pull / Pull to a file", "optional", "file", "file", "",
+         "file, the default."],
+        ["", "Push / Push to a device; Pull / Pull to a device", "required", "block", "", "v2.0",
+         "block."],
+        ["dev", "Push / Push to a device", "required", "text", "", "", ""],
+        # The forms a row names are those of one alternative: named by that alternative.
+        ["export", "Pull", "required", "text", "", "", ""],
+    ]
+
+
+def test_the_last_row_of_an_attribute_in_every_form_says_all_others() -> None:
+    root = element("disk", pattern(
+        "choice",
+        pattern("group", attribute("backup", value("no")), doc="Left out."),
+        pattern("group", attribute("backup", value("yes")), attribute("a"), doc="One."),
+        pattern("group", attribute("backup", value("yes")), attribute("b"), doc="Two."),
+        pattern("group", attribute("backup", value("yes")), attribute("c"), doc="Three."),
+        pattern("group", attribute("backup", value("yes")), attribute("d"), doc="Four."),
+    ))
+    (section,) = render(outline(root)).nodes
+    (table,) = section.findall(nodes.table)
+    rows = [[e.astext() for e in r.findall(nodes.entry)] for r in table.findall(nodes.row)]
+    assert rows[1][:4] == ["backup", "Left out", "required", "no"]
+    assert rows[2][:4] == ["", "all others", "required", "yes"]
+
+
+def test_side_by_side_a_version_of_one_form_stays_in_its_column() -> None:
+    root = element("server", pattern(
+        "choice",
+        pattern("group", attribute("transport", value("unix")), doc="UNIX."),
+        pattern("group", Node("attribute", name="transport", since="11.3.0",
+                              children=[value("fd")]), doc="FD."),
+    ))
+    (section,) = render(outline(root), since_format="libvirt {}").nodes
+    (table,) = section.findall(nodes.table)
+    header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
+    assert header == ["Attribute", "UNIX", "FD", "Meaning"]
+    row = [e.astext() for e in list(table.findall(nodes.row))[1].findall(nodes.entry)]
+    assert row == ["transport", "required: unix", "required: fd (since libvirt 11.3.0)", ""]
 
 
 # -- the directive in a build --------------------------------------------------------------

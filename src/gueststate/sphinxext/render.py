@@ -4,9 +4,9 @@
 (path, meaning, content model, attribute table, child elements, contained by) and lists the
 objects it defines, so the directive can register them with the ``xml`` domain.  A part defined
 exactly like another (see :func:`~gueststate.sphinxext.outline.repeats`) is a short section
-that links to it; what lies below it defines its objects at the sections shown in full.  Links between
-elements are ``pending_xref`` nodes of that domain, marked ``xml_generated`` so a link to an
-element rendered nowhere stays plain text instead of warning.
+that links to it; what lies below it defines its objects at the sections shown in full.  Links
+between elements are ``pending_xref`` nodes of that domain, marked ``xml_generated`` so a link
+to an element rendered nowhere stays plain text instead of warning.
 """
 
 from __future__ import annotations
@@ -190,10 +190,13 @@ def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.
     if repeated_at:
         also: list[nodes.Node] = [xref("element", path, path) for path in repeated_at]
         facts += _field("Also at", _joined(also, ", "))
-    if len(entry.variants) > 1:
+    models = [content_model(variant.content, entry.path) for variant in entry.variants]
+    if len({_text(model) for model in models}) > 1:
+        # The table of forms and their content below names them.
+        facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}, below")])
+    elif len(entry.variants) > 1:
         labels = "; ".join(_full_labels(entry.variants))
         facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}: {labels}")])
-    models = [content_model(variant.content, entry.path) for variant in entry.variants]
     if len({_text(model) for model in models}) == 1:
         facts += _field("Content", models[0])
     if entry.node.source and style.describe_source is not None:
@@ -281,6 +284,15 @@ def _joined(parts: list[nodes.Node], separator: str) -> list[nodes.Node]:
 SIDE_BY_SIDE_MAX = 4
 
 
+@dataclass(frozen=True)
+class _Notes:
+    """What a row says beside the use itself."""
+
+    default: str | None
+    since: str | None
+    meaning: str | None
+
+
 def _uses_table(
     entry: ElementEntry,
     kind: str,
@@ -288,69 +300,113 @@ def _uses_table(
     style: _Style,
     objects: list[DefinedObject],
 ) -> nodes.table:
-    """Attributes or child elements, one column per form when there are a few forms."""
+    """Attributes or child elements, one column per form when there are a few forms.
+
+    With more forms, each way the forms use an attribute or child is a row that names those
+    forms and gives that way's default, version and meaning.  The Default and Since columns
+    appear only when some row fills them.
+    """
     forms = entry.variants
     labels = short_labels(forms)
     columns = 1 < len(forms) <= SIDE_BY_SIDE_MAX
-    use_headers = ["Use", "Value"] if kind == "attribute" else ["Occurs"]
+    body: list[tuple[list[list[nodes.Node]], _Notes, list[str]]] = []
+    for path in paths:
+        per_form = [_use_in(variant, kind, path) for variant in forms]
+        present = [use for use in per_form if use is not None]
+        name_cell, ids = _name_cell(kind, path, present[0].name, style, objects)
+        if columns or len(forms) == 1:
+            notes = _notes([node for use in present for node in use.nodes], kind, path, style)
+            if columns:
+                cells = [_form_cell(kind, use, notes.since, style) for use in per_form]
+            else:
+                cells = _use_cells(kind, present[0])
+            body.append(([name_cell, *cells], notes, ids))
+            continue
+        groups: dict[str, tuple[Use, list[int]]] = {}
+        for position, use in enumerate(per_form):
+            if use is not None:
+                key = "|".join(_text(cell) for cell in _use_cells(kind, use))
+                groups.setdefault(key, (use, []))[1].append(position)
+        covered = sum(len(chosen) for _, chosen in groups.values()) == len(forms)
+        said = _Notes(None, None, None)
+        for row, (use, chosen) in enumerate(groups.values()):
+            rest = covered and row == len(groups) - 1 and row > 0
+            where: list[nodes.Node] = [nodes.Text(_which_forms(chosen, forms, labels, rest))]
+            notes = _notes(use.nodes, kind, path, style)
+            shown = _Notes(
+                notes.default,
+                notes.since if notes.since != said.since else None,
+                notes.meaning if notes.meaning != said.meaning else None,
+            )
+            said = notes
+            cells = [name_cell if row == 0 else [], where, *_use_cells(kind, use)]
+            body.append((cells, shown, ids if row == 0 else []))
     headers = ["Attribute" if kind == "attribute" else "Element"]
     if columns:
         headers += labels
     elif len(forms) > 1:
-        headers += ["Forms", *use_headers]
-    else:
-        headers += use_headers
-    defaults = {path: default_of(entry, path) for path in paths} if kind == "attribute" else {}
-    with_defaults = any(default is not None for default in defaults.values())
-    if with_defaults:
-        headers.append("Default")
-    headers += ["Since", "Meaning"]
+        headers.append("Forms")
+    if not columns:
+        headers += ["Use", "Value"] if kind == "attribute" else ["Occurs"]
+    with_default = any(notes.default is not None for _, notes, _ in body)
+    with_since = any(notes.since for _, notes, _ in body)
+    headers += ["Default"] * with_default + ["Since"] * with_since + ["Meaning"]
     rows: list[list[list[nodes.Node]]] = []
-    row_ids: list[list[str]] = []
-    for path in paths:
-        per_form = [_use_in(variant, kind, path) for variant in forms]
-        first = next(use for use in per_form if use is not None)
-        ids: list[str] = []
-        if kind == "attribute":
-            node_id = object_id("attribute", path)
-            objects.append(DefinedObject("attribute", path, node_id))
-            name_cell: list[nodes.Node] = [nodes.literal(text=first.name)]
-            if style.index:
-                name_cell.append(addnodes.index(entries=[_index_entry(kind, path, node_id)]))
-            ids = [node_id]
-        else:
-            name_cell = [xref("element", path, f"<{first.name}>")]
-        defined = [node for use in per_form if use for node in use.nodes]
-        since = next((node.since for node in defined if node.since), None)
-        meaning = next((node.documentation for node in defined if node.documentation), None)
-        meaning = meaning or (style.meanings.get(path) if kind == "element" else None)
-        tail: list[list[nodes.Node]] = [
-            [nodes.Text(style.since_format.format(since))] if since else [],
-            [nodes.Text(meaning)] if meaning else [],
-        ]
-        if with_defaults:
-            default = defaults[path]
-            tail.insert(0, [nodes.literal(text=default)] if default is not None else [])
-        if columns:
-            rows.append([name_cell, *[_form_cell(kind, use) for use in per_form], *tail])
-            row_ids.append(ids)
-            continue
-        groups: dict[str, tuple[Use, list[str]]] = {}
-        for label, use in zip(labels, per_form, strict=True):
-            if use is not None:
-                key = "".join(part.astext() for part in _form_cell(kind, use))
-                groups.setdefault(key, (use, []))[1].append(label)
-        for position, (use, where) in enumerate(groups.values()):
-            row = [name_cell] if position == 0 else [[]]
-            if len(forms) > 1:
-                everywhere = len(where) == len(forms)
-                row.append([nodes.Text("all" if everywhere else "; ".join(where))])
-            row.append([nodes.Text(use.occurs.describe())])
-            if kind == "attribute":
-                row.append(_values(use.nodes))
-            rows.append(row + (tail if position == 0 else [[] for _ in tail]))
-            row_ids.append(ids if position == 0 else [])
-    return _table(headers, rows, row_ids)
+    for cells, notes, _ in body:
+        tail: list[list[nodes.Node]] = []
+        if with_default:
+            tail.append([nodes.literal(text=notes.default)] if notes.default is not None else [])
+        if with_since:
+            tail.append([nodes.Text(style.since_format.format(notes.since))]
+                        if notes.since else [])
+        tail.append([nodes.Text(notes.meaning)] if notes.meaning else [])
+        rows.append(cells + tail)
+    return _table(headers, rows, [ids for _, _, ids in body])
+
+
+def _name_cell(
+    kind: str, path: str, name: str, style: _Style, objects: list[DefinedObject]
+) -> tuple[list[nodes.Node], list[str]]:
+    """The first cell of a row and the ids it defines (an attribute's row is its target)."""
+    if kind != "attribute":
+        return [xref("element", path, f"<{name}>")], []
+    node_id = object_id("attribute", path)
+    objects.append(DefinedObject("attribute", path, node_id))
+    cell: list[nodes.Node] = [nodes.literal(text=name)]
+    if style.index:
+        cell.append(addnodes.index(entries=[_index_entry(kind, path, node_id)]))
+    return cell, [node_id]
+
+
+def _notes(defined: list[Node], kind: str, path: str, style: _Style) -> _Notes:
+    """Default, version and meaning of these definitions; a version only if they all agree."""
+    default = next((node.default for node in defined if node.default is not None), None)
+    versions = {node.since for node in defined}
+    since = versions.pop() if len(versions) == 1 else None
+    meaning = next((node.documentation for node in defined if node.documentation), None)
+    if meaning is None and kind == "element":
+        meaning = style.meanings.get(path)
+    return _Notes(default, since, meaning)
+
+
+def _which_forms(chosen: list[int], forms: list[Variant], labels: list[str], rest: bool) -> str:
+    """The forms at ``chosen`` in few words: all, the alternative they share, or their labels.
+
+    ``rest``: the rows above named every other form, so "all others" says it.
+    """
+    if len(chosen) == len(forms):
+        return "all"
+    within: dict[str, set[int]] = {}
+    for position, form in enumerate(forms):
+        for context, own in form.origins:
+            for label in (*context, *own[:-1]):
+                within.setdefault(label, set()).add(position)
+    for label, members in within.items():
+        if members == set(chosen):
+            return _lead(label).rstrip(".")
+    if rest:
+        return "all others"
+    return "; ".join(labels[position] for position in chosen)
 
 
 def default_of(entry: ElementEntry, path: str) -> str | None:
@@ -369,13 +425,25 @@ def _use_in(variant: Variant, kind: str, path: str) -> Use | None:
     return next((use for use in pool if use.path == path), None)
 
 
-def _form_cell(kind: str, use: Use | None) -> list[nodes.Node]:
+def _use_cells(kind: str, use: Use) -> list[list[nodes.Node]]:
+    """How often a child or attribute occurs and, for an attribute, what it holds."""
+    cells: list[list[nodes.Node]] = [[nodes.Text(use.occurs.describe())]]
+    if kind == "attribute":
+        cells.append(_values(use.nodes))
+    return cells
+
+
+def _form_cell(kind: str, use: Use | None, since: str | None, style: _Style) -> list[nodes.Node]:
+    """One form's use in a column of its own; a version of its own when the row has none."""
     if use is None:
         return [nodes.Text("not allowed")]
     cell: list[nodes.Node] = [nodes.Text(use.occurs.describe())]
     if kind == "attribute":
         cell.append(nodes.Text(": "))
         cell.extend(_values(use.nodes))
+    own = {node.since for node in use.nodes}
+    if since is None and len(own) == 1 and (version := own.pop()):
+        cell.append(nodes.Text(f" (since {style.since_format.format(version)})"))
     return cell
 
 
