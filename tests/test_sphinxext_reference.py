@@ -465,16 +465,18 @@ def test_the_last_row_of_an_attribute_in_every_form_says_all_others() -> None:
 def test_side_by_side_a_version_of_one_form_stays_in_its_column() -> None:
     root = element("server", pattern(
         "choice",
-        pattern("group", attribute("transport", value("unix")), doc="UNIX."),
+        pattern("group", attribute("transport", value("unix"), doc="unix"), doc="UNIX."),
         pattern("group", Node("attribute", name="transport", since="11.3.0",
-                              children=[value("fd")]), doc="FD."),
+                              children=[value("fd")], documentation="fd."), doc="FD."),
     ))
     (section,) = render(outline(root), since_format="libvirt {}").nodes
     (table,) = section.findall(nodes.table)
     header = [e.astext() for e in table.next_node(nodes.thead).findall(nodes.entry)]
     assert header == ["Attribute", "UNIX", "FD", "Meaning"]
     row = [e.astext() for e in list(table.findall(nodes.row))[1].findall(nodes.entry)]
-    assert row == ["transport", "required: unix", "required: fd (since libvirt 11.3.0)", ""]
+    # What each form's definition says is quoted, in order, each a sentence.
+    assert row == ["transport", "required: unix", "required: fd (since libvirt 11.3.0)",
+                   "unix. fd."]
 
 
 # -- the directive in a build --------------------------------------------------------------

@@ -355,7 +355,8 @@ def _uses_table(
     for cells, notes, _ in body:
         tail: list[list[nodes.Node]] = []
         if with_default:
-            tail.append([nodes.literal(text=notes.default)] if notes.default is not None else [])
+            tail.append([nodes.literal(text=notes.default, classes=["xml-value"])]
+                        if notes.default is not None else [])
         if with_since:
             tail.append([nodes.Text(style.since_format.format(notes.since))]
                         if notes.since else [])
@@ -379,11 +380,16 @@ def _name_cell(
 
 
 def _notes(defined: list[Node], kind: str, path: str, style: _Style) -> _Notes:
-    """Default, version and meaning of these definitions; a version only if they all agree."""
+    """Default, version and meaning of these definitions; a version only if they all agree.
+
+    Definitions that say different things (``no: ...`` and ``bitmap (the default).``) are
+    all quoted, in order.
+    """
     default = next((node.default for node in defined if node.default is not None), None)
     versions = {node.since for node in defined}
     since = versions.pop() if len(versions) == 1 else None
-    meaning = next((node.documentation for node in defined if node.documentation), None)
+    said = dict.fromkeys(node.documentation for node in defined if node.documentation)
+    meaning = " ".join(text if text[-1] in ".!?" else text + "." for text in said) or None
     if meaning is None and kind == "element":
         meaning = style.meanings.get(path)
     return _Notes(default, since, meaning)
@@ -510,7 +516,7 @@ def describe_value(node: Node) -> list[nodes.Node]:
             return [nodes.Text("text")]
         return _sequence(node.children, ", ")
     if node.kind == "value":
-        return [nodes.literal(text=node.value or "")]
+        return [nodes.literal(text=node.value or "", classes=["xml-value"])]
     if node.kind == "data":
         return _data(node)
     if node.kind == "text":
