@@ -182,7 +182,7 @@ def test_copy_button_copies_the_example_file(browser: Any, base_url: str) -> Non
             : String(document.getSelection());
         }, true);""")
     example = browser.find_elements(By.CSS_SELECTOR, ".xml-example")[0]
-    relative = example.find_element(By.CSS_SELECTOR, ".code-block-caption code").text
+    relative = example.find_element(By.CSS_SELECTOR, ".code-block-caption a[href$='.xml']").text
     button = example.find_element(By.CSS_SELECTOR, "button.copybtn")
     ActionChains(browser).move_to_element(example.find_element(By.TAG_NAME, "pre")).perform()
     wait_for(button.is_displayed, "the copy button to show on hover")
