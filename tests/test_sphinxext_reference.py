@@ -179,6 +179,17 @@ def test_values_show_datatype_facets_and_choices() -> None:
     assert "".join(n.astext() for n in describe_value(attribute("t"))) == "text"
 
 
+def test_a_long_pattern_is_told_in_the_words_of_its_documentation() -> None:
+    long = "(" + "[0-9A-Fa-f]{1,4}:" * 7 + ")"
+    spelled = Node("data", datatype="string", params={"pattern": long})
+    assert long in "".join(n.astext() for n in describe_value(spelled))
+    told = Node("data", datatype="string", params={"pattern": long},
+                documentation="An IPv6 address.")
+    assert "".join(n.astext() for n in describe_value(told)) == "string (An IPv6 address)"
+    short = Node("data", datatype="string", params={"pattern": "[0-9]+"}, documentation="Digits.")
+    assert "".join(n.astext() for n in describe_value(short)) == "string (matching [0-9]+)"
+
+
 def test_render_makes_a_section_per_element_and_a_row_per_attribute() -> None:
     root = backup_like()
     rendered = render(outline(root))

@@ -544,11 +544,18 @@ def _sequence(children: list[Node], separator: str) -> list[nodes.Node]:
     return out
 
 
+#: A pattern longer than this is described by its documentation, where it has some.
+LONG_PATTERN = 60
+
+
 def _data(node: Node) -> list[nodes.Node]:
     out: list[nodes.Node] = [nodes.literal(text=node.datatype or "token")]
     facets: list[list[nodes.Node]] = []
     for name, value in node.params.items():
-        if name == "pattern":
+        if name == "pattern" and len(value) > LONG_PATTERN and node.documentation:
+            # Two hundred characters of IPv6 regular expression help nobody; the words do.
+            facets.append([nodes.Text(node.documentation.rstrip("."))])
+        elif name == "pattern":
             facets.append([nodes.Text("matching "), nodes.literal(text=value)])
         elif name in _FACETS:
             facets.append([nodes.Text(_FACETS[name].format(value))])
