@@ -643,3 +643,23 @@ def test_one_pattern_alternative_keeps_its_own_documentation(tmp_path: Path) -> 
     assert (same.kind, same.documentation) == ("element", "Same words.")
     # The text outline does not show a wrapper kept only for its documentation.
     assert outline(root).splitlines()[1:3] == ["  choice of", '    attribute backup: "no"']
+
+
+def test_recursion_through_a_content_define_lands_on_the_element_that_recurs(
+    tmp_path: Path,
+) -> None:
+    # storage.rng's source-common -> dataStore -> source -> source-common: the inner source
+    # holds a dataStore again, not "the first element source-common made" (slices).
+    root = read(tmp_path, """
+      <start><element name="disk"><element name="source">
+        <attribute name="file"/><ref name="common"/></element></element></start>
+      <define name="common">
+        <optional><element name="slices"><empty/></element></optional>
+        <optional><ref name="store"/></optional></define>
+      <define name="store"><element name="dataStore">
+        <element name="source"><attribute name="dev"/><ref name="common"/></element>
+      </element></define>""")
+    assert shape(root) == (
+        "e:disk(e:source(@file(text), optional(e:slices()), optional(e:dataStore(e:source("
+        "@dev(text), optional(e:slices()), optional(ref:disk/source/dataStore))))))"
+    )

@@ -5,7 +5,9 @@ so the tree is finite.  Its ``target`` is the path of the element the recursion 
 for a define of one element, that element (the ``ref`` stands for another of it, like
 ``backingStore`` inside ``backingStore``); for a define that is the whole content of an
 element, that element (the ``ref`` stands for the same content, like any XML inside
-``metadata``); otherwise the first element the define made.
+``metadata``); otherwise the first element the define made.  A define of part of a content that
+refers straight to a define of one element still being expanded (``source-common`` and its
+``dataStore``) is expanded once more, so the recursion lands on that element instead.
 The expansion of a define that contains no such recursion is made once and shared by every
 place that refers to it; the tree is therefore read-only.
 """
@@ -42,6 +44,10 @@ class _Builder:
         self.active: dict[Define, str | None] = {}
         # Defines being expanded that have made no element yet: recursing into them is an error.
         self.waiting: list[Define] = []
+        # Defines of content expanded a second time, so a recursion lands on an element.
+        self.again: set[Define] = set()
+        # Defines being expanded as the whole content of an element (their target says it).
+        self.whole: set[Define] = set()
         self.recursions = 0
 
     def node(self, pattern: Pattern, path: str) -> Node:
@@ -132,6 +138,16 @@ class _Builder:
         """
         define = pattern.define
         assert define is not None and define.body is not None
+        if define in self.active and self._lands_on_element(define):
+            # source-common -> dataStore -> source -> source-common: expanding the content once
+            # more makes the recursion re-enter dataStore, which says what it is (a dataStore
+            # inside a dataStore) better than "the first element source-common made".
+            self.again.add(define)
+            try:
+                again = self.node(define.body, path)
+            finally:
+                self.again.discard(define)
+            return simplify.annotate(again, pattern.documentation, pattern.since)
         if define in self.active:
             target = self.active[define]
             if target is None or define in self.waiting:
@@ -148,6 +164,8 @@ class _Builder:
             of_content = whole and not _is_element(define.body)
             self.active[define] = path if of_content else None
             self.waiting.append(define)
+            if of_content:
+                self.whole.add(define)
             try:
                 if of_content and define.body.kind == "ref":
                     node = self.ref(define.body, path, whole=True)
@@ -155,11 +173,29 @@ class _Builder:
                     node = self.node(define.body, path)
             finally:
                 del self.active[define]
+                self.whole.discard(define)
                 if define in self.waiting:
                     self.waiting.remove(define)
             if self.recursions == recursions:
                 self.shared[define] = node
         return simplify.annotate(node, pattern.documentation, pattern.since)
+
+
+    def _lands_on_element(self, define: Define) -> bool:
+        """Whether a recursion into the content ``define`` had better meet an element define.
+
+        True when ``define`` is part of an element's content (not one element, not all of it),
+        is not already expanded again, and referred straight to a define of one element that
+        is still being expanded: expanding ``define`` once more ends at that element's own
+        recursion, a small step.
+        """
+        if define in self.again or define in self.whole or define.body is None:
+            return False
+        if _is_element(define.body):
+            return False
+        active = list(self.active)
+        later = active[active.index(define) + 1:]
+        return bool(later) and later[0].body is not None and _is_element(later[0].body)
 
 
 def _is_element(pattern: Pattern) -> bool:
