@@ -490,6 +490,26 @@ def test_side_by_side_a_version_of_one_form_stays_in_its_column() -> None:
                    "unix. fd."]
 
 
+def test_parents_that_read_the_same_say_where_they_are() -> None:
+    root = element("a", element("x", pattern("optional", element("a", Node("ref", target="a/x")))))
+    sections = {s["ids"][0]: s for s in render(outline(root)).nodes}
+    fields = {f[0].astext(): f[1].astext() for f in sections[object_id("element", "a/x")].findall(
+        nodes.field)}
+    assert fields["Contained by"] == "<a>, <a> in <x>"
+
+
+def test_a_child_row_says_what_the_child_is_not_what_each_definition_says() -> None:
+    root = element("disk", pattern(
+        "choice",
+        element("source", attribute("file"), doc="A file."),
+        element("source", attribute("dev"), doc="A device."),
+        element("source", attribute("url"), doc="A URL."),
+    ))
+    (disk, _) = render(outline(root)).nodes
+    rows = [[e.astext() for e in r.findall(nodes.entry)] for r in disk.findall(nodes.row)]
+    assert rows[1] == ["<source>", "required", "A file."]
+
+
 # -- the directive in a build --------------------------------------------------------------
 
 

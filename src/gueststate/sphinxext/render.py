@@ -129,8 +129,7 @@ def _repeat_section(
     facts += _field("Path", [nodes.literal(text=entry.path)])
     if entry.since:
         facts += _field("Since", [nodes.Text(style.since_format.format(entry.since))])
-    parents: list[nodes.Node] = [xref("element", p, _tag(p)) for p in entry.parents]
-    facts += _field("Contained by", _joined(parents, ", "))
+    facts += _field("Contained by", _parent_links(entry.parents))
     facts += _field("Defined as", [
         xref("element", same, same),
         nodes.Text(": the same attributes, content and child elements, described there."),
@@ -183,8 +182,7 @@ def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.
     if entry.since:
         facts += _field("Since", [nodes.Text(style.since_format.format(entry.since))])
     if entry.parents:
-        parents: list[nodes.Node] = [xref("element", p, _tag(p)) for p in entry.parents]
-        facts += _field("Contained by", _joined(parents, ", "))
+        facts += _field("Contained by", _parent_links(entry.parents))
     else:
         facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
     if repeated_at:
@@ -250,6 +248,17 @@ def short_labels(variants: list[Variant]) -> list[str]:
 def _lead(label: str) -> str:
     lead, colon, _ = label.partition(": ")
     return lead if colon and len(lead) <= 40 and " or " not in lead else label
+
+
+def _parent_links(parents: list[str]) -> list[nodes.Node]:
+    """Links to the parents, ``<source> in <dataStore>`` where two would read the same."""
+    tags = [_tag(path) for path in parents]
+    shown = [
+        f"{tag} in {_tag(path.rsplit('/', 1)[0])}" if tags.count(tag) > 1 and "/" in path else tag
+        for tag, path in zip(tags, parents, strict=True)
+    ]
+    links: list[nodes.Node] = [xref("element", p, t) for p, t in zip(parents, shown, strict=True)]
+    return _joined(links, ", ")
 
 
 def _tag(path: str) -> str:
@@ -388,10 +397,12 @@ def _notes(defined: list[Node], kind: str, path: str, style: _Style) -> _Notes:
     default = next((node.default for node in defined if node.default is not None), None)
     versions = {node.since for node in defined}
     since = versions.pop() if len(versions) == 1 else None
-    said = dict.fromkeys(node.documentation for node in defined if node.documentation)
-    meaning = " ".join(text if text[-1] in ".!?" else text + "." for text in said) or None
-    if meaning is None and kind == "element":
-        meaning = style.meanings.get(path)
+    said = list(dict.fromkeys(node.documentation for node in defined if node.documentation))
+    if kind == "element":
+        # An element's own section tells its forms apart; its row says what it is.
+        meaning = style.meanings.get(path) or next(iter(said), None)
+    else:
+        meaning = " ".join(text if text[-1] in ".!?" else text + "." for text in said) or None
     return _Notes(default, since, meaning)
 
 
