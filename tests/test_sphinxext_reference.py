@@ -310,10 +310,31 @@ def test_backup_labels_name_the_alternatives_of_the_schema() -> None:
         "Listen on a UNIX socket",
         "Serve on a socket the client passed in with virDomainFDAssociate",
     ]
+    # Two definitions of <target>, each named by what it says it is.
     target = entries["domainbackup/disks/disk/target"]
     assert [v.label for v in target.variants] == [  # type: ignore[attr-defined]
-        "The copy is written to a file.",
-        "The copy is written to a block device.",
+        "The file to write the copy to.",
+        "The block device to write the copy to.",
+    ]
+    secret = entries["domainbackup/disks/disk/target/encryption/secret"]
+    assert [v.label for v in secret.variants] == [  # type: ignore[attr-defined]
+        "with uuid",
+        "with usage",
+    ]
+
+
+def test_snapshot_memory_forms_are_its_values_and_its_file() -> None:
+    entries = by_path(read_grammar(SCHEMAS / "domainsnapshot.rng").start)
+    memory = entries["domainsnapshot/memory"]
+    assert [v.label for v in memory.variants] == [  # type: ignore[attr-defined]
+        'snapshot="no" or "internal"',
+        "Memory is saved to a file of its own.",
+    ]
+    identity = entries["domainsnapshot/disks/disk/source/identity"]
+    assert [v.label for v in identity.variants] == [  # type: ignore[attr-defined]
+        "with keyfile",
+        "with agentsock",
+        "The user and group the image is opened as.",
     ]
 
 

@@ -161,9 +161,12 @@ def _name_by_meaning(variants: list[Variant]) -> None:
     """
     labels = [variant.label for variant in variants]
     meanings = [variant.meaning for variant in variants]
+    several = len(set(meanings)) > 1
     for variant in variants:
         unclear = not variant.label or labels.count(variant.label) > 1
-        if unclear and variant.meaning and meanings.count(variant.meaning) == 1:
+        # Named only by where it is, a shape of another definition says what it is instead.
+        borrowed = several and not any(own for _, own in variant.origins) and not _fixed(variant)
+        if (unclear or borrowed) and variant.meaning and meanings.count(variant.meaning) == 1:
             variant.label = variant.meaning
 
 
@@ -190,16 +193,31 @@ def alternative_label(node: Node) -> str | None:
     """A label a person understands for one alternative of a choice, or None.
 
     The alternative's own documentation comes first (on a group, not on the element or
-    attribute it may be); otherwise an attribute it fixes to one value (``type="file"``).
+    attribute it may be); otherwise an attribute it fixes to one value (``type="file"``) or
+    to a few (``snapshot="no" or "internal"``); otherwise the one attribute or element it is
+    (``with uuid``, ``with <auth>``).
     """
     if node.documentation and node.kind not in _LEAVES:
         return node.documentation
     for child in _own_level(node):
         if child.kind == "attribute" and len(child.children) == 1:
-            only = child.children[0]
-            if only.kind == "value" and only.value is not None:
-                return f'{child.name}="{only.value}"'
+            values = _values_of(child.children[0])
+            if values:
+                return f"{child.name}=" + " or ".join(f'"{value}"' for value in values)
+    if node.kind == "attribute" and node.name != ANY_NAME:
+        return f"with {node.name}"
+    if node.kind == "element" and node.name != ANY_NAME:
+        return f"with <{node.name}>"
     return None
+
+
+def _values_of(node: Node) -> list[str]:
+    """The literal values ``node`` allows, when it allows nothing else."""
+    if node.kind == "value" and node.value is not None:
+        return [node.value]
+    if node.kind == "choice" and all(c.kind == "value" and c.value for c in node.children):
+        return [c.value for c in node.children if c.value is not None]
+    return []
 
 
 def _own_level(node: Node) -> Iterator[Node]:
