@@ -21,6 +21,7 @@ from gueststate.sphinxext.render import (
     content_model,
     default_of,
     describe_value,
+    label_nodes,
     object_id,
     render,
     short_labels,
@@ -703,3 +704,14 @@ def test_reference_links_follow_examples_changed_on_another_page(
     page.write_text(page.read_text(encoding="utf-8").replace("pull.xml", "push.xml"), "utf-8")
     second = sections_linking_the_example()  # only example.md is read again
     assert target in second and scratch not in second
+
+
+def test_attribute_values_in_labels_are_code_that_quotes_cannot_curl() -> None:
+    parts = label_nodes('External / snapshot="no" or "internal"; type="file"')
+    assert [(type(p).__name__, p.astext()) for p in parts] == [
+        ("Text", "External / "),
+        ("literal", 'snapshot="no" or "internal"'),
+        ("Text", "; "),
+        ("literal", 'type="file"'),
+    ]
+    assert [p.astext() for p in label_nodes("Push mode")] == ["Push mode"]

@@ -11,6 +11,7 @@ to an element rendered nowhere stays plain text instead of warning.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -194,7 +195,7 @@ def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.
         facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}, below")])
     elif len(entry.variants) > 1:
         labels = "; ".join(_full_labels(entry.variants))
-        facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}: {labels}")])
+        facts += _field("Forms", label_nodes(f"{len(entry.variants)}: {labels}"))
     if len({_text(model) for model in models}) == 1:
         facts += _field("Content", models[0])
     if entry.node.source and style.describe_source is not None:
@@ -202,7 +203,7 @@ def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.
         facts += _field("Defined at", [nodes.literal(text=style.describe_source(file, line))])
     if len({_text(model) for model in models}) > 1:
         rows: list[list[list[nodes.Node]]] = [
-            [[nodes.Text(label)], model]
+            [label_nodes(label), model]
             for label, model in zip(short_labels(entry.variants), models, strict=True)
         ]
         return _wrap(facts, _table(["Form", "Content"], rows, [[] for _ in rows]))
@@ -259,6 +260,24 @@ def _parent_links(parents: list[str]) -> list[nodes.Node]:
     ]
     links: list[nodes.Node] = [xref("element", p, t) for p, t in zip(parents, shown, strict=True)]
     return _joined(links, ", ")
+
+
+#: ``type="file"`` or ``snapshot="no" or "internal"`` inside a label: XML, shown as code.
+_XML_IN_LABEL = re.compile(r'[\w:.-]+="[^"]*"(?: or "[^"]*")*')
+
+
+def label_nodes(label: str) -> list[nodes.Node]:
+    """A label as text, the attribute values in it as code (never curled into smart quotes)."""
+    out: list[nodes.Node] = []
+    end = 0
+    for match in _XML_IN_LABEL.finditer(label):
+        if match.start() > end:
+            out.append(nodes.Text(label[end:match.start()]))
+        out.append(nodes.literal(text=match.group()))
+        end = match.end()
+    if end < len(label):
+        out.append(nodes.Text(label[end:]))
+    return out
 
 
 def _tag(path: str) -> str:
@@ -340,7 +359,7 @@ def _uses_table(
         said = _Notes(None, None, None)
         for row, (use, chosen) in enumerate(groups.values()):
             rest = covered and row == len(groups) - 1 and row > 0
-            where: list[nodes.Node] = [nodes.Text(_which_forms(chosen, forms, labels, rest))]
+            where = label_nodes(_which_forms(chosen, forms, labels, rest))
             notes = _notes(use.nodes, kind, path, style)
             shown = _Notes(
                 notes.default,
@@ -473,7 +492,7 @@ def _table(
     for _ in headers:
         group += nodes.colspec(colwidth=1)
     head = nodes.thead()
-    head += _row([[nodes.Text(header)] for header in headers], [])
+    head += _row([label_nodes(header) for header in headers], [])
     group += head
     body = nodes.tbody()
     for cells, ids in zip(rows, row_ids, strict=True):
