@@ -273,7 +273,7 @@ def label_nodes(label: str) -> list[nodes.Node]:
     for match in _XML_IN_LABEL.finditer(label):
         if match.start() > end:
             out.append(nodes.Text(label[end:match.start()]))
-        out.append(nodes.literal(text=match.group()))
+        out.append(nodes.literal(text=match.group(), classes=["xml-value"]))
         end = match.end()
     if end < len(label):
         out.append(nodes.Text(label[end:]))
