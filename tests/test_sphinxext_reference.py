@@ -311,6 +311,17 @@ def test_backup_labels_name_the_alternatives_of_the_schema() -> None:
         "Listen on a UNIX socket",
         "Serve on a socket the client passed in with virDomainFDAssociate",
     ]
+    # The disk's forms sit in either mode: each says which first.
+    disk = entries["domainbackup/disks/disk"]
+    assert short_labels(disk.variants) == [  # type: ignore[attr-defined]
+        "Push mode / The disk is not backed up",
+        "Push mode / The disk is backed up to a file whose name libvirt chooses",
+        "Push mode / The copy is written to a file",
+        "Push mode / The copy is written to a block device",
+        "Pull mode / The disk is not exported",
+        "Pull mode / Scratch space in a file, given or chosen by libvirt",
+        "Pull mode / Scratch space on a block device",
+    ]
     # Two definitions of <target>, each named by what it says it is.
     target = entries["domainbackup/disks/disk/target"]
     assert [v.label for v in target.variants] == [  # type: ignore[attr-defined]

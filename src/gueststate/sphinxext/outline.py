@@ -133,15 +133,24 @@ def _fixed(variant: Variant) -> set[str]:
 
 
 def _name_variants(variants: list[Variant]) -> None:
-    """Label each shape by its own alternatives, or by the enclosing form where that is all."""
+    """Label each shape by its own alternatives, or by the enclosing form where that is all.
+
+    Shapes that each sit in one enclosing form, not all the same, say which first:
+    ``Push mode: ... / The copy is written to a file.``
+    """
     own = [{" / ".join(o) for _, o in v.origins if o} or _fixed(v) for v in variants]
     counts: dict[str, int] = {}
     for labels in own:
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
-    for variant, labels in zip(variants, own, strict=True):
+    enclosing = [{context[-1] for context, _ in v.origins if context} for v in variants]
+    say_where = all(len(where) == 1 for where in enclosing) and len(
+        set().union(*enclosing)) > 1
+    for variant, labels, where in zip(variants, own, enclosing, strict=True):
         if len(labels) == 1 and counts[next(iter(labels))] == 1:
             variant.label = next(iter(labels))
+            if say_where and any(o for _, o in variant.origins):
+                variant.label = f"{next(iter(where))} / {variant.label}"
             continue
         named = {" / ".join((*context[-1:], *o)) for context, o in variant.origins}
         variant.label = " or ".join(sorted(label for label in named if label))
