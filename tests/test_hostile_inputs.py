@@ -6,10 +6,10 @@ from the kernel's accounting, and a local TCP listener notices any network conne
 
 from __future__ import annotations
 
-import resource
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,18 +78,27 @@ def listener() -> Iterator[socket.socket]:
     server.close()
 
 
-def run_measured(args: list[str]) -> tuple[int, str, str, int]:
-    """Run the CLI; return exit status, stdout, stderr and an upper bound of its peak memory.
+# Runs the CLI and then records this process's own peak memory, so that the figure belongs to
+# this one run (RUSAGE_CHILDREN in the test process would keep the largest child ever reaped).
+_MEASURED = (
+    "import resource, sys\n"
+    "from gueststate.cli import main\n"
+    "status = main(sys.argv[2:])\n"
+    "with open(sys.argv[1], 'w') as report:\n"
+    "    report.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "sys.exit(status)\n"
+)
 
-    ``RUSAGE_CHILDREN`` keeps the largest peak of all children reaped so far, so it bounds this
-    child's peak from above: the assertion on it can only be stricter than needed.
-    """
-    result = subprocess.run(
-        [sys.executable, "-m", "gueststate", *args],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-    )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return result.returncode, result.stdout, result.stderr, peak
+
+def run_measured(args: list[str]) -> tuple[int, str, str, int]:
+    """Run the CLI; return exit status, stdout, stderr and its peak resident memory in bytes."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURED, report.name, *args],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        )
+        peak_kib = int(report.read())  # empty (ValueError) if the CLI never returned
+    return result.returncode, result.stdout, result.stderr, peak_kib * 1024
 
 
 def accepted_connection(server: socket.socket) -> bool:
