@@ -27,8 +27,10 @@ the per-process cache of :mod:`gueststate.schemas`; the environment only holds
 
 from __future__ import annotations
 
+import codecs
 import functools
 import os
+import re
 import shutil
 import sys
 from collections.abc import Set
@@ -176,9 +178,8 @@ class XMLExample(SphinxDirective):
         relative = file.relative_to(self.env.srcdir.resolve()).as_posix()
         self.env.note_dependency(file)
         try:
-            data = file.read_bytes()
-            text = data.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
+            data = xmlsafe.read_bounded(file)
+        except OSError as error:
             _warn(Subtype.MISSING_FILE, f"example {relative} cannot be read: {error}", page)
             return []
         expected = self.options.get("invalid")
@@ -196,7 +197,7 @@ class XMLExample(SphinxDirective):
         if verdict.schema in schemas.FORMATS:
             self._depend_on_grammars()
         self._record(relative, verdict, expected)
-        return [self._render(relative, text, verdict, expected)]
+        return [self._render(relative, _display_text(data), verdict, expected)]
 
     def _depend_on_grammars(self) -> None:
         """A schema edit re-reads the pages with examples; noted once per page."""
@@ -279,6 +280,30 @@ class XMLExample(SphinxDirective):
         )
         self.add_name(container)
         return container
+
+
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _display_text(data: bytes) -> str:
+    """The example as a reader sees it: decoded as the document says, never too big to show.
+
+    The file has been validated first, so a bad one already has its located warning; here it
+    only has to be shown without failing (undecodable bytes become U+FFFD).
+    """
+    if len(data) > xmlsafe.MAX_DOCUMENT_BYTES:
+        return f"(not shown: larger than {xmlsafe.MAX_DOCUMENT_BYTES} bytes)"
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding, "replace")
+    declared = _DECLARED_ENCODING.match(data)
+    if declared:
+        try:
+            return data.decode(declared.group(1).decode("ascii"), "replace")
+        except LookupError:
+            pass
+    return data.decode("utf-8", "replace")
 
 
 @functools.cache
