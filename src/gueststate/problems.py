@@ -15,7 +15,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        # One problem, one line, whatever document text the message quotes.
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{self.path}:{self.line}:{self.column}: {message}"
 
     def as_dict(self) -> dict[str, int | str]:
         """The JSON shape used by ``gueststate validate --format json``."""
