@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,17 @@ SCHEMAS = Path(__file__).parents[1] / "schemas"
 
 # `make fuzz` runs tests/test_fuzz.py with ``--hypothesis-profile=long`` (see that module).
 settings.register_profile("long", deadline=None, print_blob=True)
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP listener on 127.0.0.1 that a hostile document points at; nothing may connect."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

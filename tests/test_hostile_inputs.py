@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,16 +66,6 @@ CASES = [
          "unknown root element"),
     Case("two-roots", lambda d, p: b"<domainbackup/><domainbackup/>", "not well-formed"),
 ]
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-    yield server
-    server.close()
 
 
 # Runs the CLI and then records the peak memory of this process image.  VmHWM belongs to the

@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ BUILD_CASES = [
     Case("unknown-root", lambda d, p: b"<domainsave><name>x</name></domainsave>",
          "unknown root element"),
 ]
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-    yield server
-    server.close()
 
 
 def build(srcdir: Path, outdir: Path) -> tuple[int, str, str]:

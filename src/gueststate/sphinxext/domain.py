@@ -153,7 +153,19 @@ class XMLDomain(Domain):
 
     def note_object(self, objtype: str, path: str, node_id: str, location: Any = None) -> None:
         """Record that the current document defines ``path``; warn about a second definition."""
-        docname = self.env.current_document.docname
+        self._store(objtype, path, self.env.current_document.docname, node_id, location)
+
+    def clear_doc(self, docname: str) -> None:
+        for key, (doc, _node_id) in list(self.objects.items()):
+            if doc == docname:
+                del self.objects[key]
+
+    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
+        for (objtype, path), (doc, node_id) in otherdata["objects"].items():
+            if doc in docnames:
+                self._store(objtype, path, doc, node_id, location=doc)
+
+    def _store(self, objtype: str, path: str, docname: str, node_id: str, location: Any) -> None:
         if (objtype, path) in self.objects:
             other, _ = self.objects[objtype, path]
             logger.warning(
@@ -166,27 +178,6 @@ class XMLDomain(Domain):
                 subtype=Subtype.DUPLICATE,
             )
         self.objects[objtype, path] = (docname, node_id)
-
-    def clear_doc(self, docname: str) -> None:
-        for key, (doc, _node_id) in list(self.objects.items()):
-            if doc == docname:
-                del self.objects[key]
-
-    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
-        for (objtype, path), (doc, node_id) in otherdata["objects"].items():
-            if doc in docnames:
-                if (objtype, path) in self.objects:
-                    other, _ = self.objects[objtype, path]
-                    logger.warning(
-                        "duplicate description of XML %s %s, other instance in %s",
-                        objtype,
-                        path,
-                        other,
-                        location=doc,
-                        type=WARNING_TYPE,
-                        subtype=Subtype.DUPLICATE,
-                    )
-                self.objects[objtype, path] = (doc, node_id)
 
     def resolve_xref(
         self,
