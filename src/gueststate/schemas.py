@@ -139,14 +139,16 @@ def validate_tree(
         # libxml2 decides; the diagnosis only words the verdict better when it can.
         problems.extend(
             diagnose(tree, path, grammar, source)
-            or _problems_from_log(validator.error_log, tree, path, source)
+            or _problems_from_log(validator.error_log, root, path, source)
         )
     if libvirt_schemas is not None:
-        problems.extend(_strict_embedded(root, path, libvirt_schemas))
+        problems.extend(_strict_embedded(root, path, libvirt_schemas, source))
     return ValidationResult(path, name, tuple(problems))
 
 
-def _strict_embedded(root: etree._Element, path: str, libvirt_schemas: Path) -> list[Problem]:
+def _strict_embedded(
+    root: etree._Element, path: str, libvirt_schemas: Path, source: bytes | None
+) -> list[Problem]:
     problems: list[Problem] = []
     for child in root:
         if not isinstance(child.tag, str) or child.tag not in _STRICT_EMBEDDED:
@@ -154,26 +156,19 @@ def _strict_embedded(root: etree._Element, path: str, libvirt_schemas: Path) -> 
         if root.tag == "domainsnapshot" and [c.tag for c in child] == ["uuid"]:
             continue  # the snapshot's uuid-only reference, which our schema checks itself
         validator = compiled(libvirt_schemas / _STRICT_EMBEDDED[child.tag])
-        embedded = etree.ElementTree(_copy_with_lines(child))
-        if not validator.validate(embedded):
+        # lxml validates an inner element as a document of its own, in place: lines are kept.
+        if not validator.validate(child):
             problems.extend(
                 Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
-                for p in _problems_from_log(validator.error_log, embedded, path)
+                for p in _problems_from_log(validator.error_log, child, path, source)
             )
     return problems
 
 
-def _copy_with_lines(element: etree._Element) -> etree._Element:
-    """A deep copy keeps line numbers in lxml; make that an explicit guarantee."""
-    copy = etree.fromstring(etree.tostring(element))
-    for original, copied in zip(element.iter(), copy.iter(), strict=True):
-        copied.sourceline = original.sourceline
-    return copy
-
-
 def _problems_from_log(
-    log: etree._ListErrorLog, tree: etree._ElementTree, path: str, source: bytes | None = None
+    log: etree._ListErrorLog, top: etree._Element, path: str, source: bytes | None = None
 ) -> list[Problem]:
+    """Problems from libxml2's log; ``top`` is the element that was validated as the root."""
     lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
     seen: set[tuple[int, int, str]] = set()
     problems: list[Problem] = []
@@ -181,10 +176,7 @@ def _problems_from_log(
         message = _humanise(entry.message, entry.path)
         line, column = entry.line, max(entry.column, 0)
         if entry.path:  # libxml2 often reports line 0; the node's own line is better
-            try:
-                found = tree.xpath(entry.path)
-            except etree.XPathError:  # a prefix declared in the document, unknown to XPath here
-                found = None
+            found = _find(top, entry.path)
             if found and isinstance(found, list) and isinstance(found[0], etree._Element):
                 line = line_of(found[0])
                 column = column or column_of(lines, line, f"<{found[0].tag}")
@@ -194,6 +186,18 @@ def _problems_from_log(
         seen.add(key)
         problems.append(Problem(path, line, column, message))
     return problems or [Problem(path, 1, 0, "document does not match the schema")]
+
+
+def _find(top: etree._Element, node_path: str) -> list[object] | None:
+    """The nodes at libxml2's path, which starts at ``top`` as if it were the root."""
+    head = f"/{top.tag}"
+    if not node_path.startswith(head):
+        return None
+    try:
+        found = top.xpath("." + node_path[len(head):]) if node_path != head else [top]
+    except etree.XPathError:  # a prefix declared in the document, unknown to XPath here
+        return None
+    return found if isinstance(found, list) else None
 
 
 def _humanise(message: str, node_path: str | None = None) -> str:

@@ -170,12 +170,13 @@ class XMLExample(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         page = self.get_location()
-        file = (self.env.srcdir / self.arguments[0].lstrip("/")).resolve()
-        if not file.is_relative_to(self.env.srcdir.resolve()):
+        srcdir = _resolved(str(self.env.srcdir))
+        file = Path(os.path.realpath(os.path.join(srcdir, self.arguments[0].lstrip("/"))))
+        if not file.is_relative_to(srcdir):
             _warn(Subtype.MISSING_FILE, f"example {self.arguments[0]} is outside the source "
                   "directory", page)
             return []
-        relative = file.relative_to(self.env.srcdir.resolve()).as_posix()
+        relative = file.relative_to(srcdir).as_posix()
         self.env.note_dependency(file)
         try:
             data = xmlsafe.read_bounded(file)
@@ -304,6 +305,12 @@ def _display_text(data: bytes) -> str:
         except LookupError:
             pass
     return data.decode("utf-8", "replace")
+
+
+@functools.cache
+def _resolved(directory: str) -> Path:
+    """The source directory with links resolved, once per process (it is asked per example)."""
+    return Path(os.path.realpath(directory))
 
 
 @functools.cache
