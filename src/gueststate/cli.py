@@ -87,10 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.handler(args)
-    except UsageError as error:
-        print(f"gueststate: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except schemas.SchemaError as error:
+    except (UsageError, schemas.SchemaError) as error:
         print(f"gueststate: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -242,7 +239,6 @@ def _cmd_format(args: argparse.Namespace) -> int:
 
 def _replace_atomically(path: Path, data: bytes) -> None:
     """Write a temporary file next to ``path``, then rename it over ``path``."""
-    import os
     import tempfile
 
     path = path.resolve()  # rewrite a symlink's target, not the link
