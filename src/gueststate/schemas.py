@@ -129,7 +129,7 @@ def validate_tree(
         known = ", ".join(f"<{n}>" for n in FORMATS)
         problem = Problem(
             path, line_of(root), 1,
-            f"unknown root element <{_display_tag(root.tag)}>: expected one of {known}",
+            f"unknown root element <{root.tag}>: expected one of {known}",
         )
         return ValidationResult(path, None, (problem,))
     grammar = schema_path(name)
@@ -177,7 +177,7 @@ def _problems_from_log(
         line, column = entry.line, max(entry.column, 0)
         if entry.path:  # libxml2 often reports line 0; the node's own line is better
             found = _find(top, entry.path)
-            if found and isinstance(found, list) and isinstance(found[0], etree._Element):
+            if found and isinstance(found[0], etree._Element):
                 line = line_of(found[0])
                 column = column or column_of(lines, line, f"<{found[0].tag}")
         key = (line, column, message)
@@ -235,8 +235,3 @@ def line_of(element: etree._Element) -> int:
     """The element's line in its document (1 when lxml does not know it)."""
     line = element.sourceline
     return line if isinstance(line, int) and line > 0 else 1
-
-
-def _display_tag(tag: object) -> str:
-    """``name`` or ``{namespace}name``, the way lxml spells a qualified tag."""
-    return str(tag)
