@@ -142,27 +142,27 @@ def _check(
     allowed = table.get(element_path)
     if allowed is None or allowed.open:
         return
-    line = element.sourceline if isinstance(element.sourceline, int) else 0
+    line = _line(element)
     column = column_of(lines, line, f"<{element.tag}")
     for name, value in element.attrib.items():
+        at = column_of(lines, line, f"{name}=") or column
         if name not in allowed.attributes:
             hint = _choices(allowed.attributes)
             problems.append(Problem(
-                path, line, column_of(lines, line, f"{name}=") or column,
-                f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
+                path, line, at, f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
             ))
             continue
         values = allowed.values.get(name)
         patterns = allowed.patterns.get(name)
         if values is not None and value not in values:
             problems.append(Problem(
-                path, line, column_of(lines, line, f"{name}=") or column,
+                path, line, at,
                 f"attribute '{name}' of <{element.tag}> must be one of "
                 f"{', '.join(sorted(values))}; got '{_shown(value)}'",
             ))
         elif patterns is not None and not _matches(value, patterns):
             problems.append(Problem(
-                path, line, column_of(lines, line, f"{name}=") or column,
+                path, line, at,
                 f"attribute '{name}' of <{element.tag}> does not match "
                 f"{' or '.join(patterns)}: '{_shown(value)}'",
             ))
@@ -178,7 +178,7 @@ def _check(
         if not isinstance(child.tag, str):
             continue
         if child.tag not in allowed.children:
-            child_line = child.sourceline if isinstance(child.sourceline, int) else 0
+            child_line = _line(child)
             hint = _choices(allowed.children)
             problems.append(Problem(
                 path, child_line, column_of(lines, child_line, f"<{child.tag}"),
@@ -186,6 +186,12 @@ def _check(
             ))
             continue
         _check(child, f"{element_path}/{child.tag}", table, path, lines, problems)
+
+
+def _line(element: etree._Element) -> int:
+    """The element's line, 0 when lxml does not know it."""
+    line = element.sourceline
+    return line if isinstance(line, int) else 0
 
 
 def _shown(value: str) -> str:
