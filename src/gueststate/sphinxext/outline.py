@@ -100,19 +100,11 @@ class ElementEntry:
 
     def attribute_paths(self) -> list[str]:
         """Every attribute path of this element, in order of first appearance."""
-        seen: dict[str, None] = {}
-        for variant in self.variants:
-            for use in variant.attributes:
-                seen.setdefault(use.path, None)
-        return list(seen)
+        return list(dict.fromkeys(use.path for v in self.variants for use in v.attributes))
 
     def child_paths(self) -> list[str]:
         """Every child element path of this element, in order of first appearance."""
-        seen: dict[str, None] = {}
-        for variant in self.variants:
-            for use in variant.children:
-                seen.setdefault(use.path, None)
-        return list(seen)
+        return list(dict.fromkeys(use.path for v in self.variants for use in v.children))
 
 
 def outline(start: Node) -> list[ElementEntry]:
