@@ -21,8 +21,8 @@ from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Largest tree accepted, counting a shared subtree at every place it appears: a grammar whose
 #: defines double at each level would otherwise expand without end in practice.  libvirt's
-#: domain.rng expands to about 33,000 nodes.
-MAX_NODES = 250_000  # libvirt's domain.rng, the largest grammar we know, expands to ~33,000
+#: domain.rng, the largest grammar we know, expands to about 33,000 nodes.
+MAX_NODES = 250_000
 
 
 def build(start: Pattern) -> Node:
@@ -179,7 +179,6 @@ class _Builder:
             if self.recursions == recursions:
                 self.shared[define] = node
         return simplify.annotate(node, pattern.documentation, pattern.since)
-
 
     def _lands_on_element(self, define: Define) -> bool:
         """Whether a recursion into the content ``define`` had better meet an element define.

@@ -39,8 +39,8 @@ ANY_NAME = "*"
 class Node:
     """One pattern of the content model.
 
-    ``name`` is set for elements and attributes (``"*"`` for any name, ``"prefix:*"`` style
-    ``"{ns}*"`` for ``nsName``, names of a name-class choice joined with ``"|"``), ``datatype``
+    ``name`` is set for elements and attributes (``"*"`` for any name, ``"{ns}*"`` for
+    ``nsName``, names of a name-class choice joined with ``"|"``), ``datatype``
     and ``params`` for ``data``, ``value`` for ``value``, ``target`` for ``ref`` (the path of the
     element it points back to), ``name_except`` for the names an ``anyName`` or ``nsName``
     excludes (spelled like ``name``).  ``documentation`` and ``since`` come from the grammar's
