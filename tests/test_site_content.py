@@ -1,5 +1,5 @@
 """The content readers come for: the built site has the pages, the landing page's comparison
-table is complete, troubleshooting quotes the ten error texts of the reference, and every API
+tables are complete, troubleshooting quotes the ten error texts of the reference, and every API
 name on the landing page links to a section of the API guide.
 
 The site is built once per session into a temporary directory (HTML builder, warnings allowed,
@@ -63,10 +63,13 @@ MECHANISMS = {
     "migration": r"migration",
     "filesystem freeze/thaw": r"filesystem freeze / thaw",
 }
-COLUMNS = [
-    "Mechanism", "What it captures", "Guest keeps running?", "Cost", "Typical use", "C API",
-    "Python method", "virsh command", "Since",
-]
+#: The landing page compares the mechanisms in two narrow tables with the same rows: what each
+#: keeps and costs, and how each is started. Their ids and the columns of each.
+TABLES = {
+    "capture-comparison": ["Mechanism", "What it captures", "Guest keeps running?", "Cost",
+                           "Typical use"],
+    "capture-calls": ["Mechanism", "C API", "Python method", "virsh command", "Since"],
+}
 #: Names the landing page mentions precisely to say that they do not exist.
 NONEXISTENT_APIS = {"virDomainBackupEnd", "virDomainSnapshotCreateXML2"}
 #: Failures 7 and 8 of state-capture.md section 3 quote no message; these are the messages the
@@ -181,19 +184,28 @@ def test_page_exists(site: Path, name: str) -> None:
     assert page.text, f"{name} is empty"
 
 
-def test_comparison_table_has_a_complete_row_per_mechanism(site: Path) -> None:
-    table = read_page(site, "kbase/domainstatecapture").tables.get("capture-comparison")
-    assert table, "the landing page has no table with id capture-comparison"
+@pytest.mark.parametrize("table_id", sorted(TABLES))
+def test_comparison_table_has_a_complete_row_per_mechanism(site: Path, table_id: str) -> None:
+    table = read_page(site, "kbase/domainstatecapture").tables.get(table_id)
+    assert table, f"the landing page has no table with id {table_id}"
+    columns = TABLES[table_id]
     header, *rows = table
-    assert header == COLUMNS
+    assert header == columns
     for row in rows:
-        assert len(row) == len(COLUMNS), f"row {row[0]!r} has {len(row)} cells"
-        empty = [COLUMNS[i] for i, cell in enumerate(row) if not cell]
+        assert len(row) == len(columns), f"row {row[0]!r} has {len(row)} cells"
+        empty = [columns[i] for i, cell in enumerate(row) if not cell]
         assert not empty, f"row {row[0]!r} has empty cells: {empty}"
     names = [row[0].lower() for row in rows]
     for mechanism, pattern in MECHANISMS.items():
         matches = [name for name in names if re.fullmatch(pattern, name)]
         assert len(matches) == 1, f"{mechanism}: rows {matches} among {names}"
+
+
+def test_comparison_tables_list_the_same_mechanisms_in_the_same_order(site: Path) -> None:
+    tables = read_page(site, "kbase/domainstatecapture").tables
+    first_columns = {table_id: [row[0] for row in tables.get(table_id, [])] for table_id in TABLES}
+    assert all(first_columns.values()), f"a comparison table is missing: {sorted(tables)}"
+    assert len({tuple(column) for column in first_columns.values()}) == 1, first_columns
 
 
 def failure_texts(reference: str) -> dict[int, list[str]]:
