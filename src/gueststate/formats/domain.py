@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gueststate import xmlsafe
-from gueststate.formats.common import FormatError, Source, attr, format_uuid, text_of
+from gueststate.formats.common import Source, attr, format_uuid, text_of
+from gueststate.formats.reading import parse_root
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,7 @@ class Domain:
     @classmethod
     def from_xml(cls, data: bytes | str, path: str = "<string>") -> Domain:
         """Read a ``<domain>`` document (parsed through :mod:`gueststate.xmlsafe`)."""
-        raw = data.encode() if isinstance(data, str) else data
-        try:
-            tree = xmlsafe.parse_bytes(raw, path)
-        except xmlsafe.XMLParseError as error:
-            raise FormatError([error.problem]) from None
-        return cls.from_element(tree.getroot(), Source(path))
+        return cls.from_element(parse_root(data, path).getroot(), Source(path))
 
     @classmethod
     def from_element(cls, root: etree._Element, source: Source) -> Domain:
