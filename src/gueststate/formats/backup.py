@@ -198,7 +198,7 @@ def _parse_disk(source: Source, node: etree._Element, mode: str, internal: bool)
         raise source.fail(node, f"unsupported disk backup type '{kind}'")
     driver = node.find("driver")
     fmt = attr(driver, "type") if driver is not None else None
-    if fmt is not None and fmt not in IMAGE_FORMATS[1:]:
+    if fmt is not None and fmt not in IMAGE_FORMATS:
         raise source.fail(driver, f"unknown driver format value '{fmt}'")
     store = BackupStore()
     element = node.find("target" if mode == "push" else "scratch")
@@ -291,7 +291,7 @@ def check(backup: DomainBackup, path: str = "<model>") -> list[Problem]:
                    "'incremental' field for disk or backup")
         if backup.mode == "push" and (disk.exportname or disk.exportbitmap):
             report(f"{where}/@exportname", "export names are only valid in pull mode")
-        if disk.format is not None and disk.format not in IMAGE_FORMATS[1:]:
+        if disk.format is not None and disk.format not in IMAGE_FORMATS:
             report(f"{where}/driver/@type", f"unknown driver format value '{disk.format}'")
         if backup.mode == "pull" and disk.format not in (None, "qcow2"):
             report(f"{where}/driver/@type", "the scratch image of a pull backup must be qcow2")

@@ -11,9 +11,10 @@ from lxml import etree
 from gueststate.formats.canonical import Tag
 from gueststate.problems import Problem
 
-#: Image formats libvirt's C parser knows (``<driver type=...>``); note: no ``luks``.
+#: Image formats libvirt's C parser accepts in ``<driver type=...>``; not ``luks``, and not
+#: ``none``, which opens libvirt's list but names no format.
 IMAGE_FORMATS = (
-    "none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
+    "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
     "cow", "qcow", "qcow2", "qed", "vmdk",
 )
 ENCRYPTION_FORMATS = ("default", "qcow", "luks", "luks2", "luks-any")

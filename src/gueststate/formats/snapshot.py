@@ -26,6 +26,8 @@ from gueststate.problems import Problem
 
 STATES = ("running", "blocked", "paused", "shutdown", "shutoff", "crashed", "disk-snapshot",
           "pmsuspended")
+#: The states the schema allows: libvirt's C parser also takes ``pmsuspended``.
+SCHEMA_STATES = tuple(state for state in STATES if state != "pmsuspended")
 OFFLINE_STATES = ("shutoff", "disk-snapshot")
 MEMORY_MODES = ("no", "internal", "external")
 DISK_MODES = ("no", "internal", "external", "manual")
@@ -255,7 +257,7 @@ def _parse_disk(source: Source, node: etree._Element) -> SnapshotDisk:
     driver = node.find("driver")
     if driver is not None:
         fmt = attr(driver, "type")
-        if fmt is not None and fmt not in IMAGE_FORMATS[1:]:
+        if fmt is not None and fmt not in IMAGE_FORMATS:
             raise source.fail(driver, f"unknown disk snapshot driver '{fmt}'")
         size = driver.find("metadata_cache/max_size")
         if size is not None:
@@ -368,7 +370,7 @@ def check(snapshot: DomainSnapshot, path: str = "<model>") -> list[Problem]:
     if name is not None and ("/" in name or name.startswith(".")):
         report("/name", f"invalid snapshot name '{name}': "
                "name can't contain '/' or start with '.'")
-    if snapshot.state is not None and snapshot.state not in STATES[:-1]:
+    if snapshot.state is not None and snapshot.state not in SCHEMA_STATES:
         report("/state", f"Invalid state '{snapshot.state}' in domain snapshot XML")
     memory = snapshot.memory
     if memory is not None:
@@ -403,7 +405,7 @@ def check(snapshot: DomainSnapshot, path: str = "<model>") -> list[Problem]:
                        "must be absolute")
             if disk.type == "network" and disk.format is not None:
                 report(f"{where}/driver", "a network disk cannot have a <driver>")
-            if disk.format is not None and disk.format not in IMAGE_FORMATS[1:]:
+            if disk.format is not None and disk.format not in IMAGE_FORMATS:
                 report(f"{where}/driver/@type", f"unknown disk snapshot driver '{disk.format}'")
             for host in disk.source.hosts:
                 if host.port is not None and not 0 <= host.port <= 65535:
