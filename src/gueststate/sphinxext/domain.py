@@ -4,10 +4,10 @@ Objects are ``element`` (``domainbackup/disks/disk``) and ``attribute``
 (``domainbackup/disks/disk/@exportname``).  The ``rng-reference`` directive defines them from
 a grammar; the directives ``xml:element`` and ``xml:attribute`` describe one by hand.  The
 roles ``xml:element`` and ``xml:attribute`` link to them, ``~`` before the path shows only its
-last step.  When pages are written, each
-reference section's examples placeholder becomes links to the pages whose examples use the
-element (as recorded by :mod:`gueststate.sphinxext.example`).  Modelled on
-``sphinx/domains/rst.py``.
+last step; a link that names nothing is warned about by :func:`warn_missing_reference`.  When
+pages are written, each reference section's examples placeholder becomes links to the pages
+whose examples use the element (as recorded by :mod:`gueststate.sphinxext.example`).  Modelled
+on ``sphinx/domains/rst.py``.
 """
 
 from __future__ import annotations
@@ -139,10 +139,6 @@ class XMLDomain(Domain):
     directives: ClassVar[dict[str, type[Any]]] = {"element": XMLObject, "attribute": XMLObject}
     indices: ClassVar[list[type[Index]]] = [XMLIndex]
     initial_data: ClassVar[dict[str, Any]] = {"objects": {}}
-    dangling_warnings: ClassVar[dict[str, str]] = {
-        "element": "unknown XML element: %(target)s",
-        "attribute": "unknown XML attribute: %(target)s",
-    }
     #: Bump when the shape of ``self.data`` changes, so pickled environments are discarded.
     data_version = 1
 
