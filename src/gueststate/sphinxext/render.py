@@ -107,25 +107,24 @@ def render(
 def _note_repeated(entry: ElementEntry, same: str, objects: list[DefinedObject]) -> None:
     """Define ``entry`` and its attributes at the sections and rows of the entry ``same``."""
     objects.append(DefinedObject("element", entry.path, object_id("element", same)))
-    for path in entry.attribute_paths():
-        step = path.rsplit("/", 1)[-1]
-        objects.append(
-            DefinedObject("attribute", path, object_id("attribute", join_path(same, step)))
+    objects.extend(_attributes_at(entry, same))
+
+
+def _attributes_at(entry: ElementEntry, same: str) -> list[DefinedObject]:
+    """The attributes of ``entry``, defined at the rows of the entry ``same``."""
+    return [
+        DefinedObject(
+            "attribute", path, object_id("attribute", join_path(same, path.rsplit("/", 1)[-1]))
         )
+        for path in entry.attribute_paths()
+    ]
 
 
 def _repeat_section(
     entry: ElementEntry, title: str, same: str, style: _Style, out: Rendered
 ) -> nodes.section:
     """A short section for an element defined exactly like the one at ``same``: a link there."""
-    section_id = object_id("element", entry.path)
-    section = nodes.section(ids=[section_id], classes=["xml-element", "xml-repeat"])
-    section += nodes.title("", "", nodes.literal(text=title))
-    out.objects.append(DefinedObject("element", entry.path, section_id))
-    if style.index:
-        section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
-    if entry.documentation:
-        section += nodes.paragraph(text=entry.documentation)
+    section = _new_section(entry, title, style, out.objects, "xml-repeat")
     facts = nodes.field_list(classes=["xml-facts"])
     facts += _field("Path", [nodes.literal(text=entry.path)])
     if entry.since:
@@ -136,11 +135,7 @@ def _repeat_section(
         nodes.Text(": the same attributes, content and child elements, described there."),
     ])
     section += facts
-    for path in entry.attribute_paths():
-        step = path.rsplit("/", 1)[-1]
-        out.objects.append(
-            DefinedObject("attribute", path, object_id("attribute", join_path(same, step)))
-        )
+    out.objects.extend(_attributes_at(entry, same))
     section += xml_examples(path=entry.path)
     return section
 
@@ -152,14 +147,7 @@ def _section(
     objects: list[DefinedObject],
     repeated_at: list[str],
 ) -> nodes.section:
-    section_id = object_id("element", entry.path)
-    section = nodes.section(ids=[section_id], classes=["xml-element"])
-    section += nodes.title("", "", nodes.literal(text=title))
-    objects.append(DefinedObject("element", entry.path, section_id))
-    if style.index:
-        section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
-    if entry.documentation:
-        section += nodes.paragraph(text=entry.documentation)
+    section = _new_section(entry, title, style, objects)
     section += _facts(entry, style, repeated_at)
     attributes = entry.attribute_paths()
     if attributes:
@@ -170,6 +158,21 @@ def _section(
         section += nodes.rubric(text="Child elements")
         section += _uses_table(entry, "element", children, style, [])
     section += xml_examples(path=entry.path)
+    return section
+
+
+def _new_section(
+    entry: ElementEntry, title: str, style: _Style, objects: list[DefinedObject], *classes: str
+) -> nodes.section:
+    """The section of ``entry`` with its title, index entry and documentation; defines it."""
+    section_id = object_id("element", entry.path)
+    section = nodes.section(ids=[section_id], classes=["xml-element", *classes])
+    section += nodes.title("", "", nodes.literal(text=title))
+    objects.append(DefinedObject("element", entry.path, section_id))
+    if style.index:
+        section += addnodes.index(entries=[_index_entry("element", entry.path, section_id)])
+    if entry.documentation:
+        section += nodes.paragraph(text=entry.documentation)
     return section
 
 
