@@ -193,18 +193,19 @@ def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.
         also: list[nodes.Node] = [xref("element", path, path) for path in repeated_at]
         facts += _field("Also at", _joined(also, ", "))
     models = [content_model(variant.content, entry.path) for variant in entry.variants]
-    if len({_text(model) for model in models}) > 1:
+    contents = len({_text(model) for model in models})  # several: a table tells them apart
+    if contents > 1:
         # The table of forms and their content below names them.
         facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}, below")])
     elif len(entry.variants) > 1:
         labels = "; ".join(_full_labels(entry.variants))
         facts += _field("Forms", label_nodes(f"{len(entry.variants)}: {labels}"))
-    if len({_text(model) for model in models}) == 1:
+    if contents == 1:
         facts += _field("Content", models[0])
     if entry.node.source and style.describe_source is not None:
         file, line = entry.node.source
         facts += _field("Defined at", [nodes.literal(text=style.describe_source(file, line))])
-    if len({_text(model) for model in models}) > 1:
+    if contents > 1:
         rows: list[list[list[nodes.Node]]] = [
             [label_nodes(label), model]
             for label, model in zip(short_labels(entry.variants), models, strict=True)
