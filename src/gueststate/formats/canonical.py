@@ -91,9 +91,11 @@ def _qualified(name: str, nsmap: dict[str | None, str]) -> str:
 
 
 def _write_foreign(
-    element: etree._Element, depth: int, *, single_quotes: bool, declared: dict[str | None, str]
+    element: etree._Element, depth: int, *, single_quotes: bool, declared: dict[str | None, str],
+    inline: bool = False,
 ) -> str:
-    pad = _INDENT * depth
+    """``element`` indented at ``depth``, or (``inline``) as one run inside mixed content."""
+    pad, end = ("", "") if inline else (_INDENT * depth, "\n")
     nsmap: dict[str | None, str] = dict(element.nsmap)
     name = _qualified(str(element.tag), nsmap)
     pieces: list[tuple[str, str]] = [
@@ -112,14 +114,33 @@ def _write_foreign(
         text = ""  # indentation of an element left empty, not content: keeps output a fixed point
     if not children:
         if not text:
-            return f"{pad}<{name}{attrs}/>\n"
-        body = escape(text) if single_quotes else _escape_libxml2(text, False)
-        return f"{pad}<{name}{attrs}>{body}</{name}>\n"
+            return f"{pad}<{name}{attrs}/>{end}"
+        return f"{pad}<{name}{attrs}>{_text(text, single_quotes)}</{name}>{end}"
     # Children of <metadata> are foreign documents: libvirt dumps them with libxml2 (double
     # quotes, namespace declarations on the element that needs them).
     foreign = str(element.tag) == "metadata" or not single_quotes
+    if inline or _is_mixed(element):
+        # Text between the children is content: written as it is, never re-indented.
+        inner = _text(element.text or "", single_quotes) + "".join(
+            (_write_foreign(child, 0, single_quotes=not foreign, declared=nsmap, inline=True)
+             if isinstance(child.tag, str) else "") + _text(child.tail or "", single_quotes)
+            for child in element
+        )
+        return f"{pad}<{name}{attrs}>{inner}</{name}>{end}"
     inner = "".join(
         _write_foreign(child, depth + 1, single_quotes=not foreign, declared=nsmap)
         for child in children
     )
     return f"{pad}<{name}{attrs}>\n{inner}{pad}</{name}>\n"
+
+
+def _text(value: str, single_quotes: bool) -> str:
+    """Element text escaped by libvirt's writer (single quotes) or libxml2's."""
+    return escape(value) if single_quotes else _escape_libxml2(value, False)
+
+
+def _is_mixed(element: etree._Element) -> bool:
+    """Whether text other than indentation sits before or between the element's children."""
+    return bool((element.text or "").strip()) or any(
+        (child.tail or "").strip() for child in element
+    )
