@@ -118,7 +118,8 @@ def _check_no_entities(tree: etree._ElementTree, path: str) -> None:
     dtd = tree.docinfo.internalDTD
     if dtd is None:
         return
-    for entity in dtd.iterentities():
+    entity = next(iter(dtd.iterentities()), None)
+    if entity is not None:
         raise XMLParseError(
             Problem(path, 1, 1, f"entity declarations are not allowed (found '{entity.name}')")
         )
