@@ -191,7 +191,7 @@ def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.
         facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
     if repeated_at:
         also: list[nodes.Node] = [xref("element", path, path) for path in repeated_at]
-        facts += _field("Also at", _joined(also, ", "))
+        facts += _field("Also at", _joined(([link] for link in also), ", "))
     models = [content_model(variant.content, entry.path) for variant in entry.variants]
     contents = len({_text(model) for model in models})  # several: a table tells them apart
     if contents > 1:
@@ -263,7 +263,7 @@ def _parent_links(parents: list[str]) -> list[nodes.Node]:
         for tag, path in zip(tags, parents, strict=True)
     ]
     links: list[nodes.Node] = [xref("element", p, t) for p, t in zip(parents, shown, strict=True)]
-    return _joined(links, ", ")
+    return _joined(([link] for link in links), ", ")
 
 
 #: ``type="file"`` or ``snapshot="no" or "internal"`` inside a label: XML, shown as code.
@@ -303,12 +303,13 @@ def xref(objtype: str, path: str, text: str) -> addnodes.pending_xref:
     return ref
 
 
-def _joined(parts: list[nodes.Node], separator: str) -> list[nodes.Node]:
+def _joined(groups: Iterable[list[nodes.Node]], separator: str) -> list[nodes.Node]:
+    """The nodes of every group in order, with ``separator`` text between two groups."""
     out: list[nodes.Node] = []
-    for i, part in enumerate(parts):
+    for i, group in enumerate(groups):
         if i:
             out.append(nodes.Text(separator))
-        out.append(part)
+        out.extend(group)
     return out
 
 
@@ -570,12 +571,7 @@ def describe_value(node: Node) -> list[nodes.Node]:
 
 
 def _sequence(children: list[Node], separator: str) -> list[nodes.Node]:
-    out: list[nodes.Node] = []
-    for i, child in enumerate(children):
-        if i:
-            out.append(nodes.Text(separator))
-        out.extend(describe_value(child))
-    return out
+    return _joined((describe_value(child) for child in children), separator)
 
 
 #: A pattern longer than this is described by its documentation, where it has some.
@@ -596,12 +592,7 @@ def _data(node: Node) -> list[nodes.Node]:
         else:
             facets.append([nodes.Text(f"{name} {value}")])
     if facets:
-        out.append(nodes.Text(" ("))
-        for i, facet in enumerate(facets):
-            if i:
-                out.append(nodes.Text(", "))
-            out.extend(facet)
-        out.append(nodes.Text(")"))
+        out += [nodes.Text(" ("), *_joined(facets, ", "), nodes.Text(")")]
     if node.except_ is not None:
         out.append(nodes.Text(" except "))
         out.extend(describe_value(node.except_))
@@ -659,11 +650,7 @@ def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Nod
             terms.append(term)  # alternatives that read the same are shown once
     if len(terms) == 1:
         return terms[0]
-    parts: list[nodes.Node] = []
-    for i, term in enumerate(terms):
-        if i:
-            parts.append(nodes.Text(separator))
-        parts.extend(term)
+    parts = _joined(terms, separator)
     if nested:
         return [nodes.Text("("), *parts, nodes.Text(")")]
     return parts
