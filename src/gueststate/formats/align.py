@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import replace
 
 from gueststate.formats.backup import BackupDisk, DomainBackup
@@ -78,6 +78,16 @@ def _fill_mode(disk: BackupDisk, incremental: str | None) -> BackupDisk:
     return replace(disk, backupmode=mode, incremental=checkpoint)
 
 
+def _listed_disk(domain: Domain, name: str, chosen: Container[str]) -> DomainDisk:
+    """The domain disk a definition lists as ``name``; ``chosen``: the targets listed before."""
+    found = domain.disk_by_name(name)
+    if found is None:
+        raise model_error(f"no disk named '{name}'")
+    if found.target in chosen:
+        raise model_error(f"disk '{name}' specified twice")
+    return found
+
+
 def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainCheckpoint:
     """Every domain disk, in domain order, with its bitmap named after the checkpoint."""
     if len(checkpoint.disks) > len(domain.disks):
@@ -87,11 +97,7 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
     for disk in checkpoint.disks:
-        found = domain.disk_by_name(disk.name)
-        if found is None:
-            raise model_error(f"no disk named '{disk.name}'")
-        if found.target in chosen:
-            raise model_error(f"disk '{disk.name}' specified twice")
+        found = _listed_disk(domain, disk.name, chosen)
         if disk.checkpoint != "no" and (found.empty or found.readonly):
             raise model_error(f"disk '{disk.name}' is empty or readonly")
         chosen[found.target] = replace(disk, name=found.target)
@@ -127,11 +133,7 @@ def align_snapshot(
     require_match = uniform_internal and default_location == "internal"
     chosen: dict[str, SnapshotDisk] = {}
     for disk in snapshot.disks:
-        found = domain.disk_by_name(disk.name)
-        if found is None:
-            raise model_error(f"no disk named '{disk.name}'")
-        if found.target in chosen:
-            raise model_error(f"disk '{disk.name}' specified twice")
+        found = _listed_disk(domain, disk.name, chosen)
         mode = disk.snapshot
         if mode is None:
             own = found.snapshot
