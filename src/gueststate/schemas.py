@@ -155,14 +155,25 @@ def _strict_embedded(
             continue
         if root.tag == "domainsnapshot" and [c.tag for c in child] == ["uuid"]:
             continue  # the snapshot's uuid-only reference, which our schema checks itself
-        validator = compiled(libvirt_schemas / _STRICT_EMBEDDED[child.tag])
-        # lxml validates an inner element as a document of its own, in place: lines are kept.
-        if not validator.validate(child):
-            problems.extend(
-                Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
-                for p in _problems_from_log(validator.error_log, child, path, source)
-            )
+        grammar = libvirt_schemas / _STRICT_EMBEDDED[child.tag]
+        problems.extend(
+            Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
+            for p in validate_element(grammar, child, path, source)
+        )
     return problems
+
+
+def validate_element(
+    grammar: Path, element: etree._Element, path: str, source: bytes | None = None
+) -> list[Problem]:
+    """Problems of ``element`` against the schema ``grammar`` (none when it is valid).
+
+    lxml validates an inner element as a document of its own, in place: lines are kept.
+    """
+    validator = compiled(grammar)
+    if validator.validate(element):
+        return []
+    return _problems_from_log(validator.error_log, element, path, source)
 
 
 def _problems_from_log(

@@ -40,7 +40,6 @@ from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from lxml import etree
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.environment.collectors import EnvironmentCollector
@@ -127,24 +126,11 @@ def check_example(
     if schema == LIBVIRT_DOMAIN or (schema is None and root.tag == "domain"):
         if libvirt_schemas is None:
             return Verdict(None, None, (), paths)
-        domain_rng = libvirt_schemas / "domain.rng"
-        problems = _validate_with(schemas.compiled(domain_rng), tree, path)
-        return Verdict(LIBVIRT_DOMAIN, "libvirt domain.rng", problems, paths)
+        problems = schemas.validate_element(libvirt_schemas / "domain.rng", root, path, data)
+        return Verdict(LIBVIRT_DOMAIN, "libvirt domain.rng", tuple(problems), paths)
     result = schemas.validate_tree(tree, path, schema, libvirt_schemas, source=data)
     schema_file = schemas.FORMATS.get(result.schema or "")
     return Verdict(result.schema, schema_file, result.problems, paths)
-
-
-def _validate_with(
-    validator: etree.RelaxNG, tree: etree._ElementTree, path: str
-) -> tuple[Problem, ...]:
-    if validator.validate(tree):
-        return ()
-    problems = [
-        Problem(path, max(entry.line, 0), max(entry.column, 0), entry.message.strip())
-        for entry in validator.error_log
-    ]
-    return tuple(problems) or (Problem(path, 1, 1, "document does not match the schema"),)
 
 
 def _schema_option(argument: str | None) -> str:
