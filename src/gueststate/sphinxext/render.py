@@ -450,17 +450,6 @@ def _which_forms(chosen: list[int], forms: list[Variant], labels: list[str], res
     return "; ".join(labels[position] for position in chosen)
 
 
-def default_of(entry: ElementEntry, path: str) -> str | None:
-    """The value an absent attribute at ``path`` stands for, in any form of ``entry``."""
-    for variant in entry.variants:
-        for use in variant.attributes:
-            if use.path == path:
-                for node in use.nodes:
-                    if node.default is not None:
-                        return node.default
-    return None
-
-
 def _use_in(variant: Variant, kind: str, path: str) -> Use | None:
     pool = variant.attributes if kind == "attribute" else variant.children
     return next((use for use in pool if use.path == path), None)
