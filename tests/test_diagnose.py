@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gueststate import schemas
+from gueststate import schemas, xmlsafe
+from gueststate.diagnose import diagnose
+from gueststate.diagnose_forms import MAX_FORMS, element_forms
+from gueststate.rng import read_grammar
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 CASES = [
     pytest.param(
@@ -31,14 +38,56 @@ CASES = [
         (2, 20), "attribute 'port' of <server> does not match [0-9]+", id="attribute-pattern",
     ),
     pytest.param(
+        b"<domainbackup mode='pull'>\n  <disks>\n    <disk name='vda'/>\n  </disks>\n"
+        b"</domainbackup>",
+        (1, 1), "<domainbackup mode='pull'> needs a <server> child (form: pull mode)",
+        id="pull-without-server",
+    ),
+    pytest.param(
         b"<domainbackup>\n  <server name='h'/>\n</domainbackup>",
-        (2, 3), "<server> in <domainbackup> matches none of the forms", id="server-in-push",
+        (1, 1), "<domainbackup> needs mode='pull' to allow <server> (form: pull mode)",
+        id="server-without-pull-mode",
     ),
     pytest.param(
         b"<domainsnapshot>\n  <memory snapshot='external'/>\n</domainsnapshot>",
-        (2, 3), "<memory> in <domainsnapshot> matches none", id="external-memory-without-file",
+        (2, 3), "<memory snapshot='external'> needs a 'file' attribute",
+        id="external-memory-without-file",
+    ),
+    pytest.param(
+        b"<domainbackup mode='pull'>\n  <server transport='unix' socket='/run/s'/>\n  <disks>\n"
+        b"    <disk name='vda' type='file'>\n      <scratch file='/s.img'/>\n"
+        b"      <driver type='raw'/>\n    </disk>\n  </disks>\n</domainbackup>",
+        (6, 15), "<driver type='raw'> is not allowed (allowed: qcow2) (form: pull mode / scratch",
+        id="raw-scratch-in-pull-mode",
     ),
 ]
+
+#: Every counter-example on the site, with the place and words its first problem must have.
+COUNTER_EXAMPLES = {
+    "backup/disk-by-path.xml": (3, 11, "attribute 'name' of <disk> does not match"),
+    "backup/full-with-incremental.xml": (
+        3, 52, "attribute 'incremental' is not allowed on <disk type='file' backupmode='full'> "
+        "(form: push mode / the copy is written to a file)",
+    ),
+    "backup/pull-raw-scratch.xml": (
+        6, 15, "<driver type='raw'> is not allowed (allowed: qcow2) (form: pull mode / scratch",
+    ),
+    "backup/push-with-server.xml": (
+        2, 3, "element <server> is not allowed in <domainbackup mode='push'> (form: push mode)",
+    ),
+    "checkpoint/bitmap-on-excluded-disk.xml": (
+        4, 38, "attribute 'bitmap' is not allowed on <disk checkpoint='no'>",
+    ),
+    "checkpoint/name-with-slash.xml": (2, 3, "the text of <name> does not match"),
+    "snapshot/external-memory-without-file.xml": (
+        3, 3, "<memory snapshot='external'> needs a 'file' attribute (form: memory is saved",
+    ),
+    "snapshot/network-disk-with-driver.xml": (
+        6, 7, "element <driver> is not allowed in <disk type='network'>",
+    ),
+    "snapshot/raw-overlay.xml": (5, 15, "attribute 'type' of <driver> must be one of cow"),
+    "snapshot/startup-policy.xml": (5, 79, "attribute 'startupPolicy' is not allowed on <source>"),
+}
 
 
 @pytest.mark.parametrize(("document", "where", "expected"), CASES)
@@ -66,3 +115,83 @@ def test_open_content_is_not_second_guessed() -> None:
 def test_valid_documents_get_no_diagnosis() -> None:
     document = b"<domaincheckpoint><name>nightly</name></domaincheckpoint>"
     assert schemas.validate_bytes(document, "doc.xml").problems == ()
+
+
+def test_every_counter_example_is_listed() -> None:
+    found = {p.relative_to(EXAMPLES / "invalid").as_posix()
+             for p in (EXAMPLES / "invalid").rglob("*.xml")}
+    assert found == set(COUNTER_EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTER_EXAMPLES))
+def test_counter_example_names_its_fault(name: str) -> None:
+    line, column, expected = COUNTER_EXAMPLES[name]
+    result = schemas.validate_file(EXAMPLES / "invalid" / name)
+    assert not result.valid
+    first = result.problems[0]
+    assert (first.line, first.column) == (line, column), first
+    assert expected in first.message, first.message
+
+
+# A grammar of our own making: the diagnosis knows no element by name.
+SHAPES = """<element name="shape" xmlns="http://relaxng.org/ns/structure/1.0"
+    xmlns:a="http://relaxng.org/ns/compatibility/annotations/1.0">
+  <choice>
+    <group>
+      <a:documentation>Circle: a centre and a radius.</a:documentation>
+      <attribute name="kind"><value>circle</value></attribute>
+      <attribute name="radius"/>
+      <element name="centre"><empty/></element>
+    </group>
+    <group>
+      <a:documentation>Polygon: corners in order.</a:documentation>
+      <optional><attribute name="kind"><value>polygon</value></attribute></optional>
+      <oneOrMore><element name="corner"><empty/></element></oneOrMore>
+    </group>
+  </choice>
+</element>
+"""
+
+
+@pytest.mark.parametrize(("document", "where", "message"), [
+    (b"<shape kind='circle'>\n  <centre/>\n</shape>", (1, 1),
+     "<shape kind='circle'> needs a 'radius' attribute (form: circle)"),
+    (b"<shape radius='2'>\n  <centre/>\n</shape>", (1, 1),
+     "<shape> needs kind='circle' to allow <centre>, 'radius' (form: circle)"),
+    (b"<shape kind='polygon'>\n  <corner/>\n  <centre/>\n</shape>", (3, 3),
+     "element <centre> is not allowed in <shape kind='polygon'> (form: polygon)"),
+    (b"<shape kind='polygon'/>", (1, 1),
+     "<shape kind='polygon'> needs a <corner> child (form: polygon)"),
+    (b"<shape kind='polygon' radius='1'>\n  <centre/>\n</shape>", (1, 8),
+     "<shape kind='polygon'> is not allowed (allowed: circle) (form: circle)"),
+])
+def test_closest_form_of_any_grammar(
+    tmp_path: Path, document: bytes, where: tuple[int, int], message: str
+) -> None:
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    problems = diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
+    assert [(p.line, p.column, p.message) for p in problems] == [(*where, message)]
+
+
+def test_a_document_fitting_a_form_gets_no_form_problem(tmp_path: Path) -> None:
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    document = b"<shape><corner/><corner/></shape>"
+    assert diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document) == []
+
+
+def test_forms_are_bounded(tmp_path: Path) -> None:
+    # Ten independent choices of two forms each: 1024 combinations, more than the bound.
+    branches = "".join(
+        f'<choice><attribute name="a{i}"/><attribute name="b{i}"/></choice>' for i in range(10)
+    )
+    grammar = tmp_path / "many.rng"
+    grammar.write_text(
+        '<element name="many" xmlns="http://relaxng.org/ns/structure/1.0">'
+        f"{branches}</element>"
+    )
+    assert len(element_forms(read_grammar(grammar).start)) <= MAX_FORMS
+    document = b"<many a0='1' c='2'/>"
+    problems = diagnose(xmlsafe.parse_bytes(document, "m.xml"), "m.xml", grammar, document)
+    assert problems and all(p.line == 1 for p in problems)

@@ -126,13 +126,25 @@ def _enumeration(attribute: Node) -> set[str] | None:
 def diagnose(
     tree: etree._ElementTree, path: str, grammar: Path, source: bytes | None = None
 ) -> list[Problem]:
-    """Problems naming unknown attributes, unknown children and values outside a list."""
+    """Problems naming unknown attributes, unknown children and values outside a list, or
+    else the differences between each element and the closest form its content model allows."""
     table = _allowed_by_path(grammar)
     lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
     problems: list[Problem] = []
     root = tree.getroot()
     _check(root, root.tag, table, path, lines, problems)
-    return problems
+    if problems:
+        return problems
+    from gueststate.diagnose_forms import diagnose_forms  # imports column_of from here
+
+    return diagnose_forms(root, _start(grammar), path, lines)
+
+
+@functools.cache
+def _start(grammar: Path) -> Node:
+    from gueststate.rng import read_grammar
+
+    return read_grammar(grammar).start
 
 
 def _check(
