@@ -76,14 +76,17 @@ def test_myst_pages_line_numbers_and_copied_text(app: SphinxTestApp) -> None:
 def test_counter_example_and_domain_marks(app: SphinxTestApp) -> None:
     app.build()
     counter = (app.outdir / "counter.html").read_text(encoding="utf-8")
-    mark = "counter-example: fails at line 2 with “&lt;server&gt; in &lt;domainbackup&gt;"
+    mark = (
+        "counter-example: fails at line 2 with "
+        "“element &lt;server&gt; is not allowed in &lt;domainbackup"
+    )
     assert mark in counter
     assert "xml-example-counter" in counter
     domain = (app.outdir / "domain.html").read_text(encoding="utf-8")
     assert "valid against libvirt domain.rng" in domain
     uses = examples_by_doc(app.env)
     assert uses["domain"][0].schema == "libvirt-domain"
-    assert uses["counter"][0].expected_error == "<server> in <domainbackup>"
+    assert uses["counter"][0].expected_error == "element <server> is not allowed in <domainbackup"
     assert "plain" not in uses
 
 
@@ -173,7 +176,7 @@ def test_counter_example_with_another_message_fails_the_build(app: SphinxTestApp
     found = _located(warnings, "examples/push-with-server.xml", "wrong_message")
     assert found is not None, warnings
     assert "should fail with 'Invalid attribute mode'" in warnings
-    assert "<server> in <domainbackup>" in warnings
+    assert "element <server> is not allowed in <domainbackup mode='push'>" in warnings
 
 
 @pytest.mark.sphinx("html", testroot="example-missing", warningiserror=True, freshenv=True)
