@@ -134,7 +134,7 @@ def _branch(branch: Node) -> list[_Form]:
     label = _label(branch.documentation) if branch.kind not in ("element", "attribute") else ""
     if not label:
         return forms
-    return [_Form(f.attributes, f.children, f.any_attribute, f.any_child, (*f.labels, label))
+    return [_Form(f.attributes, f.children, f.any_attribute, f.any_child, (label, *f.labels))
             for f in forms]
 
 
