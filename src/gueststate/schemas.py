@@ -15,7 +15,6 @@ from pathlib import Path
 from lxml import etree
 
 from gueststate import xmlsafe
-from gueststate.diagnose import column_of, diagnose
 from gueststate.problems import Problem
 
 #: Format name (the root element) → schema file name.
@@ -138,7 +137,7 @@ def validate_tree(
     if not validator.validate(tree):
         # libxml2 decides; the diagnosis only words the verdict better when it can.
         problems.extend(
-            diagnose(tree, path, grammar, source)
+            _diagnose(tree, path, grammar, source)
             or _problems_from_log(validator.error_log, root, path, source)
         )
     if libvirt_schemas is not None:
@@ -190,13 +189,29 @@ def _problems_from_log(
             found = _find(top, entry.path)
             if found and isinstance(found[0], etree._Element):
                 line = line_of(found[0])
-                column = column or column_of(lines, line, f"<{found[0].tag}")
+                column = column or _column_of(lines, line, f"<{found[0].tag}")
         key = (line, column, message)
         if key in seen or line <= 0:
             continue
         seen.add(key)
         problems.append(Problem(path, line, column, message))
     return problems or [Problem(path, 1, 0, "document does not match the schema")]
+
+
+def _diagnose(
+    tree: etree._ElementTree, path: str, grammar: Path, source: bytes | None
+) -> list[Problem]:
+    # Imported on the first invalid document: the grammar reader behind it costs a valid-only
+    # run a fifth of its start-up.
+    from gueststate.diagnose import diagnose
+
+    return diagnose(tree, path, grammar, source)
+
+
+def _column_of(lines: list[str], line: int, needle: str) -> int:
+    from gueststate.diagnose import column_of
+
+    return column_of(lines, line, needle)
 
 
 def _find(top: etree._Element, node_path: str) -> list[object] | None:
