@@ -50,7 +50,8 @@ def _allowed_by_path(grammar: Path) -> dict[str, _Allowed]:
             owner = table.setdefault(parent, _Allowed())
             name = step[1:]
             owner.attributes.add(name)
-            values = _enumeration(node)
+            listed = enumeration(node)
+            values = set(listed) if listed else None
             if name in owner.values:
                 known = owner.values[name]
                 owner.values[name] = None if known is None or values is None else known | values
@@ -108,7 +109,7 @@ def _is_open(element: Node) -> bool:
     return False
 
 
-def _enumeration(attribute: Node) -> set[str] | None:
+def enumeration(attribute: Node) -> tuple[str, ...] | None:
     """The values an attribute may take, when its content is only ``value`` choices."""
     values: set[str] = set()
     stack = list(attribute.children)
@@ -120,7 +121,7 @@ def _enumeration(attribute: Node) -> set[str] | None:
             stack.extend(node.children)
         else:
             return None
-    return values or None
+    return tuple(sorted(values)) or None
 
 
 def diagnose(

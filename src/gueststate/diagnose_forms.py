@@ -17,7 +17,7 @@ from itertools import product
 
 from lxml import etree
 
-from gueststate.diagnose import column_of
+from gueststate.diagnose import column_of, enumeration
 from gueststate.problems import Problem
 from gueststate.rng.model import Node
 
@@ -148,21 +148,6 @@ def _label(documentation: str | None) -> str:
     if len(text) > 1 and text[1].islower():
         text = text[0].lower() + text[1:]
     return text
-
-
-def enumeration(attribute: Node) -> tuple[str, ...] | None:
-    """The values an attribute may take, when its content is only ``value`` choices."""
-    values: list[str] = []
-    stack = list(attribute.children)
-    while stack:
-        node = stack.pop()
-        if node.kind == "value" and node.value is not None:
-            values.append(node.value)
-        elif node.kind == "choice":
-            stack.extend(node.children)
-        else:
-            return None
-    return tuple(sorted(set(values))) or None
 
 
 @dataclass
