@@ -20,12 +20,11 @@ from sphinx import addnodes
 from sphinx.directives import ObjectDescription
 from sphinx.domains import Domain, Index, IndexEntry, ObjType
 from sphinx.roles import XRefRole
-from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
 
 from gueststate.sphinxext.example import examples_by_doc, examples_using
 from gueststate.sphinxext.render import object_id, xml_examples
-from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
+from gueststate.sphinxext.warnings import Subtype, warn
 
 if TYPE_CHECKING:
     from sphinx.addnodes import desc_signature, pending_xref
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from sphinx.environment import BuildEnvironment
     from sphinx.util.typing import RoleFunction
 
-logger = logging.getLogger(__name__)
 
 #: (objtype, path) -> (docname, node id)
 Objects = dict[tuple[str, str], tuple[str, str]]
@@ -48,14 +46,10 @@ class XMLObject(ObjectDescription[str]):
         last = path.rsplit("/", 1)[-1]
         if (self.objtype == "attribute") != last.startswith("@") or not last.strip("@"):
             form = "ELEMENT/@NAME" if self.objtype == "attribute" else "a path without @"
-            logger.warning(
-                "an XML %s is named %s, not %r",
-                self.objtype,
-                form,
-                path,
-                location=self.get_location(),
-                type=WARNING_TYPE,
-                subtype=Subtype.INVALID_NAME,
+            warn(
+                Subtype.INVALID_NAME,
+                f"an XML {self.objtype} is named {form}, not {path!r}",
+                self.get_location(),
             )
             raise ValueError(path)  # Sphinx then shows the text and defines nothing
         parent = path[: len(path) - len(last)]
@@ -164,14 +158,10 @@ class XMLDomain(Domain):
     def _store(self, objtype: str, path: str, docname: str, node_id: str, location: Any) -> None:
         if (objtype, path) in self.objects:
             other, _ = self.objects[objtype, path]
-            logger.warning(
-                "duplicate description of XML %s %s, other instance in %s",
-                objtype,
-                path,
-                other,
-                location=location,
-                type=WARNING_TYPE,
-                subtype=Subtype.DUPLICATE,
+            warn(
+                Subtype.DUPLICATE,
+                f"duplicate description of XML {objtype} {path}, other instance in {other}",
+                location,
             )
         self.objects[objtype, path] = (docname, node_id)
 
@@ -224,14 +214,7 @@ def warn_missing_reference(app: Sphinx, domain: Domain | None, node: pending_xre
         return None
     if node.get("xml_generated"):
         return True  # a link the reference renderer made to an element rendered elsewhere
-    logger.warning(
-        "unknown XML %s: %s",
-        node["reftype"],
-        node["reftarget"],
-        location=node,
-        type=WARNING_TYPE,
-        subtype=Subtype.UNRESOLVED,
-    )
+    warn(Subtype.UNRESOLVED, f"unknown XML {node['reftype']}: {node['reftarget']}", node)
     return True
 
 

@@ -43,17 +43,15 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.environment.collectors import EnvironmentCollector
-from sphinx.util import logging, parselinenos
+from sphinx.util import parselinenos
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 from sphinx.util.typing import ExtensionMetadata
 
 from gueststate import schemas, xmlsafe
 from gueststate.problems import Problem
-from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
+from gueststate.sphinxext.warnings import Subtype, warn
 from gueststate.sphinxext.xmlpaths import document_paths
-
-logger = logging.getLogger(__name__)
 
 #: Schema name for a libvirt ``<domain>`` definition, checked with libvirt's own domain.rng.
 LIBVIRT_DOMAIN = "libvirt-domain"
@@ -159,7 +157,7 @@ class XMLExample(SphinxDirective):
         srcdir = _resolved(str(self.env.srcdir))
         file = Path(os.path.realpath(os.path.join(srcdir, self.arguments[0].lstrip("/"))))
         if not file.is_relative_to(srcdir):
-            _warn(Subtype.MISSING_FILE, f"example {self.arguments[0]} is outside the source "
+            warn(Subtype.MISSING_FILE, f"example {self.arguments[0]} is outside the source "
                   "directory", page)
             return []
         relative = file.relative_to(srcdir).as_posix()
@@ -167,7 +165,7 @@ class XMLExample(SphinxDirective):
         try:
             data = xmlsafe.read_bounded(file)
         except OSError as error:
-            _warn(Subtype.MISSING_FILE, f"example {relative} cannot be read: {error}", page)
+            warn(Subtype.MISSING_FILE, f"example {relative} cannot be read: {error}", page)
             return []
         expected = self.options.get("invalid")
         libvirt_dir = self.config.xml_example_libvirt_schemas
@@ -177,7 +175,7 @@ class XMLExample(SphinxDirective):
                 Path(libvirt_dir) if libvirt_dir else None,
             )
         except schemas.SchemaError as error:
-            _warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
+            warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
             verdict = Verdict(None, None, (), ())
         else:
             self._report(relative, file, verdict, expected, page)
@@ -199,7 +197,7 @@ class XMLExample(SphinxDirective):
     ) -> None:
         if expected is None:
             if verdict.problems:
-                _warn(
+                warn(
                     Subtype.INVALID_EXAMPLE,
                     f"example {relative} is invalid: {_describe(verdict.problems)} "
                     f"(shown at {page})",
@@ -207,7 +205,7 @@ class XMLExample(SphinxDirective):
                 )
             return
         if not verdict.problems:
-            _warn(
+            warn(
                 Subtype.UNEXPECTED_VALID,
                 f"counter-example {relative} passes "
                 f"{verdict.schema_file or 'the well-formedness check'}, "
@@ -216,7 +214,7 @@ class XMLExample(SphinxDirective):
             )
             return
         if not any(expected in problem.message for problem in verdict.problems):
-            _warn(
+            warn(
                 Subtype.WRONG_MESSAGE,
                 f"counter-example {relative} should fail with {expected!r} but fails with "
                 f"{_describe(verdict.problems)} "
@@ -335,8 +333,6 @@ def _describe(problems: tuple[Problem, ...]) -> str:
     )
 
 
-def _warn(subtype: Subtype, message: str, location: str) -> None:
-    logger.warning(message, type=WARNING_TYPE, subtype=subtype.value, location=location)
 
 
 def link_example_files(app: Sphinx, doctree: nodes.document, docname: str) -> None:

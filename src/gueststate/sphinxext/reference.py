@@ -16,7 +16,6 @@ from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.typing import OptionSpec
 
@@ -24,9 +23,7 @@ from gueststate.rng import ContentModel, GrammarError, read_grammar
 from gueststate.sphinxext.domain import XMLDomain
 from gueststate.sphinxext.outline import ElementEntry, outline
 from gueststate.sphinxext.render import render
-from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
-
-logger = logging.getLogger(__name__)
+from gueststate.sphinxext.warnings import Subtype, warn
 
 # Grammars read in this process, keyed by path, with the mtimes of every file they read.
 _cache: dict[str, tuple[tuple[tuple[str, int], ...], ContentModel, list[ElementEntry]]] = {}
@@ -75,22 +72,17 @@ class RngReference(SphinxDirective):
             model, entries = load(grammar)
         except GrammarError as error:
             problem = error.problem
-            logger.warning(
-                "cannot read grammar: %s",
-                problem.message,
-                location=f"{problem.path}:{problem.line}",
-                type=WARNING_TYPE,
-                subtype=Subtype.GRAMMAR,
+            warn(
+                Subtype.GRAMMAR,
+                f"cannot read grammar: {problem.message}",
+                f"{problem.path}:{problem.line}",
             )
             return []
         except OSError as error:
-            logger.warning(
-                "cannot open grammar %s: %s",
-                relative,
-                error.strerror or error,
-                location=self.get_location(),
-                type=WARNING_TYPE,
-                subtype=Subtype.MISSING_FILE,
+            warn(
+                Subtype.MISSING_FILE,
+                f"cannot open grammar {relative}: {error.strerror or error}",
+                self.get_location(),
             )
             return []
         for file in model.files:
@@ -99,13 +91,10 @@ class RngReference(SphinxDirective):
         if only:
             entries = [e for e in entries if e.path == only or e.path.startswith(only + "/")]
             if not entries:
-                logger.warning(
-                    "grammar %s has no element %s",
-                    relative,
-                    only,
-                    location=self.get_location(),
-                    type=WARNING_TYPE,
-                    subtype=Subtype.UNKNOWN_ELEMENT,
+                warn(
+                    Subtype.UNKNOWN_ELEMENT,
+                    f"grammar {relative} has no element {only}",
+                    self.get_location(),
                 )
                 return []
         indexed = "no-index" not in self.options

@@ -7,8 +7,13 @@ not counted, so it no longer fails a ``-W`` build.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+from sphinx.util import logging
 
 WARNING_TYPE = "xml"
+
+_logger = logging.getLogger("gueststate.sphinxext")
 
 
 class Subtype(StrEnum):
@@ -23,3 +28,8 @@ class Subtype(StrEnum):
     UNRESOLVED = "unresolved"  # an {xml:element}/{xml:attribute} that names nothing
     DUPLICATE = "duplicate"  # an element or attribute described on two pages
     INVALID_NAME = "invalid_name"  # an xml:element/xml:attribute directive with a malformed path
+
+
+def warn(subtype: Subtype, message: str, location: Any) -> None:
+    """Emit one ``xml.<subtype>`` warning at ``location`` (a node, docname or "file:line")."""
+    _logger.warning(message, type=WARNING_TYPE, subtype=subtype.value, location=location)
