@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from hypothesis import settings
 from sphinx.testing.util import SphinxTestApp
 
 pytest_plugins = ("sphinx.testing.fixtures",)
+
+# tools/debian_archive.py: libvirt's schemas and test data, from Debian's archive.
+sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
 
 ROOTS = Path(__file__).parent / "roots"
 SCHEMAS = Path(__file__).parents[1] / "schemas"

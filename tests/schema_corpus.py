@@ -1,15 +1,19 @@
 """Where libvirt's own test documents for the three formats live, and what each should be.
 
-The corpus is a copy of libvirt 11.3.0's ``*xml2xml{in,out}`` test folders, kept in
-``shared/corpus`` beside the checkout (CI copies ``shared/`` next to its fresh clone).
-libvirt's schema test expects a document to fail exactly when its name contains ``-invalid.``.
+The corpus is libvirt 11.3.0's ``*xml2xml{in,out}`` test folders, unpacked from Debian's source
+package by ``tools/debian_archive.py`` into the clone's cache. libvirt's schema test expects a
+document to fail exactly when its name contains ``-invalid.``.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "libvirt-11.3"
+import debian_archive
+
+#: The release whose test data the corpus is: the one our formats follow.
+RELEASE = "11.3.0"
 
 #: Folder-name fragment → the format (root element) its documents use.
 FOLDER_FORMATS = {
@@ -19,18 +23,16 @@ FOLDER_FORMATS = {
 }
 
 
-class CorpusMissing(AssertionError):
-    """The shared corpus is not where the tests expect it."""
+@cache
+def corpus_dir() -> Path:
+    """The folder holding libvirt's test folders, fetched on first use (fails loudly if not)."""
+    return debian_archive.tests(RELEASE)
 
 
 def corpus_files() -> list[Path]:
-    """Every corpus document, sorted; raises :class:`CorpusMissing` when there are none."""
-    files = sorted(CORPUS.glob("*xml2xml*/*.xml"))
-    if not files:
-        raise CorpusMissing(
-            f"libvirt's test corpus was not found at {CORPUS}: copy shared/corpus/libvirt-11.3 "
-            "beside the checkout (see DESIGN.md, 'Facts to build on')"
-        )
+    """Every corpus document, sorted."""
+    files = sorted(corpus_dir().glob("*xml2xml*/*.xml"))
+    assert files, f"no xml2xml documents in {corpus_dir()}"
     return files
 
 

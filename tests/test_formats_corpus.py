@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from schema_corpus import corpus_dir
 
 from gueststate.formats import (
     CheckpointDisk,
@@ -24,9 +25,7 @@ from gueststate.formats import (
     align_backup,
 )
 
-CORPUS = Path("/work/shared/corpus/libvirt-11.3")
-if not CORPUS.is_dir():  # pragma: no cover - a missing corpus must fail, not skip
-    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "libvirt-11.3"
+CORPUS = corpus_dir()
 
 BACKUP_IN = CORPUS / "domainbackupxml2xmlin"
 BACKUP_OUT = CORPUS / "domainbackupxml2xmlout"

@@ -1,6 +1,6 @@
 """Fuzzing: random and mutated documents and grammars raise only the documented errors.
 
-Seeds are libvirt's own test documents (``shared/corpus/libvirt-11.3`` beside the checkout), the
+Seeds are libvirt's own test documents (``schema_corpus``: from Debian's source package), the
 site's examples, the schema tests' seeds and the project's grammars.  A mutation is either a byte
 edit (insert, delete, overwrite, duplicate, splice two seeds) or a tree edit (drop, copy, rename
 or move an element; add, change or drop an attribute; change text), so that documents reach past
@@ -33,8 +33,11 @@ from gueststate.formats import Domain, FormatError
 from gueststate.problems import Problem
 from gueststate.rng import GrammarError, read_grammar, walk_paths
 
+if __name__ == "__main__":  # run by atheris (`make fuzz`), without pytest's conftest
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
+from schema_corpus import corpus_files
+
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus" / "libvirt-11.3"
 LONG_FACTOR = 20
 
 
@@ -58,10 +61,7 @@ class Seeds(list[bytes]):
 
 
 def _seed_documents() -> Seeds:
-    corpus = sorted(CORPUS.rglob("*.xml"))
-    if not corpus:
-        pytest.fail(f"fuzzing starts from libvirt's test corpus, not found at {CORPUS}: copy "
-                    "shared/corpus/libvirt-11.3 beside the checkout (see DESIGN.md)")
+    corpus = corpus_files()
     ours = sorted((REPO / "examples").rglob("*.xml")) + sorted(
         (REPO / "tests" / "schema_seeds").rglob("*.xml"))
     return Seeds(path.read_bytes() for path in corpus + ours)

@@ -10,6 +10,7 @@ Run as a script it prints the directory asked for, fetching it first if needed::
 
     python3 tools/debian_archive.py schemas 9.0.0
     python3 tools/debian_archive.py tests 11.3.0
+    python3 tools/debian_archive.py mirror
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def _apt_dir() -> Path:
         return apt
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise ArchiveUnavailable(f"{tool} is missing: libvirt's files come from Debian's archive")
+            raise ArchiveUnavailable(f"{tool} is missing: libvirt's files come from Debian")
     (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "status").touch()
@@ -201,5 +202,8 @@ def _run(command: list[str], cwd: Path | None = None) -> str:
 
 
 if __name__ == "__main__":
-    what, version = sys.argv[1:3]
-    print({"schemas": schemas, "tests": tests}[what](version))
+    if sys.argv[1:] == ["mirror"]:
+        print(mirror())
+    else:
+        what, version = sys.argv[1:3]
+        print({"schemas": schemas, "tests": tests}[what](version))
