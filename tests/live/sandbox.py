@@ -54,8 +54,12 @@ namespaces = [ ]
 stdio_handler = "logd"
 """
 # QEMU's capabilities take libvirtd most of a minute to probe; they are kept between sandboxes
-# in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to.
-CAPABILITY_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "libvirt-cache"
+# in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to (a
+# system of `make matrix` names its own with GUESTSTATE_CACHE).
+CAPABILITY_CACHE = (
+    Path(os.environ.get("GUESTSTATE_CACHE", Path(__file__).resolve().parents[2] / ".cache"))
+    / "libvirt-cache"
+)
 DISK_SIZE = "16M"
 PREFIX = "gueststate-live-"  # of every sandbox's directory, in the temporary directory
 START_TIMEOUT = 60.0
