@@ -94,8 +94,13 @@ def tests(version: str) -> Path:
         with tarfile.open(origs[0]) as tar:
             for member in tar:
                 if member.isfile() and TEST_DATA.match(member.name):
-                    member.name = member.name.split("/tests/", 1)[1]
-                    tar.extract(member, unpacked, filter="data")
+                    # Written by hand: the names matched above have no "..", and Python 3.11.2
+                    # (Debian 12) has no extraction filters.
+                    target_file = unpacked / member.name.split("/tests/", 1)[1]
+                    target_file.parent.mkdir(parents=True, exist_ok=True)
+                    source = tar.extractfile(member)
+                    assert source is not None
+                    target_file.write_bytes(source.read())
         _publish(unpacked, target)
     return target
 
