@@ -6,7 +6,12 @@ resolve, and the extension's environment data is merged from parallel readers.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from gueststate import __version__
+
+sys.path.insert(0, str(Path(__file__).parent / "tools"))  # the site's own version_matrix
 
 project = "gueststate"
 author = "the gueststate authors"
@@ -22,6 +27,7 @@ extensions = [
     "sphinx_design",
     "sphinxarg.ext",
     "gueststate.sphinxext",
+    "version_matrix",  # tools/version_matrix.py: kbase/versions' table from make matrix's records
 ]
 
 root_doc = "index"
@@ -66,6 +72,15 @@ intersphinx_mapping = {
     "python": ("https://docs.python.org/3", "_intersphinx/python.inv"),
     "lxml": ("https://lxml.de/apidoc", "_intersphinx/lxml.inv"),
 }
+
+# The doctests run against the libvirt the machine has (`make doctest`), and against each release
+# of the matrix (`make matrix`). Where releases answer differently, each answer sits in a tab
+# named after the releases it was checked on, its block marked with a condition such as
+# `:skipif: libvirt_version < (11, 0, 0)`, so every block runs exactly on the releases it names.
+doctest_global_setup = """
+import libvirt as _libvirt
+libvirt_version = tuple(_libvirt.getVersion() // 1000**power % 1000 for power in (2, 1, 0))
+"""
 
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"

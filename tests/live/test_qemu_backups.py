@@ -191,40 +191,6 @@ def test_checkpoint_size_and_deletion(libvirt: ModuleType, guest: Guest) -> None
     assert bitmaps(guest.domain, guest.images["vda"]) == []
 
 
-def test_offline_snapshot_refused_while_checkpoints_exist(
-    libvirt: ModuleType, libvirtd: Sandbox
-) -> None:
-    disk = libvirtd.create_disk("offline-vda", 0x11)
-    domain = libvirtd.connect().defineXML(libvirtd.guest_xml("offline", {"vda": disk}))
-    try:
-        with pytest.raises(libvirt.libvirtError, match="cannot create checkpoint for inactive"):
-            domain.checkpointCreateXML(checkpoint_xml("c0"), 0)
-        redefined = (
-            "<domaincheckpoint><name>c0</name><creationTime>1700000000</creationTime>"
-            "<disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>"
-        )
-        domain.checkpointCreateXML(redefined, libvirt.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE)
-        for flags in (0, libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY):
-            with pytest.raises(
-                libvirt.libvirtError,
-                match="cannot perform block operations while checkpoint exists",
-            ) as refused:
-                domain.snapshotCreateXML("<domainsnapshot/>", flags)
-            assert refused.value.get_error_code() == libvirt.VIR_ERR_OPERATION_UNSUPPORTED
-        with pytest.raises(libvirt.libvirtError, match="cannot delete inactive domain with 1"):
-            domain.undefine()
-        domain.checkpointLookupByName("c0").delete(
-            libvirt.VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY
-        )
-        snapshot = domain.snapshotCreateXML("<domainsnapshot><name>s0</name></domainsnapshot>", 0)
-        assert snapshot.getName() == "s0"
-    finally:
-        domain.undefineFlags(
-            libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
-            | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-        )
-
-
 def test_running_guest_takes_disk_only_snapshot_and_keeps_bitmaps(
     libvirt: ModuleType, libvirtd: Sandbox
 ) -> None:
