@@ -1,5 +1,5 @@
 # gueststate: the site, the package and their checks.  `make html` and `make check` are all a
-# fresh Debian 12 clone needs; both create the virtualenv first.
+# fresh Debian 12 or 13 clone needs; both create the virtualenv first.
 
 VENV        ?= .venv
 PYTHON      := $(VENV)/bin/python
@@ -7,8 +7,8 @@ SPHINXBUILD := $(VENV)/bin/sphinx-build
 SPHINXOPTS  ?= -W -n -j auto
 BUILDDIR    ?= _build
 
-.PHONY: venv deps html doctest lint typecheck test live check bench fuzz linkcheck \
-        linkcheck-external clean
+.PHONY: venv deps html doctest lint typecheck test live check checks matrix bench fuzz \
+        linkcheck linkcheck-external clean
 
 venv: $(VENV)/.installed
 
@@ -33,13 +33,24 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# pytest's temporary directories stay in the build directory, not in /tmp.
 test: venv
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --basetemp=$(BUILDDIR)/pytest
 
 live: venv
-	$(VENV)/bin/pytest -q -m live
+	$(VENV)/bin/pytest -q -m live --basetemp=$(BUILDDIR)/pytest
 
-check: lint typecheck test doctest html
+# Every test, on the libvirt this machine has; and nothing left outside the clone's build dirs.
+check:
+	tools/nothing-left-behind $(MAKE) --no-print-directory checks
+
+checks: lint typecheck test doctest html
+
+# The live tests and doctests on libvirt 9.0.0, 11.3.0 and 12.9.0, each in a Debian system of its
+# own (tools/debian-system; the first run builds them); records what each release answered in
+# kbase/versions.json. Ends with one `libvirt X.Y.Z / QEMU A.B.C: N passed, M failed` per release.
+matrix: deps
+	tools/matrix
 
 bench: venv
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
