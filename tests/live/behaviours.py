@@ -151,23 +151,33 @@ def revert_internal_snapshot_with_bitmaps(libvirt: ModuleType, box: Sandbox) -> 
         _forget(libvirt, domain)
 
 
-def second_job_during_pull_backup(libvirt: ModuleType, box: Sandbox) -> str:
-    """A pull job lasts until it is aborted: another backup waits for it, then gives up."""
-    domain = box.create_guest("pull-blocks")
-    socket = box.qemu_dir("pull-blocks-nbd") / "nbd.sock"
+def _during_pull_backup(libvirt: ModuleType, box: Sandbox, name: str,
+                        call: Callable[[Any, Any], Any]) -> str:
+    """What ``call(domain, socket)`` does while a pull backup runs; the job is ended after."""
+    domain = box.create_guest(name)
+    socket = box.qemu_dir(f"{name}-nbd") / "nbd.sock"
     try:
         domain.backupBegin(
             f"<domainbackup mode='pull'><server transport='unix' socket='{socket}'/>"
             "</domainbackup>", None, 0)
-        second = outcome(libvirt, box, lambda: domain.backupBegin(
-            f"<domainbackup mode='pull'><server transport='unix' socket='{socket}.2'/>"
-            "</domainbackup>", None, 0))
-        info = outcome(libvirt, box, lambda: domain.jobInfo())
+        answer = outcome(libvirt, box, lambda: call(domain, socket))
         domain.abortJob()
         wait_for_job(domain)
-        return f"job info: {info}; second backup: {second}"
+        return answer
     finally:
         _forget(libvirt, domain)
+
+
+def query_during_pull_backup(libvirt: ModuleType, box: Sandbox) -> str:
+    return _during_pull_backup(libvirt, box, "pull-query", lambda domain, _: domain.jobInfo())
+
+
+def second_backup_during_pull_backup(libvirt: ModuleType, box: Sandbox) -> str:
+    """A pull job lasts until it is ended: another backup waits for it, then gives up."""
+    return _during_pull_backup(libvirt, box, "pull-second", lambda domain, socket: (
+        domain.backupBegin(
+            f"<domainbackup mode='pull'><server transport='unix' socket='{socket}.2'/>"
+            "</domainbackup>", None, 0)))
 
 
 def test_driver_snapshot_with_checkpoint(libvirt: ModuleType, box: Sandbox) -> str:
@@ -209,9 +219,10 @@ PROBES = [
     Probe("revert-internal-bitmaps", "QEMU",
           "Revert to an internal snapshot while a checkpoint's bitmap is active",
           "kbase-snapshot-revert-qemu", revert_internal_snapshot_with_bitmaps),
-    Probe("pull-job-blocks", "QEMU",
-          "While a pull backup runs: query the job, start a second backup",
-          "kbase-backup-pull", second_job_during_pull_backup),
+    Probe("pull-job-query", "QEMU", "Query the job while a pull backup runs",
+          "kbase-backup-pull", query_during_pull_backup),
+    Probe("pull-job-second-backup", "QEMU", "Start a second backup while a pull backup runs",
+          "kbase-backup-pull", second_backup_during_pull_backup),
     Probe("test-driver-snapshot-with-checkpoint", "test",
           "Snapshot of a guest that has a checkpoint", "api-checkpoint-snapshot-exclusion",
           test_driver_snapshot_with_checkpoint),
