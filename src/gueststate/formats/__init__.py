@@ -20,12 +20,12 @@ from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
 from gueststate.formats.common import (
     Cipher,
     Encryption,
-    FormatError,
     Ivgen,
     Seclabel,
     Secret,
 )
 from gueststate.formats.domain import Domain, DomainDisk
+from gueststate.formats.location import FormatError
 from gueststate.formats.reading import load
 from gueststate.formats.snapshot import (
     DomainSnapshot,

@@ -7,11 +7,17 @@ import stat
 from collections.abc import Callable, Container
 from dataclasses import replace
 
+from gueststate.formats import backup as backup_rules
 from gueststate.formats.backup import BackupDisk, DomainBackup
 from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
 from gueststate.formats.common import model_error
 from gueststate.formats.domain import Domain, DomainDisk
+from gueststate.formats.location import Location
+from gueststate.formats.rules import enforce
 from gueststate.formats.snapshot import DomainSnapshot, SnapshotDisk, SnapshotSource
+
+#: Where alignment problems are: in the definition given as a model.
+MODEL = Location("<model>")
 
 
 def _regular_file(path: str) -> bool:
@@ -30,17 +36,12 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     if not domain.disks:
         raise model_error("domain must have at least one disk to perform backup")
     disks: list[BackupDisk] = []
-    for disk in backup.disks:
+    for index, disk in enumerate(backup.disks):
         found = domain.disk_by_target(disk.name)
         if found is None:
             raise model_error(f"no disk named '{disk.name}'")
-        if any(other.name == disk.name for other in disks):
-            raise model_error(f"disk '{disk.name}' specified twice")
-        if (disk.backupmode == "incremental" and disk.incremental is None
-                and backup.incremental is None):
-            raise model_error(
-                f"'incremental' backup mode of disk '{disk.name}' requires setting "
-                "'incremental' field for disk or backup")
+        enforce(backup_rules.DISK_RULES, (backup, index),
+                MODEL.at(f"domainbackup/disks/disk[{index + 1}]"), "align")
         if disk.backup:
             disk = _assign_store(disk, found, suffix)
         disks.append(disk)
