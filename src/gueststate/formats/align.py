@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Container
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from gueststate.formats import backup as backup_rules
+from gueststate.formats import checkpoint as checkpoint_rules
+from gueststate.formats import snapshot as snapshot_rules
 from gueststate.formats.backup import BackupDisk, DomainBackup
 from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
 from gueststate.formats.common import model_error
@@ -40,7 +42,7 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
         found = domain.disk_by_target(disk.name)
         if found is None:
             raise model_error(f"no disk named '{disk.name}'")
-        enforce(backup_rules.DISK_RULES, (backup, index),
+        enforce(backup_rules.DISK_RULES, backup_rules.listed(backup, index),
                 MODEL.at(f"domainbackup/disks/disk[{index + 1}]"), "align")
         if disk.backup:
             disk = _assign_store(disk, found, suffix)
@@ -79,14 +81,17 @@ def _fill_mode(disk: BackupDisk, incremental: str | None) -> BackupDisk:
     return replace(disk, backupmode=mode, incremental=checkpoint)
 
 
-def _listed_disk(domain: Domain, name: str, chosen: Container[str]) -> DomainDisk:
-    """The domain disk a definition lists as ``name``; ``chosen``: the targets listed before."""
-    found = domain.disk_by_name(name)
-    if found is None:
-        raise model_error(f"no disk named '{name}'")
-    if found.target in chosen:
-        raise model_error(f"disk '{name}' specified twice")
-    return found
+def _resolved(domain: Domain, names: Sequence[str]) -> Iterator[tuple[int, DomainDisk,
+                                                                      tuple[str, ...]]]:
+    """Each listed name's index and domain disk, with the targets resolved so far (what
+    libvirt's "specified twice" compares); an unknown name is refused."""
+    targets: list[str] = []
+    for index, name in enumerate(names):
+        found = domain.disk_by_name(name)
+        if found is None:
+            raise model_error(f"no disk named '{name}'")
+        targets.append(found.target)
+        yield index, found, tuple(targets)
 
 
 def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainCheckpoint:
@@ -97,8 +102,11 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
         raise model_error("domain must have at least one disk to perform checkpoints")
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
-    for disk in checkpoint.disks:
-        found = _listed_disk(domain, disk.name, chosen)
+    names = [disk.name for disk in checkpoint.disks]
+    for index, found, targets in _resolved(domain, names):
+        disk = checkpoint.disks[index]
+        enforce(checkpoint_rules.DISK_RULES, checkpoint_rules.listed(checkpoint, index, targets),
+                MODEL.at(f"domaincheckpoint/disks/disk[{index + 1}]"), "align")
         if disk.checkpoint != "no" and (found.empty or found.readonly):
             raise model_error(f"disk '{disk.name}' is empty or readonly")
         chosen[found.target] = replace(disk, name=found.target)
@@ -133,8 +141,11 @@ def align_snapshot(
         return snapshot
     require_match = uniform_internal and default_location == "internal"
     chosen: dict[str, SnapshotDisk] = {}
-    for disk in snapshot.disks:
-        found = _listed_disk(domain, disk.name, chosen)
+    names = [disk.name for disk in snapshot.disks]
+    for index, found, targets in _resolved(domain, names):
+        disk = snapshot.disks[index]
+        enforce(snapshot_rules.DISK_RULES, snapshot_rules.listed(snapshot, index, targets),
+                MODEL.at(f"domainsnapshot/disks/disk[{index + 1}]"), "align")
         mode = disk.snapshot
         if mode is None:
             own = found.snapshot

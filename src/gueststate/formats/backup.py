@@ -25,11 +25,12 @@ from gueststate.formats.location import Location
 from gueststate.formats.reading import load
 from gueststate.formats.rules import (
     HOST_RULES,
+    SPECIFIED_TWICE,
+    Listed,
     Rule,
     enforce,
     port_out_of_range,
     report,
-    specified_twice,
 )
 from gueststate.problems import Problem
 
@@ -122,7 +123,7 @@ class DomainBackup:
         disks: list[BackupDisk] = []
         for node in root.findall("disks/*"):
             disks.append(_parse_disk(source, node, mode, internal))
-            enforce(DISK_RULES, (backup.with_disks(tuple(disks)), len(disks) - 1),
+            enforce(DISK_RULES, listed(backup.with_disks(tuple(disks)), len(disks) - 1),
                     source.locate(node))
         private = root.find("privateData") if internal else None
         return replace(
@@ -247,12 +248,18 @@ SERVER_RULES: tuple[Rule[BackupServer], ...] = (
          "advice"),
 )
 
-#: A disk in its definition: (the backup, the disk's index in its list).
-DiskIn = tuple[DomainBackup, int]
+#: A disk in its definition.
+DiskIn = Listed[DomainBackup]
+
+
+def listed(backup: DomainBackup, index: int) -> DiskIn:
+    """Disk ``index`` of ``backup`` for its rules (libvirt knows backup disks by name)."""
+    names = tuple(disk.name for disk in backup.disks)
+    return Listed(backup, index, names[index], names)
 
 
 def _disk(item: DiskIn) -> BackupDisk:
-    return item[0].disks[item[1]]
+    return item.definition.disks[item.index]
 
 
 def _backed_up(test: Callable[[DomainBackup, BackupDisk], str | None]) -> Callable[
@@ -260,7 +267,7 @@ def _backed_up(test: Callable[[DomainBackup, BackupDisk], str | None]) -> Callab
     """A rule about what a disk with ``backup='no'`` does not have (libvirt reads no more)."""
     def judge(item: DiskIn) -> str | None:
         disk = _disk(item)
-        return test(item[0], disk) if disk.backup else None
+        return test(item.definition, disk) if disk.backup else None
     return judge
 
 
@@ -273,7 +280,7 @@ def _incremental_without_checkpoint(backup: DomainBackup, disk: BackupDisk) -> s
 
 
 def _store_place(item: DiskIn) -> str:
-    store = "target" if item[0].mode == "push" else "scratch"
+    store = "target" if item.definition.mode == "push" else "scratch"
     return f"{store}/@{'file' if _disk(item).type == 'file' else 'dev'}"
 
 
@@ -290,8 +297,7 @@ DISK_RULES: tuple[Rule[DiskIn], ...] = (
                              else f"unsupported disk backup type '{d.type}'")),
     Rule("driver/@type", _backed_up(lambda b, d: None if d.format in (None, *IMAGE_FORMATS)
                                     else f"unknown driver format value '{d.format}'")),
-    Rule("@name", lambda item: specified_twice(_disk(item).name) if _disk(item).name in {
-        d.name for d in item[0].disks[:item[1]]} else None, "align"),
+    SPECIFIED_TWICE,
     Rule("@backupmode", _backed_up(_incremental_without_checkpoint), "align"),
     Rule("@name", lambda item: None if _TARGET_DEV.fullmatch(_disk(item).name)
          else f"'{_disk(item).name}' is not a disk target name", "advice"),
@@ -315,5 +321,5 @@ def check(backup: DomainBackup, path: str = "<model>") -> list[Problem]:
     if backup.server is not None:
         found += report(SERVER_RULES, backup.server, here.at("server"))
     for index in range(len(backup.disks)):
-        found += report(DISK_RULES, (backup, index), here.at(f"disks/disk[{index + 1}]"))
+        found += report(DISK_RULES, listed(backup, index), here.at(f"disks/disk[{index + 1}]"))
     return [where.problem(f"{where.element}: {message}") for where, message in found]

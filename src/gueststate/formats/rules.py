@@ -59,18 +59,31 @@ def report(
         yield location.at(where), message
 
 
-def twice(names: Iterable[str]) -> Iterator[tuple[int, str]]:
-    """``(index, name)`` of each name already listed before it: libvirt's "specified twice"."""
-    seen: set[str] = set()
-    for index, name in enumerate(names):
-        if name in seen:
-            yield index, name
-        seen.add(name)
+D_co = TypeVar("D_co", covariant=True)
 
 
-def specified_twice(name: str) -> str:
-    """The message of the rule that a definition lists each disk once."""
-    return f"disk '{name}' specified twice"
+@dataclass(frozen=True)
+class Listed(Generic[D_co]):
+    """Entry ``index`` of a definition's disk list, as a part that rules judge.
+
+    ``identities`` says which entries are the same disk: their names as written when a
+    model is checked alone, the domain's targets they resolve to when it is aligned.
+    """
+
+    definition: D_co
+    index: int
+    name: str
+    identities: tuple[str, ...]
+
+    def repeated(self) -> bool:
+        """Whether an earlier entry names the same disk."""
+        return self.identities[self.index] in self.identities[:self.index]
+
+
+#: libvirt checks that a definition lists each disk once when it aligns it.
+SPECIFIED_TWICE: Rule[Listed[object]] = Rule(
+    "@name", lambda item: f"disk '{item.name}' specified twice" if item.repeated() else None,
+    "align")
 
 
 class Host(Protocol):
