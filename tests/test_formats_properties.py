@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 import string
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings

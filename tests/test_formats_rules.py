@@ -235,8 +235,8 @@ CHECKS: list[tuple[Model, str]] = [
      "domainsnapshot/memory/@file: memory filename '/m' requires external snapshot"),
     (DomainSnapshot(memory=SnapshotMemory("external")),
      "domainsnapshot/memory/@file: external memory snapshots require a filename"),
-    (DomainSnapshot(disks=(SnapshotDisk("vda", "internal", format="qcow2"),)),
-     "domainsnapshot/disks/disk[1]/@snapshot: file '' for disk 'vda' requires use of "
+    (DomainSnapshot(disks=(SnapshotDisk("vda", "internal", source=SnapshotSource("/f")),)),
+     "domainsnapshot/disks/disk[1]/@snapshot: file '/f' for disk 'vda' requires use of "
      "external snapshot mode"),
     (DomainSnapshot(disks=(SnapshotDisk("vda", "external", source=SnapshotSource("r")),)),
      "domainsnapshot/disks/disk[1]/source: disk snapshot image path 'r' must be absolute"),

@@ -15,14 +15,21 @@ from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
 from gueststate.formats.common import model_error
 from gueststate.formats.domain import Domain, DomainDisk
 from gueststate.formats.location import Location
-from gueststate.formats.rules import enforce
-from gueststate.formats.snapshot import DomainSnapshot, SnapshotDisk, SnapshotSource
+from gueststate.formats.rules import SPECIFIED_TWICE, enforce
+from gueststate.formats.snapshot import (
+    DomainSnapshot,
+    SnapshotDisk,
+    SnapshotMemory,
+    SnapshotSource,
+)
 
 #: Where alignment problems are: in the definition given as a model.
 MODEL = Location("<model>")
 
 
-def _regular_file(path: str) -> bool:
+def regular_file(path: str) -> bool:
+    """Whether ``path`` is an existing regular file (libvirt names new images only after
+    those)."""
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
@@ -127,13 +134,15 @@ def align_snapshot(
     *,
     uniform_internal: bool = True,
     force_default: bool = False,
-    is_regular_file: Callable[[str], bool] = _regular_file,
+    is_regular_file: Callable[[str], bool] = regular_file,
 ) -> DomainSnapshot:
-    """Every domain disk, in domain order, with its mode decided and external names generated.
+    """Every domain disk, in domain order, with its mode decided and external names generated
+    (libvirt's virDomainSnapshotAlignDisks).
 
     ``uniform_internal`` is libvirt's rule that an internal snapshot covers every disk the
     same way.  New external images are named after the source with its extension replaced
-    by the snapshot name; the source must be an existing regular file (``is_regular_file``).
+    by the snapshot name (the creation time when it has none); the source must be an
+    existing regular file (``is_regular_file``).
     """
     if len(snapshot.disks) > len(domain.disks):
         raise model_error("too many disk snapshot requests for domain")
@@ -144,8 +153,8 @@ def align_snapshot(
     names = [disk.name for disk in snapshot.disks]
     for index, found, targets in _resolved(domain, names):
         disk = snapshot.disks[index]
-        enforce(snapshot_rules.DISK_RULES, snapshot_rules.listed(snapshot, index, targets),
-                MODEL.at(f"domainsnapshot/disks/disk[{index + 1}]"), "align")
+        place = MODEL.at(f"domainsnapshot/disks/disk[{index + 1}]")
+        enforce((SPECIFIED_TWICE,), snapshot_rules.listed(snapshot, index, targets), place)
         mode = disk.snapshot
         if mode is None:
             own = found.snapshot
@@ -153,9 +162,9 @@ def align_snapshot(
         elif require_match and mode != default_location and not (
                 mode == "no" and found.snapshot == "no"):
             raise model_error(f"disk '{disk.name}' must use snapshot mode '{default_location}'")
-        if disk.source.path and mode != "external":
-            raise model_error(f"file '{disk.source.path}' for disk '{disk.name}' requires use "
-                              "of external snapshot mode")
+        decided = replace(snapshot, disks=(*snapshot.disks[:index], replace(disk, snapshot=mode)))
+        enforce(snapshot_rules.DISK_RULES, snapshot_rules.listed(decided, index, targets), place,
+                "align")
         chosen[found.target] = replace(disk, name=found.target, snapshot=mode)
     disks: list[SnapshotDisk] = []
     for found in domain.disks:
@@ -187,15 +196,72 @@ def _external_name(
     if not is_regular_file(found.source):
         raise model_error(f"source for disk '{disk.name}' is not a regular file; refusing to "
                           "generate external snapshot name")
-    if snapshot.name is None:
-        raise model_error("a snapshot without a name cannot name external files")
     base = found.source
     dot = base.rfind(".")
     if dot >= 0 and "/" not in base[dot:]:
         base = base[:dot]
-    path = f"{base}.{snapshot.name}"
+    path = f"{base}.{snapshot.name if snapshot.name is not None else snapshot.creation_time}"
     for other in earlier:
         if other.source.path == path:
             raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
                               f"collision with disk '{other.name}'")
     return replace(disk, source=replace(disk.source or SnapshotSource(), path=path))
+
+
+def take_snapshot(
+    snapshot: DomainSnapshot,
+    domain: Domain,
+    creation_time: int,
+    *,
+    disk_only: bool = False,
+    active: bool = True,
+    is_regular_file: Callable[[str], bool] = regular_file,
+) -> DomainSnapshot:
+    """A new snapshot of ``domain`` (running when ``active``) as libvirt records it.
+
+    The name defaults to ``creation_time``; state and memory follow the domain; with
+    ``disk_only`` (VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) every disk defaults to an external
+    image and no memory is saved.  Parse the document with ``disk_only`` too: libvirt then
+    refuses a memory mode other than ``no``.
+    """
+    snapshot = snapshot.created(creation_time)
+    state = "running" if active else "shutoff"
+    memory = snapshot.memory
+    if disk_only:
+        location, memory = "external", SnapshotMemory("no")
+        state = "disk-snapshot" if active else "shutoff"
+    elif memory is not None and memory.snapshot == "external":
+        location = "external"
+    else:
+        location = "internal"
+        memory = SnapshotMemory("no" if state == "shutoff" else "internal")
+    snapshot = replace(snapshot, state=state, memory=memory)
+    return align_snapshot(snapshot, domain, location, is_regular_file=is_regular_file)
+
+
+def redefine_snapshot(
+    snapshot: DomainSnapshot,
+    domain: Domain,
+    *,
+    disk_only: bool = False,
+    is_regular_file: Callable[[str], bool] = regular_file,
+) -> DomainSnapshot:
+    """Saved metadata given back to libvirt (VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) for the
+    guest ``domain``: parse it with ``redefine``.  Its disks are aligned against the domain
+    the snapshot itself records, not the guest's present one."""
+    if disk_only and snapshot.state != "disk-snapshot":
+        raise model_error(f"disk-only flag for snapshot {snapshot.name} requires "
+                          "disk-snapshot state")
+    recorded = None
+    if snapshot.domain is not None:
+        recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>")
+        if domain.uuid is not None and recorded.uuid != domain.uuid:
+            raise model_error(f"definition for snapshot {snapshot.name} must use uuid "
+                              f"{domain.uuid}")
+    if recorded is None:
+        raise model_error("missing domain in snapshot")
+    external = snapshot.state == "disk-snapshot" or (
+        snapshot.memory is not None and snapshot.memory.snapshot == "external") or any(
+        disk.snapshot == "external" for disk in snapshot.disks)
+    return align_snapshot(snapshot, recorded, "external" if external else "internal",
+                          is_regular_file=is_regular_file)

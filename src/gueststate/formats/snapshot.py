@@ -143,20 +143,22 @@ class DomainSnapshot:
     @classmethod
     def from_xml(
         cls, data: bytes | str, path: str = "<string>", *, validate: bool = True,
-        redefine: bool = False,
+        redefine: bool = False, disk_only: bool = False,
     ) -> DomainSnapshot:
         """Parse (after schema validation unless ``validate`` is false, like libvirt without
         ``VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE``).
 
         Everything in the document is kept.  ``redefine`` adds libvirt's rules for saved
         metadata: name, numeric creation time and state required; memory mode defaulted.
+        ``disk_only`` (VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) refuses a memory to save.
         """
         root, source = load(data, path, "domainsnapshot", validate=validate)
-        return cls.from_element(root, source, redefine=redefine)
+        return cls.from_element(root, source, redefine=redefine, disk_only=disk_only)
 
     @classmethod
     def from_element(
-        cls, root: etree._Element, source: Source, *, redefine: bool = False
+        cls, root: etree._Element, source: Source, *, redefine: bool = False,
+        disk_only: bool = False,
     ) -> DomainSnapshot:
         """Build the model from a parsed ``<domainsnapshot>`` element.
 
@@ -176,7 +178,7 @@ class DomainSnapshot:
                 raise source.fail(root, "missing state from existing snapshot")
             if state not in STATES:
                 raise source.fail(root, f"Invalid state '{state}' in domain snapshot XML")
-        offline = redefine and state in OFFLINE_STATES
+        offline = disk_only or (redefine and state in OFFLINE_STATES)
         domain = root.find("domain")
         full_domain = domain is not None and domain.get("type") is not None
         uuid = text_of(domain, "uuid") if domain is not None and not full_domain else None
@@ -539,9 +541,8 @@ def _disk(item: DiskIn) -> SnapshotDisk:
 
 def _external_only(item: DiskIn) -> str | None:
     disk = _disk(item)
-    if (disk.source.path or disk.format is not None) and disk.snapshot not in (
-            None, "external"):
-        return (f"file '{disk.source.path or ''}' for disk '{disk.name}' requires use of "
+    if disk.source.path and disk.snapshot not in (None, "external"):
+        return (f"file '{disk.source.path}' for disk '{disk.name}' requires use of "
                 "external snapshot mode")
     return None
 
