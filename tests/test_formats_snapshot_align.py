@@ -74,6 +74,14 @@ def _snapshot(disk: str) -> str:
      "can't split path 'image' into pool name and image name"),
     ("<disk name='vda' type='network'><source protocol='nbd'><host port='1'/></source></disk>",
      "missing name for host"),
+    ("<disk name='vda' type='network'><source protocol='nbd'><host name='h' port='x'/>"
+     "</source></disk>", "failed to parse port number 'x'"),
+    ("<disk name='vda' type='network'><source protocol='nbd' tls='maybe'/></disk>",
+     "Invalid value for attribute 'tls' in element 'source': 'maybe'."),
+    ("<disk name='vda'><source file='/x'><slices><slice type='storage' size='1'/></slices>"
+     "</source></disk>", "missing offset or size attribute of slice"),
+    ("<disk name='vda'><source file='/x'><slices><slice type='storage' offset='x' size='1'/>"
+     "</slices></source></disk>", "malformed value 'x' of 'offset' attribute of slice"),
 ])
 def test_source_refusals(disk: str, message: str) -> None:
     assert _refusal(_snapshot(disk)) == message
@@ -108,6 +116,28 @@ def test_source_parts_are_kept_in_libvirt_order() -> None:
   </disks>
 </domainsnapshot>
 """
+
+
+def test_network_children_kept_as_libvirt_writes_them() -> None:
+    text = _snapshot(
+        "<disk name='vda' type='network'><source protocol='https' name='i'>"
+        "<host name='h'/><timeout seconds='5'/><cookies><cookie name='c'>v</cookie></cookies>"
+        "<ssl verify='no'/><config file='/c'/></source></disk>"
+        "<disk name='vdb'><source file='/f' fdgroup='g'/></disk>")
+    written = from_xml(text, validate=False).to_xml()
+    assert written.split("<disks>")[1].split("</disks>")[0] == """
+    <disk name='vda' snapshot='external' type='network'>
+      <source protocol='https' name='i'>
+        <host name='h' port='443'/>
+        <config file='/c'/>
+        <ssl verify='no'/>
+        <timeout seconds='5'/>
+      </source>
+    </disk>
+    <disk name='vdb' snapshot='external' type='file'>
+      <source file='/f' fdgroup='g'/>
+    </disk>
+  """
 
 
 def test_deletion_marks_are_read_only_on_redefinition() -> None:

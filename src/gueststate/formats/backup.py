@@ -29,7 +29,7 @@ from gueststate.formats.rules import (
     Listed,
     Rule,
     enforce,
-    port_out_of_range,
+    port_not_a_number,
     report,
 )
 from gueststate.problems import Problem
@@ -152,7 +152,7 @@ def _parse_server(source: Source, node: etree._Element) -> BackupServer:
     transport = attr(node, "transport") or "tcp"
     text = attr(node, "port")
     if text is not None and not text.isdigit():
-        raise source.fail(node, port_out_of_range(text))
+        raise source.fail(node, port_not_a_number(text))
     server = BackupServer(
         transport,
         None if transport in ("unix", "fd") else attr(node, "name"),

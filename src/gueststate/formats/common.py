@@ -60,13 +60,23 @@ def attr(element: etree._Element, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def invalid_value(attribute: str, element: str, value: str) -> str:
+    """libvirt's refusal of an enumerated attribute's value it does not know."""
+    return f"Invalid value for attribute '{attribute}' in element '{element}': '{value}'."
+
+
+def missing_attribute(attribute: str, element: str) -> str:
+    """libvirt's refusal of an element without an attribute it requires."""
+    return f"Missing required attribute '{attribute}' in element '{element}'"
+
+
 def yes_no(source: Source, element: etree._Element, name: str) -> bool | None:
     """A ``yes``/``no`` attribute as a boolean."""
     value = attr(element, name)
     if value is None:
         return None
     if value not in ("yes", "no"):
-        raise source.fail(element, f"invalid value '{value}' for attribute '{name}'")
+        raise source.fail(element, invalid_value(name, str(element.tag), value))
     return value == "yes"
 
 

@@ -109,8 +109,13 @@ def _socket_not_supported(host: Host) -> str | None:
 
 
 def port_out_of_range(text: str) -> str:
-    """libvirt's refusal of a port that is no number from 0 to 65535."""
+    """libvirt's refusal of a port above 65535."""
     return f"port '{text}' out of range"
+
+
+def port_not_a_number(text: str) -> str:
+    """libvirt's refusal of a port that is not a number."""
+    return f"failed to parse port number '{text}'"
 
 
 #: How libvirt reads any ``<host>``-like element (virDomainStorageNetworkParseHost).

@@ -15,7 +15,9 @@ from gueststate.formats.common import (
     Source,
     attr,
     format_uuid,
+    invalid_value,
     is_absolute,
+    missing_attribute,
     parse_encryption,
     parse_seclabels,
     text_of,
@@ -29,7 +31,7 @@ from gueststate.formats.rules import (
     Listed,
     Rule,
     enforce,
-    port_out_of_range,
+    port_not_a_number,
     report,
 )
 from gueststate.problems import Problem
@@ -77,8 +79,9 @@ class Reservations:
 class SnapshotSource:
     """The new image of an external snapshot: a ``path`` (file/dev) or a network volume.
 
-    ``extra`` holds a network source's other children (``<snapshot>``, ``<config>``...) as
-    written; ``raw`` the whole ``<source>`` of an nvme, vhostuser or vhostvdpa disk.
+    ``extra`` holds the other children libvirt keeps of a network source (``<snapshot>``,
+    ``<config>``, ``<ssl>``...) in its order; ``raw`` the whole ``<source>`` of an nvme,
+    vhostuser or vhostvdpa disk.
     """
 
     path: str | None = None
@@ -90,6 +93,7 @@ class SnapshotSource:
     seclabels: tuple[Seclabel, ...] = ()
     encryption: Encryption | None = None
     extra: tuple[RawElement, ...] = ()
+    fdgroup: str | None = None
     slice: tuple[int, int] | None = None
     auth: RawElement | None = None
     reservations: Reservations | None = None
@@ -248,16 +252,6 @@ class DomainSnapshot:
         return render(Tag("domainsnapshot", children=children))
 
 
-def invalid_value(attribute: str, element: str, value: str) -> str:
-    """libvirt's refusal of an enumerated attribute's value it does not know."""
-    return f"Invalid value for attribute '{attribute}' in element '{element}': '{value}'."
-
-
-def missing_attribute(attribute: str, element: str) -> str:
-    """libvirt's refusal of an element without an attribute it requires."""
-    return f"Missing required attribute '{attribute}' in element '{element}'"
-
-
 def _enum(source: Source, node: etree._Element, name: str, allowed: tuple[str, ...]
           ) -> str | None:
     value = attr(node, name)
@@ -318,8 +312,6 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ftps": 990, "tftp": 69,
                  "vxhs": 9999}
 PROTOCOLS = ("nbd", "rbd", "sheepdog", "gluster", "iscsi", "http", "https", "ftp", "ftps",
              "tftp", "ssh", "vxhs", "nfs")
-_NETWORK_PARTS = ("host", "seclabel", "encryption", "auth", "reservations", "slices",
-                  "privateData")
 
 
 def _parse_source(source: Source, element: etree._Element, kind: str) -> SnapshotSource:
@@ -330,29 +322,31 @@ def _parse_source(source: Source, element: etree._Element, kind: str) -> Snapsho
         image = _parse_network(source, element)
     else:
         path = attr(element, {"block": "dev", "dir": "dir"}.get(kind, "file")) or None
-        image = SnapshotSource(path)
+        image = SnapshotSource(path, fdgroup=attr(element, "fdgroup") if kind == "file"
+                               else None)
     auth = element.find("auth")
     encryption = parse_encryption(source, element)
     reservations = _parse_reservations(source, element.find("reservations"))
     found = element.find("slices/slice[@type='storage']")
     storage_slice = None
     if found is not None:
-        storage_slice = (_count(source, found, "offset"), _count(source, found, "size"))
+        storage_slice = _slice(source, found)
     return replace(
         image, seclabels=parse_seclabels(source, element), encryption=encryption,
         auth=RawElement.from_element(auth) if auth is not None else None,
         reservations=reservations, slice=storage_slice)
 
 
-def _count(source: Source, node: etree._Element, name: str) -> int:
-    """A required non-negative integer attribute, as libvirt reads a slice's."""
-    value = attr(node, name)
-    if value is None:
-        raise source.fail(node, missing_attribute(name, str(node.tag)))
-    if not value.isdigit():
-        raise source.fail(node, invalid_value(name, str(node.tag), value)[:-1]
-                          + ". Expected non-negative integer value")
-    return int(value)
+def _slice(source: Source, node: etree._Element) -> tuple[int, int]:
+    """The offset and size of a storage slice, as libvirt reads them."""
+    offset, size = attr(node, "offset"), attr(node, "size")
+    if not offset or not size:
+        raise source.fail(node, "missing offset or size attribute of slice")
+    for name, value in (("offset", offset), ("size", size)):
+        if not value.isdigit():
+            raise source.fail(node, f"malformed value '{value}' of '{name}' attribute of "
+                              "slice")
+    return int(offset), int(size)
 
 
 def _check_device_source(source: Source, element: etree._Element, kind: str) -> None:
@@ -421,20 +415,55 @@ def _parse_network(source: Source, element: etree._Element) -> SnapshotSource:
         unix = transport == "unix"
         port = None if unix else attr(node, "port")
         if port is not None and not port.isdigit():
-            raise source.fail(node, port_out_of_range(port))
+            raise source.fail(node, port_not_a_number(port))
         host = NetworkHost(None if unix else attr(node, "name"), int(port) if port else None,
                            transport, attr(node, "socket"))
         enforce(HOST_RULES, host, source.locate(node))
         if transport in (None, "tcp") and not host.port:
             host = replace(host, port=DEFAULT_PORTS.get(protocol))
         hosts.append(replace(host, transport=None if transport == "tcp" else transport))
-    extra = tuple(RawElement.from_element(child) for child in element
-                  if isinstance(child.tag, str) and child.tag not in _NETWORK_PARTS)
     return SnapshotSource(
         volume or None, protocol, tls, attr(element, "tlsHostname"),
         attr(element, "query") if protocol in ("http", "https") else None,
-        tuple(hosts), extra=extra,
+        tuple(hosts), extra=_network_extras(source, element, protocol),
     )
+
+
+def _network_extras(
+    source: Source, element: etree._Element, protocol: str
+) -> tuple[RawElement, ...]:
+    """The children of a network source libvirt keeps, rewritten in its order and form
+    (it reads each only for the protocols that have it; cookies are secret: not written)."""
+    def value(path: str) -> str | None:
+        found = element.xpath(f"string({path})")
+        return str(found) or None
+
+    tags: list[Tag] = []
+    user, group = value("./identity/@user"), value("./identity/@group")
+    if protocol == "nfs" and (user or group):
+        tags.append(Tag("identity", [("user", user), ("group", group)]))
+    for name, path, attribute in (("snapshot", "./snapshot/@name", "name"),
+                                  ("config", "./config/@file", "file")):
+        found = value(path)
+        if found is not None:
+            tags.append(Tag(name, [(attribute, found)]))
+    iqn = value("./initiator/iqn/@name")
+    if iqn is not None:
+        tags.append(Tag("initiator", children=[Tag("iqn", [("name", iqn)])]))
+    ssl = element.find("ssl")
+    if protocol in ("https", "ftps") and ssl is not None:
+        verify = yes_no(source, ssl, "verify")
+        if verify is not None:
+            tags.append(Tag("ssl", [("verify", "yes" if verify else "no")]))
+    if protocol in ("http", "https", "ftp", "ftps"):
+        for name, path, attribute in (("readahead", "./readahead/@size", "size"),
+                                      ("timeout", "./timeout/@seconds", "seconds")):
+            found = value(path)
+            if found is not None and not found.isdigit():
+                raise source.fail(element, "invalid readahead size or timeout")
+            if found is not None and int(found):
+                tags.append(Tag(name, [(attribute, str(int(found)))]))
+    return tuple(RawElement(render(tag).rstrip("\n")) for tag in tags)
 
 
 def _scaled(source: Source, element: etree._Element) -> int:
@@ -483,7 +512,7 @@ def _source_tag(disk: SnapshotDisk) -> Tag | RawElement:
         element.children.extend(src.extra)
     else:
         location = {"block": "dev", "dir": "dir"}.get(disk.type, "file")
-        element = Tag("source", [(location, src.path)])
+        element = Tag("source", [(location, src.path), ("fdgroup", src.fdgroup)])
     if src.slice is not None:
         offset, size = src.slice
         element.children.append(Tag("slices", children=[Tag("slice", [
