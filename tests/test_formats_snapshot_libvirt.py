@@ -307,7 +307,7 @@ class Generator:
         """A saved record given back, sometimes changed the way people change them."""
         self.defects = 0
         text = saved
-        change = self.rng.randrange(9)
+        change = self.rng.randrange(10)
         if change == 1:
             text = re.sub(r"<state>[^<]*</state>", "<state>"
                           + self.rng.choice(["paused", "shutoff", "disk-snapshot", "nostate"])
@@ -330,6 +330,9 @@ class Generator:
         elif change == 8:
             text = re.sub(r"(<disk name='v[a-z]+' snapshot='[a-z]+')/>",
                           r"\1><snapshotDeleteInProgress/></disk>", text, count=1)
+        elif change == 9:
+            text = text.replace("</name>", "</name>\n  <parent>\n    <name>gone</name>\n"
+                                "  </parent>", 1)
         return text.replace("<name>", f"<name>r{number}-", 1) if "<name>" in text else text
 
 
@@ -350,7 +353,8 @@ def _ours_new(text: str, guest: Guest, moment: int, validate: bool) -> str:
 
 def _ours_redefined(text: str, guest: Guest) -> str:
     snapshot = DomainSnapshot.from_xml(text, "generated", validate=False, redefine=True)
-    return _DOMAIN.sub("", redefine_snapshot(snapshot, guest.domain).to_xml())
+    # Every snapshot is deleted once compared: the guest has none a parent could be.
+    return _DOMAIN.sub("", redefine_snapshot(snapshot, guest.domain, existing=()).to_xml())
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 
 from gueststate.formats import backup as backup_rules
@@ -244,11 +244,19 @@ def redefine_snapshot(
     domain: Domain,
     *,
     disk_only: bool = False,
+    existing: Collection[str] | None = None,
     is_regular_file: Callable[[str], bool] = regular_file,
 ) -> DomainSnapshot:
     """Saved metadata given back to libvirt (VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) for the
     guest ``domain``: parse it with ``redefine``.  Its disks are aligned against the domain
-    the snapshot itself records, not the guest's present one."""
+    the snapshot itself records, not the guest's present one.  ``existing`` names the
+    guest's snapshots, when known, so that a parent must be one of them."""
+    parent = snapshot.parent
+    if parent is not None and existing is not None:
+        if parent == snapshot.name:
+            raise model_error(f"cannot set moment {parent} as its own parent")
+        if parent not in existing:
+            raise model_error(f"parent {parent} for moment {snapshot.name} not found")
     if disk_only and snapshot.state != "disk-snapshot":
         raise model_error(f"disk-only flag for snapshot {snapshot.name} requires "
                           "disk-snapshot state")

@@ -467,12 +467,17 @@ def _network_extras(
 
 
 def _scaled(source: Source, element: etree._Element) -> int:
-    text = "".join(element.itertext()).strip()
-    unit = (attr(element, "unit") or "b").lower()
-    if not text.isdigit() or unit not in _UNITS:
-        raise source.fail(element, f"invalid value '{text}' for element or attribute "
-                          "'./metadata_cache/max_size[1]'")
-    return int(text) * _UNITS[unit]
+    """``<max_size>`` in bytes, read as libvirt's virParseScaledValue reads it."""
+    text = "".join(element.itertext())
+    if not text:
+        return 0  # libvirt reads empty text as no value
+    if not text.lstrip().isdigit():
+        raise source.fail(element, f"Invalid value '{text}' for element or attribute "
+                          "'./driver/metadata_cache/max_size'")
+    unit = attr(element, "unit") or "b"
+    if unit.lower() not in _UNITS:
+        raise source.fail(element, f"unknown suffix '{unit}'")
+    return int(text) * _UNITS[unit.lower()]
 
 
 def _disk_tag(disk: SnapshotDisk) -> Tag:
