@@ -62,7 +62,9 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
             disks.append(_assign_store(BackupDisk(found.target), found, suffix))
         else:
             disks.append(BackupDisk(found.target, backup=False))
-    return backup.with_disks(tuple(_fill_mode(disk, backup.incremental) for disk in disks))
+    aligned = backup.with_disks(tuple(_fill_mode(disk, backup.incremental) for disk in disks))
+    enforce(backup_rules.BACKUP_RULES, aligned, MODEL.at("domainbackup"), "align")
+    return aligned
 
 
 def _assign_store(disk: BackupDisk, found: DomainDisk, suffix: str) -> BackupDisk:

@@ -233,6 +233,9 @@ BACKUP_RULES: tuple[Rule[DomainBackup], ...] = (
          if b.server is not None and b.mode != "pull" else None),
     Rule("server", lambda b: "a pull backup needs a <server>"
          if b.mode == "pull" and b.server is None else None, "advice"),
+    # Listed disks leave the others out; an aligned backup lists every disk of the domain.
+    Rule("disks", lambda b: "no disks selected for backup"
+         if b.disks and not any(disk.backup for disk in b.disks) else None, "align"),
 )
 
 SERVER_RULES: tuple[Rule[BackupServer], ...] = (
