@@ -7,7 +7,7 @@ itself, :meth:`Location.problem` is the one place to pass it on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
@@ -24,18 +24,30 @@ class FormatError(Exception):
 
 @dataclass(frozen=True)
 class Location:
-    """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python."""
+    """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python.
+
+    A place in a parsed document keeps its element and the document's lines, to find the
+    line and column of the places below it.
+    """
 
     path: str = "<model>"
     element: str = ""
     line: int = 0
     column: int = 0
+    node: etree._Element | None = field(default=None, compare=False, repr=False)
+    lines: Sequence[str] = field(default=(), compare=False, repr=False)
 
     def at(self, where: str) -> Location:
         """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
         if not where:
             return self
-        return replace(self, element=f"{self.element}/{where}" if self.element else where)
+        moved = replace(self, element=f"{self.element}/{where}" if self.element else where)
+        child = where.split("/@")[0] if not where.startswith("@") else ""
+        found = self.node.find(child) if self.node is not None and child else None
+        if found is None:
+            return moved
+        inner = locate(self.path, self.lines, found)
+        return replace(moved, line=inner.line, column=inner.column, node=found)
 
     def problem(self, message: str) -> Problem:
         """A problem at this place, worded as libvirt words it."""
@@ -53,7 +65,7 @@ def locate(path: str, lines: Sequence[str], element: etree._Element | None) -> L
     line = element.sourceline if isinstance(element.sourceline, int) else 0
     tree = element.getroottree()
     return Location(path, tree.getpath(element).lstrip("/"), line,
-                    _column(lines, line, element))
+                    _column(lines, line, element), element, lines)
 
 
 def _column(lines: Sequence[str], line: int, element: etree._Element) -> int:
