@@ -129,7 +129,8 @@ def _apt_dir() -> Path:
         return apt
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise ArchiveUnavailable(f"{tool} is missing: libvirt's files come from Debian's archive")
+            raise ArchiveUnavailable(
+                f"{tool} is missing: libvirt's files come from Debian's archive")
     (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "status").touch()
