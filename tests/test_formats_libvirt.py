@@ -6,9 +6,6 @@ through a custom ``test:///`` configuration.  Generated checkpoint definitions a
 by libvirt and by gueststate; the results must be equal, and a definition libvirt refuses
 must be refused by gueststate too.  Snapshots have their own, larger differential in
 ``test_formats_snapshot_libvirt.py``.
-
-The machine's libvirt is 9.0.0 while the model follows 11.3.0; the cases where they differ
-(reference/formats.md §1.4, §2.6) are named in ``KNOWN_9_0_DIFFERENCES`` and never generated.
 """
 
 from __future__ import annotations
@@ -30,14 +27,6 @@ from gueststate.formats import (
 )
 
 pytestmark = pytest.mark.live
-
-#: What libvirt 9.0.0 does differently from the 11.3.0 model, kept out of the generators.
-KNOWN_9_0_DIFFERENCES = {
-    "revertDisks": "snapshot <revertDisks> exists only since 9.9.0 (schema and parser)",
-    "snapshotDeleteInProgress": "allowed by the snapshot schema only after 9.0.0",
-    "luks-any": "encryption format luks-any and several <secret>s are newer than 9.0.0",
-    "disk-only": "the 9.0.0 test driver refuses VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY",
-}
 
 DEFINITIONS_PER_FORMAT = 200
 
