@@ -176,7 +176,6 @@ class Generator:
     folder: Path
     release: Release
     defects: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
