@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import string
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -126,8 +127,9 @@ checkpoints = st.builds(
 
 
 host_name = st.from_regex(r"[a-z0-9][a-z0-9.\-]{0,10}", fullmatch=True)
-tcp_host = st.builds(NetworkHost, host_name, st.none() | st.integers(1, 65535),
-                     st.none() | st.sampled_from(["tcp", "rdma"]))
+# libvirt writes no transport='tcp' (the default) and gives TCP hosts a default port.
+tcp_host = st.builds(NetworkHost, host_name, st.integers(1, 65535),
+                     st.none() | st.just("rdma"))
 unix_host = st.builds(NetworkHost, transport=st.just("unix"), socket=abs_path)
 
 
@@ -139,11 +141,11 @@ def network_source(draw: st.DrawFn) -> SnapshotSource:
     hosts = tuple(draw(tcp_host | unix_host) for _ in range(count))
     tls = draw(st.none() | st.booleans()) if protocol == "nbd" else None
     query = draw(st.none() | st.just("a=b&c")) if protocol.startswith("http") else None
-    extra: tuple[RawElement, ...] = ()
+    auth = None
     if protocol in ("rbd", "iscsi") and draw(st.booleans()):
-        extra = (RawElement("<auth username='admin'>\n  <secret type='ceph' usage='pool'/>\n"
-                            "</auth>"),)
-    return SnapshotSource(volume, protocol, tls, None, query, hosts, extra=extra)
+        auth = RawElement("<auth username='admin'>\n  <secret type='ceph' usage='pool'/>\n"
+                          "</auth>")
+    return SnapshotSource(volume, protocol, tls, None, query, hosts, auth=auth)
 
 
 @st.composite
@@ -193,11 +195,11 @@ def snapshots(draw: st.DrawFn) -> DomainSnapshot:
     )
 
 
-def _round_trip(model: Model) -> None:
+def _round_trip(model: Model, expected: Model | None = None) -> None:
     document = model.to_xml()
     result = schemas.validate_bytes(document.encode("utf-8"), "generated")
     assert result.valid, (document, result.problems)
-    assert from_xml(document, "generated") == model, document
+    assert from_xml(document, "generated") == (expected or model), document
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -215,7 +217,11 @@ def test_checkpoint_round_trip(model: DomainCheckpoint) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshots())
 def test_snapshot_round_trip(model: DomainSnapshot) -> None:
-    _round_trip(model)
+    # libvirt reads <snapshotDeleteInProgress/> only when it redefines a snapshot.
+    _round_trip(model, replace(model, disks=tuple(
+        replace(disk, delete_in_progress=False) for disk in model.disks),
+        revert_disks=tuple(replace(disk, delete_in_progress=False)
+                           for disk in model.revert_disks)))
 
 
 SEEDS = corpus_files()

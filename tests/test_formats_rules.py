@@ -119,7 +119,28 @@ def test_problem_points_at_the_element() -> None:
     text = "<domainbackup mode='pull'>\n  <server name='h' port='99999'/>\n</domainbackup>"
     with pytest.raises(FormatError) as caught:
         from_xml(text, "b.xml", validate=False)
-    assert str(caught.value.problems[0]) == "b.xml:2:0: port '99999' out of range"
+    assert str(caught.value.problems[0]) == "b.xml:2:3: port '99999' out of range"
+
+
+def test_problem_column_on_a_one_line_document() -> None:
+    # lxml knows lines only: the column is that of the n-th start tag of the same name
+    # (and <disks> is not a <disk>); a rule about a disk's source points at the <source>.
+    text = ("<domainsnapshot><disks><disk name='vda'/><disk name='vdb'>"
+            "<source file='rel'/></disk></disks></domainsnapshot>")
+    with pytest.raises(FormatError) as caught:
+        from_xml(text, "s.xml", validate=False)
+    column = text.index("<source") + 1
+    assert str(caught.value.problems[0]) == (
+        f"s.xml:1:{column}: disk snapshot image path 'rel' must be absolute")
+
+
+def test_rules_are_enforced_in_libvirt_order() -> None:
+    # The definition's rules come before its parts': a <server> in a push backup is refused
+    # for being there before anything inside it is read.
+    assert _refusal("<domainbackup><server transport='bogus' port='x'/></domainbackup>") == (
+        "use of <server> requires pull mode backup")
+    assert _refusal("<domainbackup mode='pull'><server transport='rdma'/></domainbackup>") == (
+        "missing name for host")
 
 
 def test_redefine_defaults_memory_from_state() -> None:
@@ -214,8 +235,8 @@ CHECKS: list[tuple[Model, str]] = [
      "domainsnapshot/memory/@file: memory filename '/m' requires external snapshot"),
     (DomainSnapshot(memory=SnapshotMemory("external")),
      "domainsnapshot/memory/@file: external memory snapshots require a filename"),
-    (DomainSnapshot(disks=(SnapshotDisk("vda", "internal", format="qcow2"),)),
-     "domainsnapshot/disks/disk[1]/@snapshot: file '' for disk 'vda' requires use of "
+    (DomainSnapshot(disks=(SnapshotDisk("vda", "internal", source=SnapshotSource("/f")),)),
+     "domainsnapshot/disks/disk[1]/@snapshot: file '/f' for disk 'vda' requires use of "
      "external snapshot mode"),
     (DomainSnapshot(disks=(SnapshotDisk("vda", "external", source=SnapshotSource("r")),)),
      "domainsnapshot/disks/disk[1]/source: disk snapshot image path 'r' must be absolute"),

@@ -208,6 +208,13 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
                        "as libvirt does without a checkpoint)")
     align.add_argument("--no-validate", action="store_false", dest="validate",
                        help="skip the schema, as libvirt does for snapshots without VALIDATE")
+    align.add_argument("--redefine", action="store_true",
+                       help="snapshot: saved metadata given back to libvirt "
+                       "(VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE): name, creation time, state "
+                       "and a <domain> required; disks aligned against that <domain>")
+    align.add_argument("--disk-only", action="store_true",
+                       help="snapshot: disks only, every disk external by default, no memory "
+                       "(VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY)")
     align.set_defaults(handler=_cmd_align)
 
 
@@ -263,9 +270,12 @@ def _cmd_align(args: argparse.Namespace) -> int:
 
     try:
         domain = formats.Domain.from_xml(_read(args.domain), str(args.domain))
-        model = formats.from_xml(_read(args.file), str(args.file), validate=args.validate)
-        suffix = args.suffix if args.suffix is not None else str(int(time.time()))
-        aligned = formats.align(model, domain, suffix=suffix)
+        flags = {"redefine": args.redefine, "disk_only": args.disk_only}
+        model = formats.from_xml(_read(args.file), str(args.file), validate=args.validate,
+                                 **flags)
+        now = int(time.time())
+        suffix = args.suffix if args.suffix is not None else str(now)
+        aligned = formats.align(model, domain, suffix=suffix, creation_time=now, **flags)
     except formats.FormatError as error:
         # Alignment problems concern the definition as a whole: name its file.
         report([Problem(str(args.file), p.line, p.column, p.message)

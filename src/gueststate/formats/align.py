@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Container
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 
+from gueststate.formats import backup as backup_rules
+from gueststate.formats import checkpoint as checkpoint_rules
+from gueststate.formats import snapshot as snapshot_rules
 from gueststate.formats.backup import BackupDisk, DomainBackup
 from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
 from gueststate.formats.common import model_error
 from gueststate.formats.domain import Domain, DomainDisk
-from gueststate.formats.snapshot import DomainSnapshot, SnapshotDisk, SnapshotSource
+from gueststate.formats.location import Location
+from gueststate.formats.rules import SPECIFIED_TWICE, enforce
+from gueststate.formats.snapshot import (
+    DomainSnapshot,
+    SnapshotDisk,
+    SnapshotMemory,
+    SnapshotSource,
+)
+
+#: Where alignment problems are: in the definition given as a model.
+MODEL = Location("<model>")
 
 
-def _regular_file(path: str) -> bool:
+def regular_file(path: str) -> bool:
+    """Whether ``path`` is an existing regular file (libvirt names new images only after
+    those)."""
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
@@ -30,17 +45,12 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     if not domain.disks:
         raise model_error("domain must have at least one disk to perform backup")
     disks: list[BackupDisk] = []
-    for disk in backup.disks:
+    for index, disk in enumerate(backup.disks):
         found = domain.disk_by_target(disk.name)
         if found is None:
             raise model_error(f"no disk named '{disk.name}'")
-        if any(other.name == disk.name for other in disks):
-            raise model_error(f"disk '{disk.name}' specified twice")
-        if (disk.backupmode == "incremental" and disk.incremental is None
-                and backup.incremental is None):
-            raise model_error(
-                f"'incremental' backup mode of disk '{disk.name}' requires setting "
-                "'incremental' field for disk or backup")
+        enforce(backup_rules.DISK_RULES, backup_rules.listed(backup, index),
+                MODEL.at(f"domainbackup/disks/disk[{index + 1}]"), "align")
         if disk.backup:
             disk = _assign_store(disk, found, suffix)
         disks.append(disk)
@@ -52,7 +62,9 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
             disks.append(_assign_store(BackupDisk(found.target), found, suffix))
         else:
             disks.append(BackupDisk(found.target, backup=False))
-    return backup.with_disks(tuple(_fill_mode(disk, backup.incremental) for disk in disks))
+    aligned = backup.with_disks(tuple(_fill_mode(disk, backup.incremental) for disk in disks))
+    enforce(backup_rules.BACKUP_RULES, aligned, MODEL.at("domainbackup"), "align")
+    return aligned
 
 
 def _assign_store(disk: BackupDisk, found: DomainDisk, suffix: str) -> BackupDisk:
@@ -78,14 +90,17 @@ def _fill_mode(disk: BackupDisk, incremental: str | None) -> BackupDisk:
     return replace(disk, backupmode=mode, incremental=checkpoint)
 
 
-def _listed_disk(domain: Domain, name: str, chosen: Container[str]) -> DomainDisk:
-    """The domain disk a definition lists as ``name``; ``chosen``: the targets listed before."""
-    found = domain.disk_by_name(name)
-    if found is None:
-        raise model_error(f"no disk named '{name}'")
-    if found.target in chosen:
-        raise model_error(f"disk '{name}' specified twice")
-    return found
+def _resolved(domain: Domain, names: Sequence[str]) -> Iterator[tuple[int, DomainDisk,
+                                                                      tuple[str, ...]]]:
+    """Each listed name's index and domain disk, with the targets resolved so far (what
+    libvirt's "specified twice" compares); an unknown name is refused."""
+    targets: list[str] = []
+    for index, name in enumerate(names):
+        found = domain.disk_by_name(name)
+        if found is None:
+            raise model_error(f"no disk named '{name}'")
+        targets.append(found.target)
+        yield index, found, tuple(targets)
 
 
 def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainCheckpoint:
@@ -96,8 +111,11 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
         raise model_error("domain must have at least one disk to perform checkpoints")
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
-    for disk in checkpoint.disks:
-        found = _listed_disk(domain, disk.name, chosen)
+    names = [disk.name for disk in checkpoint.disks]
+    for index, found, targets in _resolved(domain, names):
+        disk = checkpoint.disks[index]
+        enforce(checkpoint_rules.DISK_RULES, checkpoint_rules.listed(checkpoint, index, targets),
+                MODEL.at(f"domaincheckpoint/disks/disk[{index + 1}]"), "align")
         if disk.checkpoint != "no" and (found.empty or found.readonly):
             raise model_error(f"disk '{disk.name}' is empty or readonly")
         chosen[found.target] = replace(disk, name=found.target)
@@ -118,13 +136,15 @@ def align_snapshot(
     *,
     uniform_internal: bool = True,
     force_default: bool = False,
-    is_regular_file: Callable[[str], bool] = _regular_file,
+    is_regular_file: Callable[[str], bool] = regular_file,
 ) -> DomainSnapshot:
-    """Every domain disk, in domain order, with its mode decided and external names generated.
+    """Every domain disk, in domain order, with its mode decided and external names generated
+    (libvirt's virDomainSnapshotAlignDisks).
 
     ``uniform_internal`` is libvirt's rule that an internal snapshot covers every disk the
     same way.  New external images are named after the source with its extension replaced
-    by the snapshot name; the source must be an existing regular file (``is_regular_file``).
+    by the snapshot name (the creation time when it has none); the source must be an
+    existing regular file (``is_regular_file``).
     """
     if len(snapshot.disks) > len(domain.disks):
         raise model_error("too many disk snapshot requests for domain")
@@ -132,8 +152,11 @@ def align_snapshot(
         return snapshot
     require_match = uniform_internal and default_location == "internal"
     chosen: dict[str, SnapshotDisk] = {}
-    for disk in snapshot.disks:
-        found = _listed_disk(domain, disk.name, chosen)
+    names = [disk.name for disk in snapshot.disks]
+    for index, found, targets in _resolved(domain, names):
+        disk = snapshot.disks[index]
+        place = MODEL.at(f"domainsnapshot/disks/disk[{index + 1}]")
+        enforce((SPECIFIED_TWICE,), snapshot_rules.listed(snapshot, index, targets), place)
         mode = disk.snapshot
         if mode is None:
             own = found.snapshot
@@ -141,9 +164,9 @@ def align_snapshot(
         elif require_match and mode != default_location and not (
                 mode == "no" and found.snapshot == "no"):
             raise model_error(f"disk '{disk.name}' must use snapshot mode '{default_location}'")
-        if disk.source.path and mode != "external":
-            raise model_error(f"file '{disk.source.path}' for disk '{disk.name}' requires use "
-                              "of external snapshot mode")
+        decided = replace(snapshot, disks=(*snapshot.disks[:index], replace(disk, snapshot=mode)))
+        enforce(snapshot_rules.DISK_RULES, snapshot_rules.listed(decided, index, targets), place,
+                "align")
         chosen[found.target] = replace(disk, name=found.target, snapshot=mode)
     disks: list[SnapshotDisk] = []
     for found in domain.disks:
@@ -175,15 +198,80 @@ def _external_name(
     if not is_regular_file(found.source):
         raise model_error(f"source for disk '{disk.name}' is not a regular file; refusing to "
                           "generate external snapshot name")
-    if snapshot.name is None:
-        raise model_error("a snapshot without a name cannot name external files")
     base = found.source
     dot = base.rfind(".")
     if dot >= 0 and "/" not in base[dot:]:
         base = base[:dot]
-    path = f"{base}.{snapshot.name}"
+    path = f"{base}.{snapshot.name if snapshot.name is not None else snapshot.creation_time}"
     for other in earlier:
         if other.source.path == path:
             raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
                               f"collision with disk '{other.name}'")
     return replace(disk, source=replace(disk.source or SnapshotSource(), path=path))
+
+
+def take_snapshot(
+    snapshot: DomainSnapshot,
+    domain: Domain,
+    creation_time: int,
+    *,
+    disk_only: bool = False,
+    active: bool = True,
+    is_regular_file: Callable[[str], bool] = regular_file,
+) -> DomainSnapshot:
+    """A new snapshot of ``domain`` (running when ``active``) as libvirt records it.
+
+    The name defaults to ``creation_time``; state and memory follow the domain; with
+    ``disk_only`` (VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) every disk defaults to an external
+    image and no memory is saved.  Parse the document with ``disk_only`` too: libvirt then
+    refuses a memory mode other than ``no``.
+    """
+    snapshot = snapshot.created(creation_time)
+    state = "running" if active else "shutoff"
+    memory = snapshot.memory
+    if disk_only:
+        location, memory = "external", SnapshotMemory("no")
+        state = "disk-snapshot" if active else "shutoff"
+    elif memory is not None and memory.snapshot == "external":
+        location = "external"
+    else:
+        location = "internal"
+        memory = SnapshotMemory("no" if state == "shutoff" else "internal")
+    snapshot = replace(snapshot, state=state, memory=memory)
+    return align_snapshot(snapshot, domain, location, is_regular_file=is_regular_file)
+
+
+def redefine_snapshot(
+    snapshot: DomainSnapshot,
+    domain: Domain,
+    *,
+    disk_only: bool = False,
+    existing: Collection[str] | None = None,
+    is_regular_file: Callable[[str], bool] = regular_file,
+) -> DomainSnapshot:
+    """Saved metadata given back to libvirt (VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) for the
+    guest ``domain``: parse it with ``redefine``.  Its disks are aligned against the domain
+    the snapshot itself records, not the guest's present one.  ``existing`` names the
+    guest's snapshots, when known, so that a parent must be one of them."""
+    parent = snapshot.parent
+    if parent is not None and existing is not None:
+        if parent == snapshot.name:
+            raise model_error(f"cannot set moment {parent} as its own parent")
+        if parent not in existing:
+            raise model_error(f"parent {parent} for moment {snapshot.name} not found")
+    if disk_only and snapshot.state != "disk-snapshot":
+        raise model_error(f"disk-only flag for snapshot {snapshot.name} requires "
+                          "disk-snapshot state")
+    recorded = None
+    if snapshot.domain is not None:
+        recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>")
+        if domain.uuid is not None and recorded.uuid != domain.uuid:
+            raise model_error(f"definition for snapshot {snapshot.name} must use uuid "
+                              f"{domain.uuid}")
+    if recorded is None:
+        raise model_error("missing domain in snapshot")
+    external = snapshot.state == "disk-snapshot" or (
+        snapshot.memory is not None and snapshot.memory.snapshot == "external") or any(
+        disk.snapshot == "external" for disk in snapshot.disks)
+    return align_snapshot(snapshot, recorded, "external" if external else "internal",
+                          is_regular_file=is_regular_file)

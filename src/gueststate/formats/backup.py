@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
@@ -20,10 +21,19 @@ from gueststate.formats.common import (
     text_of,
     yes_no,
 )
+from gueststate.formats.location import Location
 from gueststate.formats.reading import load
+from gueststate.formats.rules import (
+    HOST_RULES,
+    SPECIFIED_TWICE,
+    Listed,
+    Rule,
+    enforce,
+    port_not_a_number,
+    report,
+)
 from gueststate.problems import Problem
 
-TRANSPORTS = ("tcp", "unix", "fd")
 DISK_STATES = ("running", "complete", "failed", "cancelling", "cancelled")
 _TARGET_DEV = re.compile(r"(ioemu:)?(fd|hd|sd|vd|xvd|ubd)[a-zA-Z0-9_]+")
 _DNS_NAME = re.compile(r"[a-zA-Z0-9.\-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
@@ -103,25 +113,22 @@ class DomainBackup:
     ) -> DomainBackup:
         """Build the model from a parsed ``<domainbackup>`` element."""
         mode = attr(root, "mode") or "push"
-        if mode not in ("push", "pull"):
-            raise source.fail(root, f"unknown backup mode '{mode}'")
-        server = None
         node = root.find("server")
-        if node is not None:
-            if mode != "pull":
-                raise source.fail(node, "use of <server> requires pull mode backup")
-            server = _parse_server(source, node)
-        disks = tuple(
-            _parse_disk(source, node, mode, internal) for node in root.findall("disks/*")
-        )
+        # The definition's own rules judge the mode and whether a <server> is there at all
+        # before the server itself is read, as libvirt does.
+        enforce(BACKUP_RULES, cls(mode, server=None if node is None else BackupServer()),
+                source.locate(root))
+        server = None if node is None else _parse_server(source, node)
+        backup = cls(mode=mode, incremental=text_of(root, "incremental"), server=server)
+        disks: list[BackupDisk] = []
+        for node in root.findall("disks/*"):
+            disks.append(_parse_disk(source, node, mode, internal))
+            enforce(DISK_RULES, listed(backup.with_disks(tuple(disks)), len(disks) - 1),
+                    source.locate(node))
         private = root.find("privateData") if internal else None
-        return cls(
-            mode=mode,
-            incremental=text_of(root, "incremental"),
-            server=server,
-            disks=disks,
-            private_data=RawElement.from_element(private) if private is not None else None,
-        )
+        return replace(
+            backup, disks=tuple(disks),
+            private_data=RawElement.from_element(private) if private is not None else None)
 
     def to_xml(self) -> str:
         """libvirt's canonical text of this definition."""
@@ -143,35 +150,18 @@ class DomainBackup:
 
 def _parse_server(source: Source, node: etree._Element) -> BackupServer:
     transport = attr(node, "transport") or "tcp"
-    if transport == "rdma":
-        raise source.fail(node, "transport rdma is not supported for <server>")
-    if transport not in TRANSPORTS:
-        raise source.fail(node, f"unknown protocol transport type '{transport}'")
-    socket, name, fdgroup = attr(node, "socket"), attr(node, "name"), attr(node, "fdgroup")
-    port = None
-    if transport == "unix":
-        if not socket:
-            raise source.fail(node, "missing socket for unix transport")
-        if not is_absolute(socket):
-            raise source.fail(node, f"backup socket path '{socket}' must be absolute")
-        name = None
-    elif socket is not None:
-        raise source.fail(node, f"transport '{transport}' does not support socket attribute")
-    if transport == "tcp":
-        if not name:
-            raise source.fail(node, "missing name for host")
-        text = attr(node, "port")
-        if text is not None:
-            if not text.isdigit() or int(text) > 65535:
-                raise source.fail(node, f"port '{text}' out of range")
-            port = int(text) or None
-    if transport == "fd":
-        if not fdgroup:
-            raise source.fail(node, "missing 'fdgroup' attribute for 'fd' transport")
-        name = None
-    else:
-        fdgroup = None
-    return BackupServer(transport, name, port, socket, fdgroup, yes_no(source, node, "tls"))
+    text = attr(node, "port")
+    if text is not None and not text.isdigit():
+        raise source.fail(node, port_not_a_number(text))
+    server = BackupServer(
+        transport,
+        None if transport in ("unix", "fd") else attr(node, "name"),
+        int(text) or None if text is not None else None,
+        attr(node, "socket"),
+        attr(node, "fdgroup") if transport == "fd" else None,
+    )
+    enforce(SERVER_RULES, server, source.locate(node))
+    return replace(server, tls=yes_no(source, node, "tls"))
 
 
 def _parse_disk(source: Source, node: etree._Element, mode: str, internal: bool) -> BackupDisk:
@@ -190,29 +180,22 @@ def _parse_disk(source: Source, node: etree._Element, mode: str, internal: bool)
             raise source.fail(node, f"disk '{name}' backup state wrong or missing '{state}'")
         text = attr(node, "index")
         index = int(text) if text and text.isdigit() else None
-    backupmode = attr(node, "backupmode") or None
-    if backupmode not in (None, "full", "incremental"):
-        raise source.fail(node, f"invalid backupmode '{backupmode}' of disk '{name}'")
     kind = attr(node, "type") or "file"
-    if kind not in ("file", "block"):
-        raise source.fail(node, f"unsupported disk backup type '{kind}'")
     driver = node.find("driver")
-    fmt = attr(driver, "type") if driver is not None else None
-    if fmt is not None and fmt not in IMAGE_FORMATS:
-        raise source.fail(driver, f"unknown driver format value '{fmt}'")
     store = BackupStore()
     element = node.find("target" if mode == "push" else "scratch")
-    if element is not None:
+    if element is not None and kind in ("file", "block"):
         path = attr(element, "file" if kind == "file" else "dev") or None
         store = BackupStore(path, parse_seclabels(source, element),
                             parse_encryption(source, element))
     pull = mode == "pull"
     return BackupDisk(
-        name=name, backup=True, type=kind, backupmode=backupmode,
+        name=name, backup=True, type=kind, backupmode=attr(node, "backupmode") or None,
         incremental=attr(node, "incremental"),
         exportname=attr(node, "exportname") if pull else None,
         exportbitmap=attr(node, "exportbitmap") if pull else None,
-        format=fmt, store=store, state=state, index=index,
+        format=attr(driver, "type") if driver is not None else None,
+        store=store, state=state, index=index,
     )
 
 
@@ -241,62 +224,105 @@ def _disk_tag(disk: BackupDisk, mode: str) -> Tag:
     return Tag("disk", attrs, children)
 
 
+# --- libvirt's rules, each once: parsing enforces "parse", align_backup "align" ---
+
+BACKUP_RULES: tuple[Rule[DomainBackup], ...] = (
+    Rule("@mode", lambda b: None if b.mode in ("push", "pull")
+         else f"unknown backup mode '{b.mode}'"),
+    Rule("server", lambda b: "use of <server> requires pull mode backup"
+         if b.server is not None and b.mode != "pull" else None),
+    Rule("server", lambda b: "a pull backup needs a <server>"
+         if b.mode == "pull" and b.server is None else None, "advice"),
+    # Listed disks leave the others out; an aligned backup lists every disk of the domain.
+    Rule("disks", lambda b: "no disks selected for backup"
+         if b.disks and not any(disk.backup for disk in b.disks) else None, "align"),
+)
+
+SERVER_RULES: tuple[Rule[BackupServer], ...] = (
+    *HOST_RULES,
+    Rule("@transport", lambda s: "transport rdma is not supported for <server>"
+         if s.transport == "rdma" else None),
+    Rule("@socket", lambda s: f"backup socket path '{s.socket}' must be absolute"
+         if s.transport == "unix" and s.socket and not is_absolute(s.socket) else None),
+    Rule("@fdgroup", lambda s: "missing 'fdgroup' attribute for 'fd' transport"
+         if s.transport == "fd" and not s.fdgroup else None),
+    Rule("@name", lambda s: f"'{s.name}' is not a host name or address"
+         if s.transport == "tcp" and s.name and not _DNS_NAME.fullmatch(s.name) else None,
+         "advice"),
+)
+
+#: A disk in its definition.
+DiskIn = Listed[DomainBackup]
+
+
+def listed(backup: DomainBackup, index: int) -> DiskIn:
+    """Disk ``index`` of ``backup`` for its rules (libvirt knows backup disks by name)."""
+    names = tuple(disk.name for disk in backup.disks)
+    return Listed(backup, index, names[index], names)
+
+
+def _disk(item: DiskIn) -> BackupDisk:
+    return item.definition.disks[item.index]
+
+
+def _backed_up(test: Callable[[DomainBackup, BackupDisk], str | None]) -> Callable[
+        [DiskIn], str | None]:
+    """A rule about what a disk with ``backup='no'`` does not have (libvirt reads no more)."""
+    def judge(item: DiskIn) -> str | None:
+        disk = _disk(item)
+        return test(item.definition, disk) if disk.backup else None
+    return judge
+
+
+def _incremental_without_checkpoint(backup: DomainBackup, disk: BackupDisk) -> str | None:
+    if disk.backupmode == "incremental" and disk.incremental is None \
+            and backup.incremental is None:
+        return (f"'incremental' backup mode of disk '{disk.name}' requires setting "
+                "'incremental' field for disk or backup")
+    return None
+
+
+def _store_place(item: DiskIn) -> str:
+    store = "target" if item.definition.mode == "push" else "scratch"
+    return f"{store}/@{'file' if _disk(item).type == 'file' else 'dev'}"
+
+
+def _store_path(backup: DomainBackup, disk: BackupDisk) -> str | None:
+    path = disk.store.path
+    return None if path is None or is_absolute(path) else f"path '{path}' must be absolute"
+
+
+DISK_RULES: tuple[Rule[DiskIn], ...] = (
+    Rule("@backupmode", _backed_up(lambda b, d: None if d.backupmode in (
+        None, "full", "incremental") else f"invalid backupmode '{d.backupmode}' of disk "
+        f"'{d.name}'")),
+    Rule("@type", _backed_up(lambda b, d: None if d.type in ("file", "block")
+                             else f"unsupported disk backup type '{d.type}'")),
+    Rule("driver/@type", _backed_up(lambda b, d: None if d.format in (None, *IMAGE_FORMATS)
+                                    else f"unknown driver format value '{d.format}'")),
+    SPECIFIED_TWICE,
+    Rule("@backupmode", _backed_up(_incremental_without_checkpoint), "align"),
+    Rule("@name", lambda item: None if _TARGET_DEV.fullmatch(_disk(item).name)
+         else f"'{_disk(item).name}' is not a disk target name", "advice"),
+    Rule("@incremental", _backed_up(lambda b, d: "backupmode='full' conflicts with an "
+                                    "incremental checkpoint" if d.backupmode == "full"
+                                    and d.incremental is not None else None), "advice"),
+    Rule("@exportname", _backed_up(lambda b, d: "export names are only valid in pull mode"
+                                   if b.mode == "push" and (d.exportname or d.exportbitmap)
+                                   else None), "advice"),
+    Rule("driver/@type", _backed_up(lambda b, d: "the scratch image of a pull backup must be "
+                                    "qcow2" if b.mode == "pull"
+                                    and d.format not in (None, "qcow2") else None), "advice"),
+    Rule(_store_place, _backed_up(_store_path), "advice"),
+)
+
+
 def check(backup: DomainBackup, path: str = "<model>") -> list[Problem]:
-    """Rules beyond the schema that libvirt enforces when the backup starts."""
-    problems: list[Problem] = []
-
-    def report(where: str, message: str) -> None:
-        problems.append(Problem(path, 0, 0, f"domainbackup{where}: {message}"))
-
-    if backup.mode not in ("push", "pull"):
-        report("/@mode", f"unknown backup mode '{backup.mode}'")
-    server = backup.server
-    if server is not None:
-        if backup.mode != "pull":
-            report("/server", "use of <server> requires pull mode backup")
-        if server.transport not in TRANSPORTS:
-            report("/server/@transport", f"unknown protocol transport type '{server.transport}'")
-        if server.transport == "tcp":
-            if not server.name:
-                report("/server/@name", "missing name for host")
-            elif not _DNS_NAME.fullmatch(server.name):
-                report("/server/@name", f"'{server.name}' is not a host name or address")
-            if server.port is not None and not 0 <= server.port <= 65535:
-                report("/server/@port", f"port '{server.port}' out of range")
-        if server.transport == "unix" and not (server.socket and is_absolute(server.socket)):
-            report("/server/@socket", f"backup socket path '{server.socket}' must be absolute")
-        if server.transport == "fd" and not server.fdgroup:
-            report("/server/@fdgroup", "missing 'fdgroup' attribute for 'fd' transport")
-    elif backup.mode == "pull":
-        report("/server", "a pull backup needs a <server>")
-    seen: set[str] = set()
-    for number, disk in enumerate(backup.disks, start=1):
-        where = f"/disks/disk[{number}]"
-        if not _TARGET_DEV.fullmatch(disk.name):
-            report(f"{where}/@name", f"'{disk.name}' is not a disk target name")
-        if disk.name in seen:
-            report(f"{where}/@name", f"disk '{disk.name}' specified twice")
-        seen.add(disk.name)
-        if not disk.backup:
-            continue
-        if disk.type not in ("file", "block"):
-            report(f"{where}/@type", f"unsupported disk backup type '{disk.type}'")
-        if disk.backupmode == "full" and disk.incremental is not None:
-            report(f"{where}/@incremental",
-                   "backupmode='full' conflicts with an incremental checkpoint")
-        if (disk.backupmode == "incremental" and disk.incremental is None
-                and backup.incremental is None):
-            report(f"{where}/@backupmode",
-                   f"'incremental' backup mode of disk '{disk.name}' requires setting "
-                   "'incremental' field for disk or backup")
-        if backup.mode == "push" and (disk.exportname or disk.exportbitmap):
-            report(f"{where}/@exportname", "export names are only valid in pull mode")
-        if disk.format is not None and disk.format not in IMAGE_FORMATS:
-            report(f"{where}/driver/@type", f"unknown driver format value '{disk.format}'")
-        if backup.mode == "pull" and disk.format not in (None, "qcow2"):
-            report(f"{where}/driver/@type", "the scratch image of a pull backup must be qcow2")
-        if disk.store.path is not None and not is_absolute(disk.store.path):
-            store = "target" if backup.mode == "push" else "scratch"
-            location = "file" if disk.type == "file" else "dev"
-            report(f"{where}/{store}/@{location}", f"path '{disk.store.path}' must be absolute")
-    return problems
+    """Every rule the backup breaks (libvirt's, at parse and start, and advice)."""
+    here = Location(path, "domainbackup")
+    found = list(report(BACKUP_RULES, backup, here))
+    if backup.server is not None:
+        found += report(SERVER_RULES, backup.server, here.at("server"))
+    for index in range(len(backup.disks)):
+        found += report(DISK_RULES, listed(backup, index), here.at(f"disks/disk[{index + 1}]"))
+    return [where.problem(f"{where.element}: {message}") for where, message in found]

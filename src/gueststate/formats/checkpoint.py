@@ -9,7 +9,9 @@ from lxml import etree
 
 from gueststate.formats.canonical import RawElement, Tag, render
 from gueststate.formats.common import Source, attr, text_of
+from gueststate.formats.location import Location
 from gueststate.formats.reading import load
+from gueststate.formats.rules import SPECIFIED_TWICE, Listed, Rule, enforce, report
 from gueststate.problems import Problem
 
 CHECKPOINT_MODES = ("no", "bitmap")
@@ -68,7 +70,7 @@ class DomainCheckpoint:
             description=text_of(root, "description"),
             parent=text_of(root, "parent/name"),
             creation_time=int(created) if created and created.isdigit() else None,
-            disks=tuple(_parse_disk(source, node) for node in root.findall("disks/*")),
+            disks=_parse_disks(source, root),
             domain=RawElement.from_element(domain) if domain is not None else None,
         )
 
@@ -99,15 +101,18 @@ class DomainCheckpoint:
         return render(Tag("domaincheckpoint", children=children))
 
 
-def _parse_disk(source: Source, node: etree._Element) -> CheckpointDisk:
-    name = attr(node, "name")
-    if not name:
-        raise source.fail(node, "missing name from disk checkpoint element")
-    mode = attr(node, "checkpoint") or "bitmap"
-    if mode not in CHECKPOINT_MODES:
-        raise source.fail(node, f"unknown disk checkpoint setting '{mode}'")
-    # size is output-only: libvirt ignores it on input.
-    return CheckpointDisk(name, mode, attr(node, "bitmap"))
+def _parse_disks(source: Source, root: etree._Element) -> tuple[CheckpointDisk, ...]:
+    disks: list[CheckpointDisk] = []
+    for node in root.findall("disks/*"):
+        name = attr(node, "name")
+        if not name:
+            raise source.fail(node, "missing name from disk checkpoint element")
+        # size is output-only: libvirt ignores it on input.
+        disks.append(CheckpointDisk(name, attr(node, "checkpoint") or "bitmap",
+                                    attr(node, "bitmap")))
+        enforce(DISK_RULES, listed(DomainCheckpoint(disks=tuple(disks)), len(disks) - 1),
+                source.locate(node))
+    return tuple(disks)
 
 
 def _disk_tag(disk: CheckpointDisk) -> Tag:
@@ -118,27 +123,51 @@ def _disk_tag(disk: CheckpointDisk) -> Tag:
                         ("bitmap", disk.bitmap), ("size", size)])
 
 
+# --- libvirt's rules, each once: parsing enforces "parse", align_checkpoint "align" ---
+
+def _name_rule(value: str | None) -> str | None:
+    if value is None or _NAME.fullmatch(value):
+        return None
+    return (f"'{value}' is not a valid checkpoint name (letters, digits, '_', '-', '.'; not "
+            "starting with '.')")
+
+
+CHECKPOINT_RULES: tuple[Rule[DomainCheckpoint], ...] = (
+    Rule("name", lambda c: _name_rule(c.name), "advice"),
+    Rule("parent/name", lambda c: _name_rule(c.parent), "advice"),
+)
+
+DiskIn = Listed[DomainCheckpoint]
+
+
+def listed(checkpoint: DomainCheckpoint, index: int,
+           identities: tuple[str, ...] | None = None) -> DiskIn:
+    """Disk ``index`` for its rules; ``identities`` default to the names as written."""
+    names = tuple(disk.name for disk in checkpoint.disks)
+    return Listed(checkpoint, index, names[index], identities or names)
+
+
+def _disk(item: DiskIn) -> CheckpointDisk:
+    return item.definition.disks[item.index]
+
+
+DISK_RULES: tuple[Rule[DiskIn], ...] = (
+    Rule("@checkpoint", lambda item: None if _disk(item).checkpoint in CHECKPOINT_MODES
+         else f"unknown disk checkpoint setting '{_disk(item).checkpoint}'"),
+    SPECIFIED_TWICE,
+    Rule("@name", lambda item: None if _DISK_NAME.fullmatch(item.name)
+         else f"'{item.name}' is neither a target nor an absolute path", "advice"),
+    Rule("@bitmap", lambda item: "a disk with checkpoint='no' cannot name a bitmap"
+         if _disk(item).checkpoint == "no" and _disk(item).bitmap is not None else None,
+         "advice"),
+)
+
+
 def check(checkpoint: DomainCheckpoint, path: str = "<model>") -> list[Problem]:
-    """Rules beyond parsing: names libvirt accepts, one entry per disk, consistent modes."""
-    problems: list[Problem] = []
-
-    def report(where: str, message: str) -> None:
-        problems.append(Problem(path, 0, 0, f"domaincheckpoint{where}: {message}"))
-
-    for where, value in (("/name", checkpoint.name), ("/parent/name", checkpoint.parent)):
-        if value is not None and not _NAME.fullmatch(value):
-            report(where, f"'{value}' is not a valid checkpoint name "
-                   "(letters, digits, '_', '-', '.'; not starting with '.')")
-    seen: set[str] = set()
-    for number, disk in enumerate(checkpoint.disks, start=1):
-        where = f"/disks/disk[{number}]"
-        if not _DISK_NAME.fullmatch(disk.name):
-            report(f"{where}/@name", f"'{disk.name}' is neither a target nor an absolute path")
-        if disk.name in seen:
-            report(f"{where}/@name", f"disk '{disk.name}' specified twice")
-        seen.add(disk.name)
-        if disk.checkpoint not in CHECKPOINT_MODES:
-            report(f"{where}/@checkpoint", f"unknown disk checkpoint setting '{disk.checkpoint}'")
-        elif disk.checkpoint == "no" and disk.bitmap is not None:
-            report(f"{where}/@bitmap", "a disk with checkpoint='no' cannot name a bitmap")
-    return problems
+    """Every rule the checkpoint breaks (libvirt's and advice), with the place it points at."""
+    here = Location(path, "domaincheckpoint")
+    found = list(report(CHECKPOINT_RULES, checkpoint, here))
+    for index in range(len(checkpoint.disks)):
+        found += report(DISK_RULES, listed(checkpoint, index),
+                        here.at(f"disks/disk[{index + 1}]"))
+    return [where.problem(f"{where.element}: {message}") for where, message in found]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
 
 from gueststate.formats.canonical import Tag
+from gueststate.formats.location import FormatError, Location, locate
 from gueststate.problems import Problem
 
 #: Image formats libvirt's C parser accepts in ``<driver type=...>``; not ``luks``, and not
@@ -24,24 +24,20 @@ _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
-class FormatError(Exception):
-    """A definition libvirt would refuse; ``problems`` says where and why."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems: list[Problem] = list(problems)
-
-
 @dataclass(frozen=True)
 class Source:
-    """Where a document came from, to locate problems."""
+    """Where a document came from (its path and, to find columns, its lines)."""
 
     path: str
+    lines: tuple[str, ...] = ()
+
+    def locate(self, element: etree._Element | None) -> Location:
+        """Where ``element`` is in the document."""
+        return locate(self.path, self.lines, element)
 
     def fail(self, element: etree._Element | None, message: str) -> FormatError:
-        """An error located at ``element`` (its line; column unknown)."""
-        line = element.sourceline if element is not None and element.sourceline else 0
-        return FormatError([Problem(self.path, line, 0, message)])
+        """libvirt's error ``message`` located at ``element``."""
+        return self.locate(element).error(message)
 
 
 def model_error(message: str, path: str = "<model>") -> FormatError:
@@ -64,13 +60,23 @@ def attr(element: etree._Element, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def invalid_value(attribute: str, element: str, value: str) -> str:
+    """libvirt's refusal of an enumerated attribute's value it does not know."""
+    return f"Invalid value for attribute '{attribute}' in element '{element}': '{value}'."
+
+
+def missing_attribute(attribute: str, element: str) -> str:
+    """libvirt's refusal of an element without an attribute it requires."""
+    return f"Missing required attribute '{attribute}' in element '{element}'"
+
+
 def yes_no(source: Source, element: etree._Element, name: str) -> bool | None:
     """A ``yes``/``no`` attribute as a boolean."""
     value = attr(element, name)
     if value is None:
         return None
     if value not in ("yes", "no"):
-        raise source.fail(element, f"invalid value '{value}' for attribute '{name}'")
+        raise source.fail(element, invalid_value(name, str(element.tag), value))
     return value == "yes"
 
 

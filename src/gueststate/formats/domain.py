@@ -21,11 +21,16 @@ class DomainDisk:
     readonly: bool = False
     snapshot: str | None = None
     format: str | None = None
+    protocol: str | None = None
 
     @property
     def empty(self) -> bool:
-        """No media: a drive without a source (e.g. an ejected CD-ROM)."""
-        return not self.source
+        """No media, as libvirt decides it: a local disk without a path (an ejected CD-ROM)
+        or a network disk without a protocol.  A network disk with a protocol but no export
+        name is not empty, though it has no ``source`` to name files after."""
+        if self.type in ("file", "block", "dir"):
+            return not self.source
+        return self.type == "network" and not self.protocol
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,11 @@ def _disk(element: etree._Element, dev: str) -> DomainDisk:
     kind = attr(element, "type") or "file"
     device = attr(element, "device") or "disk"
     node = element.find("source")
-    path = None
+    path = protocol = None
     if node is not None:
         if kind == "network":
-            path = attr(node, "name")
-        elif kind == "volume":
-            path = attr(node, "volume")
-        else:
+            path, protocol = attr(node, "name"), attr(node, "protocol")
+        elif kind in ("file", "block", "dir"):
             path = attr(node, {"block": "dev", "dir": "dir"}.get(kind, "file"))
     driver = element.find("driver")
     readonly = element.find("readonly") is not None or device == "cdrom"
@@ -91,4 +94,5 @@ def _disk(element: etree._Element, dev: str) -> DomainDisk:
         readonly=readonly,
         snapshot=attr(element, "snapshot") or ("no" if readonly else None),
         format=attr(driver, "type") if driver is not None else None,
+        protocol=protocol or None,
     )

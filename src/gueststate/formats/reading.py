@@ -5,7 +5,8 @@ from __future__ import annotations
 from lxml import etree
 
 from gueststate import schemas, xmlsafe
-from gueststate.formats.common import FormatError, Source
+from gueststate.formats.common import Source
+from gueststate.formats.location import FormatError
 from gueststate.problems import Problem
 
 
@@ -38,4 +39,5 @@ def load(
         raise FormatError([Problem(
             path, schemas.line_of(root), 1, f"unknown root element '{root.tag}' (known: {known})"
         )])
-    return root, Source(path)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return root, Source(path, tuple(text.splitlines()))

@@ -15,13 +15,25 @@ from gueststate.formats.common import (
     Source,
     attr,
     format_uuid,
+    invalid_value,
     is_absolute,
+    missing_attribute,
     parse_encryption,
     parse_seclabels,
     text_of,
     yes_no,
 )
+from gueststate.formats.location import Location
 from gueststate.formats.reading import load
+from gueststate.formats.rules import (
+    HOST_RULES,
+    SPECIFIED_TWICE,
+    Listed,
+    Rule,
+    enforce,
+    port_not_a_number,
+    report,
+)
 from gueststate.problems import Problem
 
 STATES = ("running", "blocked", "paused", "shutdown", "shutoff", "crashed", "disk-snapshot",
@@ -50,8 +62,27 @@ class NetworkHost:
 
 
 @dataclass(frozen=True)
+class Reservations:
+    """``<reservations>``: SCSI persistent reservations through a helper (``managed``) or a
+    socket of one's own (``path``)."""
+
+    managed: bool
+    path: str | None = None
+
+    def tag(self) -> Tag:
+        children: list[Tag | RawElement] = [] if self.path is None else [
+            Tag("source", [("type", "unix"), ("path", self.path), ("mode", "client")])]
+        return Tag("reservations", [("managed", "yes" if self.managed else "no")], children)
+
+
+@dataclass(frozen=True)
 class SnapshotSource:
-    """The new image of an external snapshot: a ``path`` (file/dev) or a network volume."""
+    """The new image of an external snapshot: a ``path`` (file/dev) or a network volume.
+
+    ``extra`` holds the other children libvirt keeps of a network source (``<snapshot>``,
+    ``<config>``, ``<ssl>``...) in its order; ``raw`` the whole ``<source>`` of an nvme,
+    vhostuser or vhostvdpa disk.
+    """
 
     path: str | None = None
     protocol: str | None = None
@@ -62,6 +93,11 @@ class SnapshotSource:
     seclabels: tuple[Seclabel, ...] = ()
     encryption: Encryption | None = None
     extra: tuple[RawElement, ...] = ()
+    fdgroup: str | None = None
+    slice: tuple[int, int] | None = None
+    auth: RawElement | None = None
+    reservations: Reservations | None = None
+    raw: RawElement | None = None
 
 
 @dataclass(frozen=True)
@@ -111,33 +147,42 @@ class DomainSnapshot:
     @classmethod
     def from_xml(
         cls, data: bytes | str, path: str = "<string>", *, validate: bool = True,
-        redefine: bool = False,
+        redefine: bool = False, disk_only: bool = False,
     ) -> DomainSnapshot:
         """Parse (after schema validation unless ``validate`` is false, like libvirt without
         ``VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE``).
 
         Everything in the document is kept.  ``redefine`` adds libvirt's rules for saved
         metadata: name, numeric creation time and state required; memory mode defaulted.
+        ``disk_only`` (VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) refuses a memory to save.
         """
         root, source = load(data, path, "domainsnapshot", validate=validate)
-        return cls.from_element(root, source, redefine=redefine)
+        return cls.from_element(root, source, redefine=redefine, disk_only=disk_only)
 
     @classmethod
     def from_element(
-        cls, root: etree._Element, source: Source, *, redefine: bool = False
+        cls, root: etree._Element, source: Source, *, redefine: bool = False,
+        disk_only: bool = False,
     ) -> DomainSnapshot:
-        """Build the model from a parsed ``<domainsnapshot>`` element."""
+        """Build the model from a parsed ``<domainsnapshot>`` element.
+
+        ``redefine`` reads it as libvirt reads saved metadata (VIR_DOMAIN_SNAPSHOT_CREATE_
+        REDEFINE): name, creation time and state required, memory defaulted from the state,
+        deletion marks of disks kept.
+        """
         name = text_of(root, "name")
         created = text_of(root, "creationTime")
         state = text_of(root, "state")
         if redefine:
             if name is None:
                 raise source.fail(root, "a redefined snapshot must have a name")
-            if not (created and created.isdigit()):
+            if not (created and created.lstrip("-").isdigit()):
                 raise source.fail(root, "missing creationTime from existing snapshot")
-            if state is None or state not in STATES:
-                raise source.fail(root, f"Invalid state '{state or ''}' in domain snapshot XML")
-        offline = redefine and state in OFFLINE_STATES
+            if state is None:
+                raise source.fail(root, "missing state from existing snapshot")
+            if state not in STATES:
+                raise source.fail(root, f"Invalid state '{state}' in domain snapshot XML")
+        offline = disk_only or (redefine and state in OFFLINE_STATES)
         domain = root.find("domain")
         full_domain = domain is not None and domain.get("type") is not None
         uuid = text_of(domain, "uuid") if domain is not None and not full_domain else None
@@ -151,9 +196,8 @@ class DomainSnapshot:
             parent=text_of(root, "parent/name"),
             creation_time=int(created) if created and created.isdigit() else None,
             memory=_parse_memory(source, root.find("memory"), redefine, offline),
-            disks=tuple(_parse_disk(source, node) for node in root.findall("disks/*")),
-            revert_disks=tuple(
-                _parse_disk(source, node) for node in root.findall("revertDisks/*")),
+            disks=_parse_disks(source, root.findall("disks/*"), redefine),
+            revert_disks=_parse_disks(source, root.findall("revertDisks/*"), redefine),
             domain=RawElement.from_element(domain) if full_domain and domain is not None
             else None,
             domain_uuid=format_uuid(uuid) if uuid else None,
@@ -208,138 +252,259 @@ class DomainSnapshot:
         return render(Tag("domainsnapshot", children=children))
 
 
+def _enum(source: Source, node: etree._Element, name: str, allowed: tuple[str, ...]
+          ) -> str | None:
+    value = attr(node, name)
+    if value is not None and value not in allowed:
+        raise source.fail(node, invalid_value(name, str(node.tag), value))
+    return value
+
+
 def _parse_memory(
     source: Source, node: etree._Element | None, redefine: bool, offline: bool
 ) -> SnapshotMemory | None:
     mode = file = None
     if node is not None:
-        mode, file = attr(node, "snapshot"), attr(node, "file")
-        if mode == "manual":
-            raise source.fail(node, "'manual' memory snapshot mode not supported")
-        if mode is not None and mode not in MEMORY_MODES:
-            raise source.fail(node, f"unknown memory snapshot setting '{mode}'")
-        if file is not None:
-            if mode is None:
-                mode = "external"
-            elif mode != "external":
-                raise source.fail(node, f"memory filename '{file}' requires external snapshot")
-            if not is_absolute(file):
-                raise source.fail(node, f"memory snapshot file path ({file}) must be absolute")
-        elif mode == "external":
-            raise source.fail(node, "external memory snapshots require a filename")
-        if offline and mode not in (None, "no"):
-            raise source.fail(node, "memory state cannot be saved with offline or disk-only "
-                              "snapshot")
-    if mode is None and redefine:
-        mode = "no" if offline else "internal"
-    if mode is None:
-        return None
-    return SnapshotMemory(mode, file)
-
-
-def _parse_disk(source: Source, node: etree._Element) -> SnapshotDisk:
-    name = attr(node, "name")
-    if not name:
-        raise source.fail(node, "missing name from disk snapshot element")
-    mode = attr(node, "snapshot")
-    if mode is not None and mode not in DISK_MODES:
-        raise source.fail(node, f"unknown disk snapshot setting '{mode}'")
-    kind = attr(node, "type") or "file"
-    if kind in ("dir", "volume"):
-        raise source.fail(node, f"unsupported disk snapshot type '{kind}'")
-    if kind not in DISK_TYPES:
-        raise source.fail(node, f"unknown disk snapshot type '{kind}'")
-    snapshot_source = SnapshotSource()
-    element = node.find("source")
-    if element is not None:
-        snapshot_source = _parse_source(source, element, kind)
-    fmt = cache = None
-    driver = node.find("driver")
-    if driver is not None:
-        fmt = attr(driver, "type")
-        if fmt is not None and fmt not in IMAGE_FORMATS:
-            raise source.fail(driver, f"unknown disk snapshot driver '{fmt}'")
-        size = driver.find("metadata_cache/max_size")
-        if size is not None:
-            cache = _scaled(source, size)
-    if mode is None and (snapshot_source.path or fmt is not None):
+        file = attr(node, "file")
+        mode = _enum(source, node, "snapshot", (*MEMORY_MODES, "manual"))
+    if mode is None and file is not None:
         mode = "external"
-    return SnapshotDisk(name, mode, kind, snapshot_source, fmt, cache or None,
-                        node.find("snapshotDeleteInProgress") is not None)
+    elif mode is None and redefine:
+        mode = "no" if offline else "internal"
+    memory = SnapshotMemory(mode, file)
+    enforce(MEMORY_RULES, (memory, offline), source.locate(node))
+    return None if mode is None else memory
+
+
+def _parse_disks(
+    source: Source, nodes: list[etree._Element], redefine: bool
+) -> tuple[SnapshotDisk, ...]:
+    disks: list[SnapshotDisk] = []
+    for node in nodes:
+        name = attr(node, "name")
+        if name is None:
+            raise source.fail(node, "missing name from disk snapshot element")
+        mode = _enum(source, node, "snapshot", DISK_MODES)
+        kind = _enum(source, node, "type", (*DISK_TYPES, "dir", "volume")) or "file"
+        disks.append(SnapshotDisk(name, mode, kind,
+                                  delete_in_progress=redefine and node.find(
+                                      "snapshotDeleteInProgress") is not None))
+        here = source.locate(node)
+        enforce(DISK_RULES, listed(DomainSnapshot(disks=tuple(disks)), len(disks) - 1), here)
+        element = node.find("source")
+        image = SnapshotSource() if element is None else _parse_source(source, element, kind)
+        driver = node.find("driver")
+        fmt = attr(driver, "type") or None if driver is not None else None
+        disk = replace(disks[-1], source=image, format=fmt)
+        disks[-1] = disk
+        enforce(IMAGE_RULES, listed(DomainSnapshot(disks=tuple(disks)), len(disks) - 1), here)
+        size = None if driver is None else driver.find("metadata_cache/max_size")
+        cache = None if size is None else _scaled(source, size) or None
+        if mode is None and (image.path or fmt is not None):
+            mode = "external"
+        disks[-1] = replace(disk, snapshot=mode, metadata_cache_max_size=cache)
+    return tuple(disks)
+
+
+#: Default port of a TCP host by protocol, which libvirt writes when none is given.
+DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ftps": 990, "tftp": 69,
+                 "sheepdog": 7000, "nbd": 10809, "ssh": 22, "iscsi": 3260, "gluster": 24007,
+                 "vxhs": 9999}
+PROTOCOLS = ("nbd", "rbd", "sheepdog", "gluster", "iscsi", "http", "https", "ftp", "ftps",
+             "tftp", "ssh", "vxhs", "nfs")
 
 
 def _parse_source(source: Source, element: etree._Element, kind: str) -> SnapshotSource:
-    seclabels = parse_seclabels(source, element)
+    if kind in ("nvme", "vhostuser", "vhostvdpa"):
+        _check_device_source(source, element, kind)
+        image = SnapshotSource(raw=RawElement.from_element(element))
+    elif kind == "network":
+        image = _parse_network(source, element)
+    else:
+        path = attr(element, {"block": "dev", "dir": "dir"}.get(kind, "file")) or None
+        image = SnapshotSource(path, fdgroup=attr(element, "fdgroup") if kind == "file"
+                               else None)
+    auth = element.find("auth")
     encryption = parse_encryption(source, element)
-    if kind != "network":
-        path = attr(element, "dev" if kind == "block" else "file") or None
-        if path is not None and not is_absolute(path):
-            raise source.fail(element, f"disk snapshot image path '{path}' must be absolute")
-        return SnapshotSource(path, seclabels=seclabels, encryption=encryption)
+    reservations = _parse_reservations(source, element.find("reservations"))
+    found = element.find("slices/slice[@type='storage']")
+    storage_slice = None
+    if found is not None:
+        storage_slice = _slice(source, found)
+    return replace(
+        image, seclabels=parse_seclabels(source, element), encryption=encryption,
+        auth=RawElement.from_element(auth) if auth is not None else None,
+        reservations=reservations, slice=storage_slice)
+
+
+def _slice(source: Source, node: etree._Element) -> tuple[int, int]:
+    """The offset and size of a storage slice, as libvirt reads them."""
+    offset, size = attr(node, "offset"), attr(node, "size")
+    if not offset or not size:
+        raise source.fail(node, "missing offset or size attribute of slice")
+    for name, value in (("offset", offset), ("size", size)):
+        if not value.isdigit():
+            raise source.fail(node, f"malformed value '{value}' of '{name}' attribute of "
+                              "slice")
+    return int(offset), int(size)
+
+
+def _check_device_source(source: Source, element: etree._Element, kind: str) -> None:
+    """What libvirt requires of the ``<source>`` of an nvme or vhostuser disk."""
+    kind_of = attr(element, "type")
+    if kind == "nvme":
+        if kind_of is None:
+            raise source.fail(element, "missing 'type' attribute to disk source")
+        if kind_of != "pci":
+            raise source.fail(element, f"unsupported source type '{kind_of}'")
+        namespace = attr(element, "namespace")
+        if namespace is None:
+            raise source.fail(element, "missing 'namespace' attribute to disk source")
+        if not namespace.isdigit():
+            raise source.fail(element, f"malformed namespace '{namespace}'")
+        if element.find("address") is None:
+            raise source.fail(element, "NVMe disk source is missing address")
+    elif kind == "vhostuser":
+        if kind_of is None:
+            raise source.fail(element, "missing 'type' attribute for vhostuser disk source")
+        if kind_of != "unix":
+            raise source.fail(element, "invalid 'type' attribute for vhostuser disk source")
+        if attr(element, "path") is None:
+            raise source.fail(element, "missing 'path' attribute for vhostuser disk source")
+
+
+def _parse_reservations(source: Source, node: etree._Element | None) -> Reservations | None:
+    if node is None:
+        return None
+    managed = attr(node, "managed")
+    if managed is None:
+        raise source.fail(node, missing_attribute("managed", "reservations"))
+    if managed not in ("yes", "no"):
+        raise source.fail(node, invalid_value("managed", "reservations", managed))
+    inner = node.find("source")
+    kind, path, mode = ((attr(inner, "type"), attr(inner, "path"), attr(inner, "mode"))
+                        if inner is not None else (None, None, None))
+    if managed == "no" or kind or path or mode:
+        for value, what in ((kind, "connection type"), (path, "path"),
+                            (mode, "connection mode")):
+            if not value:
+                raise source.fail(node, f"missing {what} for <reservations/>")
+    if kind and kind != "unix":
+        raise source.fail(node, f"unsupported connection type for <reservations/>: {kind}")
+    if mode and mode != "client":
+        raise source.fail(node, f"unsupported connection mode for <reservations/>: {mode}")
+    return Reservations(managed == "yes", path)
+
+
+def _parse_network(source: Source, element: etree._Element) -> SnapshotSource:
     protocol = attr(element, "protocol")
-    if not protocol:
-        raise source.fail(element, "missing network source protocol type")
+    if protocol is None:
+        raise source.fail(element, missing_attribute("protocol", "source"))
+    if protocol not in PROTOCOLS:
+        raise source.fail(element, invalid_value("protocol", "source", protocol))
     volume = attr(element, "name")
-    if not volume and protocol != "nbd":
+    if volume is None and protocol != "nbd":
         raise source.fail(element, "missing name for disk source")
+    tls = yes_no(source, element, "tls")
+    if volume and protocol in ("gluster", "rbd") and volume.find("/") <= 0:
+        raise source.fail(element, f"can't split path '{volume}' into pool name and image "
+                          "name")
     hosts = []
     for node in element.findall("host"):
-        port = attr(node, "port")
-        if port is not None and (not port.isdigit() or int(port) > 65535):
-            raise source.fail(node, f"port '{port}' out of range")
         transport = attr(node, "transport")
-        socket = attr(node, "socket")
-        if transport == "unix" and not socket:
-            raise source.fail(node, "missing socket for unix transport")
-        if transport != "unix" and socket is not None:
-            raise source.fail(node, f"transport '{transport or 'tcp'}' does not support "
-                              "socket attribute")
-        if transport != "unix" and not attr(node, "name"):
-            raise source.fail(node, "missing name for host")
-        hosts.append(NetworkHost(attr(node, "name"), int(port) if port else None,
-                                 transport, socket))
-    extra = tuple(RawElement.from_element(child) for child in element
-                  if isinstance(child.tag, str)
-                  and child.tag not in ("host", "seclabel", "encryption"))
+        unix = transport == "unix"
+        port = None if unix else attr(node, "port")
+        if port is not None and not port.isdigit():
+            raise source.fail(node, port_not_a_number(port))
+        host = NetworkHost(None if unix else attr(node, "name"), int(port) if port else None,
+                           transport, attr(node, "socket"))
+        enforce(HOST_RULES, host, source.locate(node))
+        if transport in (None, "tcp") and not host.port:
+            host = replace(host, port=DEFAULT_PORTS.get(protocol))
+        hosts.append(replace(host, transport=None if transport == "tcp" else transport))
     return SnapshotSource(
-        volume or None, protocol, yes_no(source, element, "tls"),
-        attr(element, "tlsHostname"),
+        volume or None, protocol, tls, attr(element, "tlsHostname"),
         attr(element, "query") if protocol in ("http", "https") else None,
-        tuple(hosts), seclabels, encryption, extra,
+        tuple(hosts), extra=_network_extras(source, element, protocol),
     )
 
 
+def _network_extras(
+    source: Source, element: etree._Element, protocol: str
+) -> tuple[RawElement, ...]:
+    """The children of a network source libvirt keeps, rewritten in its order and form
+    (it reads each only for the protocols that have it; cookies are secret: not written)."""
+    def value(path: str) -> str | None:
+        found = element.xpath(f"string({path})")
+        return str(found) or None
+
+    tags: list[Tag] = []
+    user, group = value("./identity/@user"), value("./identity/@group")
+    if protocol == "nfs" and (user or group):
+        tags.append(Tag("identity", [("user", user), ("group", group)]))
+    for name, path, attribute in (("snapshot", "./snapshot/@name", "name"),
+                                  ("config", "./config/@file", "file")):
+        found = value(path)
+        if found is not None:
+            tags.append(Tag(name, [(attribute, found)]))
+    iqn = value("./initiator/iqn/@name")
+    if iqn is not None:
+        tags.append(Tag("initiator", children=[Tag("iqn", [("name", iqn)])]))
+    ssl = element.find("ssl")
+    if protocol in ("https", "ftps") and ssl is not None:
+        verify = yes_no(source, ssl, "verify")
+        if verify is not None:
+            tags.append(Tag("ssl", [("verify", "yes" if verify else "no")]))
+    if protocol in ("http", "https", "ftp", "ftps"):
+        for name, path, attribute in (("readahead", "./readahead/@size", "size"),
+                                      ("timeout", "./timeout/@seconds", "seconds")):
+            found = value(path)
+            if found is not None and not found.isdigit():
+                raise source.fail(element, "invalid readahead size or timeout")
+            if found is not None and int(found):
+                tags.append(Tag(name, [(attribute, str(int(found)))]))
+    return tuple(RawElement(render(tag).rstrip("\n")) for tag in tags)
+
+
 def _scaled(source: Source, element: etree._Element) -> int:
-    text = "".join(element.itertext()).strip()
-    unit = (attr(element, "unit") or "b").lower()
-    if not text.isdigit() or unit not in _UNITS:
-        raise source.fail(element, f"invalid value '{text}' for element or attribute "
-                          "'./metadata_cache/max_size[1]'")
-    return int(text) * _UNITS[unit]
+    """``<max_size>`` in bytes, read as libvirt's virParseScaledValue reads it."""
+    text = "".join(element.itertext())
+    if not text:
+        return 0  # libvirt reads empty text as no value
+    if not text.lstrip().isdigit():
+        raise source.fail(element, f"Invalid value '{text}' for element or attribute "
+                          "'./driver/metadata_cache/max_size'")
+    unit = attr(element, "unit") or "b"
+    if unit.lower() not in _UNITS:
+        raise source.fail(element, f"unknown suffix '{unit}'")
+    return int(text) * _UNITS[unit.lower()]
 
 
 def _disk_tag(disk: SnapshotDisk) -> Tag:
     attrs: list[tuple[str, str | None]] = [("name", disk.name), ("snapshot", disk.snapshot)]
-    if not disk.has_image:
-        return Tag("disk", attrs)
-    attrs.append(("type", disk.type))
     children: list[Tag | RawElement] = []
     if disk.delete_in_progress:
         children.append(Tag("snapshotDeleteInProgress"))
-    driver = Tag("driver", [("type", disk.format)])
-    if disk.metadata_cache_max_size:
-        driver.children.append(Tag("metadata_cache", children=[
-            Tag("max_size", [("unit", "bytes")], text=str(disk.metadata_cache_max_size))]))
-    if not driver.is_empty():
-        children.append(driver)
-    element = _source_tag(disk)
-    if not element.is_empty():
-        children.append(element)
+    if disk.has_image:
+        attrs.append(("type", disk.type))
+        driver = Tag("driver", [("type", disk.format)])
+        if disk.metadata_cache_max_size:
+            driver.children.append(Tag("metadata_cache", children=[
+                Tag("max_size", [("unit", "bytes")], text=str(disk.metadata_cache_max_size))]))
+        if not driver.is_empty():
+            children.append(driver)
+        element = _source_tag(disk)
+        if isinstance(element, RawElement) or not element.is_empty():
+            children.append(element)
     return Tag("disk", attrs, children)
 
 
-def _source_tag(disk: SnapshotDisk) -> Tag:
+def _source_tag(disk: SnapshotDisk) -> Tag | RawElement:
+    """The ``<source>`` as libvirt writes it: the kind's own attributes and children, then
+    slices, seclabels (not for network), auth, encryption, reservations."""
     src = disk.source
+    if src.raw is not None:
+        return src.raw
     if disk.type == "network":
         tls = None if src.tls is None else ("yes" if src.tls else "no")
         element = Tag("source", [("protocol", src.protocol), ("name", src.path),
@@ -351,63 +516,108 @@ def _source_tag(disk: SnapshotDisk) -> Tag:
                 ("transport", host.transport), ("socket", host.socket)]))
         element.children.extend(src.extra)
     else:
-        location = "dev" if disk.type == "block" else "file"
-        element = Tag("source", [(location, src.path)])
+        location = {"block": "dev", "dir": "dir"}.get(disk.type, "file")
+        element = Tag("source", [(location, src.path), ("fdgroup", src.fdgroup)])
+    if src.slice is not None:
+        offset, size = src.slice
+        element.children.append(Tag("slices", children=[Tag("slice", [
+            ("type", "storage"), ("offset", str(offset)), ("size", str(size))])]))
+    if disk.type != "network":
         element.children.extend(label.tag() for label in src.seclabels)
+    if src.auth is not None:
+        element.children.append(src.auth)
     if src.encryption is not None:
         element.children.append(src.encryption.tag())
+    if src.reservations is not None:
+        element.children.append(src.reservations.tag())
     return element
 
 
+# --- libvirt's rules, each once: parsing enforces "parse", align_snapshot "align" ---
+
+SNAPSHOT_RULES: tuple[Rule[DomainSnapshot], ...] = (
+    Rule("name", lambda s: f"invalid snapshot name '{s.name}': name can't contain '/' or "
+         "start with '.'" if s.name is not None and ("/" in s.name or s.name.startswith("."))
+         else None, "advice"),
+    Rule("state", lambda s: f"Invalid state '{s.state}' in domain snapshot XML"
+         if s.state is not None and s.state not in SCHEMA_STATES else None, "advice"),
+)
+
+#: The memory and whether the snapshot is offline (shut off, or of disks only).
+MemoryIn = tuple[SnapshotMemory, bool]
+
+MEMORY_RULES: tuple[Rule[MemoryIn], ...] = (
+    Rule("@snapshot", lambda m: "'manual' memory snapshot mode not supported"
+         if m[0].snapshot == "manual" else None),
+    Rule("@file", lambda m: f"memory filename '{m[0].file}' requires external snapshot"
+         if m[0].file is not None and m[0].snapshot != "external" else None),
+    Rule("@file", lambda m: "external memory snapshots require a filename"
+         if m[0].file is None and m[0].snapshot == "external" else None),
+    Rule("@snapshot", lambda m: "memory state cannot be saved with offline or disk-only "
+         "snapshot" if m[1] and m[0].snapshot not in (None, "no") else None),
+    Rule("@file", lambda m: f"memory snapshot file path ({m[0].file}) must be absolute"
+         if m[0].file is not None and not is_absolute(m[0].file) else None),
+)
+
+DiskIn = Listed[DomainSnapshot]
+
+
+def listed(snapshot: DomainSnapshot, index: int,
+           identities: tuple[str, ...] | None = None) -> DiskIn:
+    """Disk ``index`` for its rules; ``identities`` default to the names as written."""
+    names = tuple(disk.name for disk in snapshot.disks)
+    return Listed(snapshot, index, names[index], identities or names)
+
+
+def _disk(item: DiskIn) -> SnapshotDisk:
+    return item.definition.disks[item.index]
+
+
+def _external_only(item: DiskIn) -> str | None:
+    disk = _disk(item)
+    if disk.source.path and disk.snapshot not in (None, "external"):
+        return (f"file '{disk.source.path}' for disk '{disk.name}' requires use of "
+                "external snapshot mode")
+    return None
+
+
+#: Rules about a disk's attributes, judged before its source is read.
+DISK_RULES: tuple[Rule[DiskIn], ...] = (
+    Rule("@type", lambda item: f"unsupported disk snapshot type '{_disk(item).type}'"
+         if _disk(item).type in ("dir", "volume") else None),
+    SPECIFIED_TWICE,
+    Rule("@snapshot", _external_only, "align"),
+    Rule("@name", lambda item: None if _DISK_NAME.fullmatch(item.name)
+         else f"'{item.name}' is neither a target nor an absolute path", "advice"),
+)
+
+#: Rules about the new image of a disk (its driver and source).
+IMAGE_RULES: tuple[Rule[DiskIn], ...] = (
+    Rule("driver/@type", lambda item: f"unknown disk snapshot driver '{_disk(item).format}'"
+         if _disk(item).format not in (None, *IMAGE_FORMATS) else None),
+    Rule("source", lambda item: f"disk snapshot image path '{_disk(item).source.path}' must "
+         "be absolute" if _disk(item).type in ("file", "block", "dir")
+         and _disk(item).source.path and not is_absolute(_disk(item).source.path or "")
+         else None),
+    Rule("driver", lambda item: "a network disk cannot have a <driver>"
+         if _disk(item).type == "network" and _disk(item).format is not None else None,
+         "advice"),
+)
+
+
 def check(snapshot: DomainSnapshot, path: str = "<model>") -> list[Problem]:
-    """Rules beyond parsing that libvirt applies when the snapshot is taken."""
-    problems: list[Problem] = []
-
-    def report(where: str, message: str) -> None:
-        problems.append(Problem(path, 0, 0, f"domainsnapshot{where}: {message}"))
-
-    name = snapshot.name
-    if name is not None and ("/" in name or name.startswith(".")):
-        report("/name", f"invalid snapshot name '{name}': "
-               "name can't contain '/' or start with '.'")
-    if snapshot.state is not None and snapshot.state not in SCHEMA_STATES:
-        report("/state", f"Invalid state '{snapshot.state}' in domain snapshot XML")
-    memory = snapshot.memory
-    if memory is not None:
-        if memory.snapshot not in (None, *MEMORY_MODES):
-            report("/memory/@snapshot", f"unknown memory snapshot setting '{memory.snapshot}'")
-        if memory.file is not None and memory.snapshot != "external":
-            report("/memory/@file", f"memory filename '{memory.file}' requires external "
-                   "snapshot")
-        if memory.snapshot == "external" and not memory.file:
-            report("/memory/@file", "external memory snapshots require a filename")
-        if memory.file and not is_absolute(memory.file):
-            report("/memory/@file", f"memory snapshot file path ({memory.file}) must be "
-                   "absolute")
+    """Every rule the snapshot breaks (libvirt's and advice), with the place it points at."""
+    here = Location(path, "domainsnapshot")
+    found = list(report(SNAPSHOT_RULES, snapshot, here))
+    if snapshot.memory is not None:
+        offline = snapshot.state in OFFLINE_STATES
+        found += report(MEMORY_RULES, (snapshot.memory, offline), here.at("memory"))
     for group, disks in (("disks", snapshot.disks), ("revertDisks", snapshot.revert_disks)):
-        seen: set[str] = set()
-        for number, disk in enumerate(disks, start=1):
-            where = f"/{group}/disk[{number}]"
-            if not _DISK_NAME.fullmatch(disk.name):
-                report(f"{where}/@name", f"'{disk.name}' is neither a target nor an absolute "
-                       "path")
-            if disk.name in seen:
-                report(f"{where}/@name", f"disk '{disk.name}' specified twice")
-            seen.add(disk.name)
-            if disk.snapshot not in (None, *DISK_MODES):
-                report(f"{where}/@snapshot", f"unknown disk snapshot setting '{disk.snapshot}'")
-            if disk.has_image and disk.snapshot not in (None, "external"):
-                report(f"{where}/@snapshot", f"file '{disk.source.path or ''}' for disk "
-                       f"'{disk.name}' requires use of external snapshot mode")
-            if disk.type != "network" and disk.source.path and not is_absolute(
-                    disk.source.path):
-                report(f"{where}/source", f"disk snapshot image path '{disk.source.path}' "
-                       "must be absolute")
-            if disk.type == "network" and disk.format is not None:
-                report(f"{where}/driver", "a network disk cannot have a <driver>")
-            if disk.format is not None and disk.format not in IMAGE_FORMATS:
-                report(f"{where}/driver/@type", f"unknown disk snapshot driver '{disk.format}'")
-            for host in disk.source.hosts:
-                if host.port is not None and not 0 <= host.port <= 65535:
-                    report(f"{where}/source/host/@port", f"port '{host.port}' out of range")
-    return problems
+        each = replace(snapshot, disks=disks)
+        for index in range(len(disks)):
+            place = here.at(f"{group}/disk[{index + 1}]")
+            found += report(DISK_RULES, listed(each, index), place)
+            found += report(IMAGE_RULES, listed(each, index), place)
+            for number, host in enumerate(disks[index].source.hosts, start=1):
+                found += report(HOST_RULES, host, place.at(f"source/host[{number}]"))
+    return [where.problem(f"{where.element}: {message}") for where, message in found]

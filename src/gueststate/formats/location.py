@@ -1,0 +1,89 @@
+"""Where a problem of a definition is: file, line, column and element path.
+
+Kept small on purpose: when :class:`gueststate.problems.Problem` carries the element path
+itself, :meth:`Location.problem` is the one place to pass it on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from lxml import etree
+
+from gueststate.problems import Problem
+
+
+class FormatError(Exception):
+    """A definition libvirt would refuse; ``problems`` says where and why."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems: list[Problem] = list(problems)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python.
+
+    A place in a parsed document keeps its element and the document's lines, to find the
+    line and column of the places below it.
+    """
+
+    path: str = "<model>"
+    element: str = ""
+    line: int = 0
+    column: int = 0
+    node: etree._Element | None = field(default=None, compare=False, repr=False)
+    lines: Sequence[str] = field(default=(), compare=False, repr=False)
+
+    def at(self, where: str) -> Location:
+        """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
+        if not where:
+            return self
+        moved = replace(self, element=f"{self.element}/{where}" if self.element else where)
+        child = where.split("/@")[0] if not where.startswith("@") else ""
+        found = self.node.find(child) if self.node is not None and child else None
+        if found is None:
+            return moved
+        inner = locate(self.path, self.lines, found)
+        return replace(moved, line=inner.line, column=inner.column, node=found)
+
+    def problem(self, message: str) -> Problem:
+        """A problem at this place, worded as libvirt words it."""
+        return Problem(self.path, self.line, self.column, message)
+
+    def error(self, message: str) -> FormatError:
+        """The error libvirt raises here."""
+        return FormatError([self.problem(message)])
+
+
+def locate(path: str, lines: Sequence[str], element: etree._Element | None) -> Location:
+    """The location of a parsed ``element`` of the document at ``path`` (text ``lines``)."""
+    if element is None:
+        return Location(path)
+    line = element.sourceline if isinstance(element.sourceline, int) else 0
+    tree = element.getroottree()
+    return Location(path, tree.getpath(element).lstrip("/"), line,
+                    _column(lines, line, element), element, lines)
+
+
+def _column(lines: Sequence[str], line: int, element: etree._Element) -> int:
+    """1-based column of the element's start tag (lxml knows only lines): the n-th ``<tag`` of
+    its line, n counting the same-named elements opened before it there; 0 when unknown."""
+    if not 0 < line <= len(lines):
+        return 0
+    earlier = 0
+    for other in element.getroottree().iter(element.tag):
+        if other is element:
+            break
+        earlier += other.sourceline == line
+    text, needle, found = lines[line - 1], f"<{element.tag}", -1
+    while earlier >= 0:
+        found = text.find(needle, found + 1)
+        if found < 0:
+            return 0
+        after = text[found + len(needle):found + len(needle) + 1]
+        if not (after.isalnum() or after in ("_", "-", ".", ":")):
+            earlier -= 1
+    return found + 1
