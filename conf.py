@@ -74,7 +74,6 @@ html_theme = "furo"
 html_title = "gueststate"
 html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
-html_css_files = ["xml-reference.css"]
 pygments_style = "friendly"
 pygments_dark_style = "monokai"
 
