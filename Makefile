@@ -7,7 +7,7 @@ SPHINXBUILD := $(VENV)/bin/sphinx-build
 SPHINXOPTS  ?= -W -n -j auto
 BUILDDIR    ?= _build
 
-.PHONY: venv deps html doctest lint typecheck test live check bench fuzz linkcheck \
+.PHONY: venv deps html doctest lint typecheck test live check compat bench fuzz linkcheck \
         linkcheck-external clean
 
 venv: $(VENV)/.installed
@@ -39,7 +39,12 @@ test: venv
 live: venv
 	$(VENV)/bin/pytest -q -m live
 
-check: lint typecheck test doctest html
+check: lint typecheck test doctest html compat
+
+# The wheel in clean virtualenvs: lowest and newest Sphinx, a foreign grammar, the docs-only
+# build with no system tools (tools/compat.py says what each checks).
+compat: venv
+	$(PYTHON) tools/compat.py $(BUILDDIR)/compat
 
 bench: venv
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
