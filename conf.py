@@ -6,8 +6,11 @@ resolve, and the extension's environment data is merged from parallel readers.
 
 from __future__ import annotations
 
+from sphinx.application import Sphinx
+
 from gueststate import __version__
 from gueststate.schemas import LIBVIRT_SCHEMA_DIR
+from gueststate.sphinxext.warnings import SubtypeTable
 
 project = "gueststate"
 author = "the gueststate authors"
@@ -84,3 +87,8 @@ pygments_style = "friendly"
 pygments_dark_style = "monokai"
 
 copybutton_exclude = ".linenos, .gp, .go"
+
+
+def setup(app: Sphinx) -> None:
+    """docs/extension.md lists the extension's warnings from their enum: none can be left out."""
+    app.add_directive("xml-warning-table", SubtypeTable)

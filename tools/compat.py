@@ -29,6 +29,8 @@ import time
 import tomllib
 from pathlib import Path
 
+from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
@@ -153,6 +155,15 @@ def check_stylesheet(outdir: Path) -> None:
         raise CompatFailure(f"{outdir / 'index.html'}: the page does not link the stylesheet")
 
 
+def check_warning_table(page: Path) -> None:
+    """The page that documents the extension names every warning subtype of its enum."""
+    text = page.read_text(encoding="utf-8")
+    missing = [f"{WARNING_TYPE}.{subtype}" for subtype in Subtype
+               if f"{WARNING_TYPE}.{subtype}<" not in text]
+    if missing:
+        raise CompatFailure(f"{page}: no row for {', '.join(missing)}")
+
+
 def foreign_project(build: Path) -> Path:
     """A project of its own that renders libvirt's grammar, with nothing of this site in it."""
     srcdir = build / "foreign"
@@ -188,8 +199,10 @@ def check_docs_only(build: Path, wheel: Path) -> str:
     python = make_venv(venv / "venv", [f"{ROOT}[docs]"], wheel)
     sphinx_build(venv / "venv", ROOT, venv / "html", hide_libvirt=True)
     check_stylesheet(venv / "html")
+    check_warning_table(venv / "html" / "docs" / "extension.html")
     how = "PATH holding only the venv's bin, /usr/share/libvirt hidden"
-    return f"{versions(python)}: pip install .[docs], the site built with -W -n, {how}"
+    return f"{versions(python)}: pip install .[docs], the site built with -W -n, {how}; " \
+        f"docs/extension.html lists all {len(Subtype)} warning subtypes"
 
 
 def main() -> int:
