@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -138,8 +139,10 @@ def sphinx_build(venv: Path, srcdir: Path, outdir: Path, *, hide_libvirt: bool =
             raise CompatFailure("unshare and mount (util-linux) are needed to hide libvirt")
         empty = outdir.parent / "empty"
         empty.mkdir(exist_ok=True)
+        # root needs no user namespace, and cannot make one inside a chroot
+        user_namespace = [] if os.geteuid() == 0 else ["--map-root-user"]
         command = [
-            unshare, "--mount", "--map-root-user", "/bin/sh", "-c",
+            unshare, "--mount", *user_namespace, "/bin/sh", "-c",
             f'{mount} --bind "$0" /usr/share/libvirt && exec "$@"', str(empty), *command,
         ]
     env = bare_env(venv, outdir.parent / "home")
