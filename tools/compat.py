@@ -1,4 +1,4 @@
-"""The package as others get it: a wheel, installed into clean virtualenvs, with no system tools.
+"""The package as others get it: a wheel, installed into new virtualenvs, with no system tools.
 
 ``make compat`` runs this.  It builds the wheel from the checkout, then:
 
@@ -13,8 +13,9 @@
   xmllint, jing, virsh, chromium) and libvirt's installed files are hidden (a private mount
   namespace puts an empty directory over ``/usr/share/libvirt``).
 
-Everything is written under the build directory given (``_build/compat``); pip's own cache is
-reused.  A failure prints the command and its output and exits 1.
+Everything is written under the build directory given (``_build/compat``); a virtualenv is
+made anew when pyproject.toml changes and reused (with the wheel reinstalled) otherwise, and
+pip's own cache is reused.  A failure prints the command and its output and exits 1.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 import tomllib
 from pathlib import Path
 
+from gueststate.sphinxext import STYLESHEET
 from gueststate.sphinxext.warnings import WARNING_TYPE, Subtype
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import debian_archive  # noqa: E402  (a sibling script, not a package)
 
-STYLESHEET = ROOT / "src" / "gueststate" / "sphinxext" / "static" / "xml-reference.css"
 #: Test projects that use every directive and role, in reStructuredText and Markdown.
 TEST_ROOTS = ("test-reference", "test-xmldomain")
 #: The foreign grammar: a release the project pins, and a grammar it has no copy of.
