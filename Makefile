@@ -7,8 +7,8 @@ SPHINXBUILD := $(VENV)/bin/sphinx-build
 SPHINXOPTS  ?= -W -n -j auto
 BUILDDIR    ?= _build
 
-.PHONY: venv deps html doctest lint typecheck test live check checks matrix bench fuzz \
-        linkcheck linkcheck-external clean
+.PHONY: venv deps html doctest lint typecheck test live check checks compat matrix bench \
+        fuzz linkcheck linkcheck-external clean
 
 venv: $(VENV)/.installed
 
@@ -44,7 +44,12 @@ live: venv
 check:
 	tools/nothing-left-behind $(MAKE) --no-print-directory checks
 
-checks: lint typecheck test doctest html
+checks: lint typecheck test doctest html compat
+
+# The wheel in clean virtualenvs: lowest and newest Sphinx, a foreign grammar, the docs-only
+# build with no system tools (tools/compat.py says what each checks).
+compat: venv
+	$(PYTHON) tools/compat.py $(BUILDDIR)/compat
 
 # The live tests and doctests on libvirt 9.0.0, 11.3.0 and 12.9.0, each in a Debian system of its
 # own (tools/debian-system; the first run builds them); records what each release answered in

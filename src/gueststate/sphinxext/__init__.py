@@ -4,12 +4,13 @@ Add ``"gueststate.sphinxext"`` to ``extensions`` to get the ``xml`` domain (obje
 ``element`` and ``attribute``, roles ``{xml:element}`` and ``{xml:attribute}``, an index page
 referable as ``xml-index``), the ``rng-reference`` directive and the ``xml-example`` directive.
 Warnings have type ``xml``; see :mod:`gueststate.sphinxext.warnings` for the subtypes.
+The stylesheet for the rendered tables ships in the package and reaches every HTML build.
 """
 
 from __future__ import annotations
 
-from sphinx.application import Sphinx
-from sphinx.util.typing import ExtensionMetadata
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gueststate import __version__
 from gueststate.sphinxext.domain import (
@@ -21,18 +22,33 @@ from gueststate.sphinxext.domain import (
 from gueststate.sphinxext.reference import RngReference
 from gueststate.sphinxext.render import xml_examples
 
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
+    from sphinx.util.typing import ExtensionMetadata
+
 #: Bump when what the extension stores in the environment changes meaning or shape.
 ENV_VERSION = 1
 
+#: The classes that rng-reference and xml-example render are styled by this file.
+STYLESHEET = Path(__file__).parent / "static" / "xml-reference.css"
+
+
+def add_stylesheet_to_static_path(app: Sphinx, config: Config) -> None:
+    """Copy the stylesheet into the output's ``_static/``, as ``sphinx.ext.graphviz`` does."""
+    config.html_static_path.append(str(STYLESHEET))
+
 
 def setup(app: Sphinx) -> ExtensionMetadata:
-    """Register the domain, the reference directive and the example directive."""
+    """Register the domain, the directives and the stylesheet."""
     app.setup_extension("gueststate.sphinxext.example")
     # How a ``since`` version reads: "{}" shows it as is, "libvirt {}" names the project.
     app.add_config_value("xml_reference_since", "{}", "env", types=frozenset({str}))
     app.add_domain(XMLDomain)
     app.add_directive("rng-reference", RngReference)
     app.add_node(xml_examples)
+    app.add_css_file(STYLESHEET.name)
+    app.connect("config-inited", add_stylesheet_to_static_path)
     app.connect("warn-missing-reference", warn_missing_reference)
     app.connect("doctree-resolved", link_examples)
     app.connect("env-get-updated", rewrite_when_examples_change)

@@ -143,7 +143,8 @@ class XMLDomain(Domain):
 
     def note_object(self, objtype: str, path: str, node_id: str, location: Any = None) -> None:
         """Record that the current document defines ``path``; warn about a second definition."""
-        self._store(objtype, path, self.env.current_document.docname, node_id, location)
+        # env.docname, not env.current_document (Sphinx >= 8.2 only): the same on every release
+        self._store(objtype, path, self.env.docname, node_id, location)
 
     def clear_doc(self, docname: str) -> None:
         for key, (doc, _node_id) in list(self.objects.items()):

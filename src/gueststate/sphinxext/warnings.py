@@ -9,7 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from docutils import nodes
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 
 WARNING_TYPE = "xml"
 
@@ -17,19 +19,71 @@ _logger = logging.getLogger("gueststate.sphinxext")
 
 
 class Subtype(StrEnum):
-    """One member per kind of problem the extension reports."""
+    """One member per kind of problem the extension reports; ``description`` says when."""
 
-    GRAMMAR = "grammar"  # a grammar that cannot be read
-    UNKNOWN_ELEMENT = "unknown_element"  # a reference directive naming an element not in it
-    INVALID_EXAMPLE = "invalid_example"  # an example that does not validate
-    UNEXPECTED_VALID = "unexpected_valid"  # a counter-example that validates
-    WRONG_MESSAGE = "wrong_message"  # a counter-example failing with another message
-    MISSING_FILE = "missing_file"  # an example or grammar file that does not exist
-    UNRESOLVED = "unresolved"  # an {xml:element}/{xml:attribute} that names nothing
-    DUPLICATE = "duplicate"  # an element or attribute described on two pages
-    INVALID_NAME = "invalid_name"  # an xml:element/xml:attribute directive with a malformed path
+    _value_: str
+    description: str
+
+    def __new__(cls, value: str, description: str) -> Subtype:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    GRAMMAR = "grammar", "a grammar cannot be read (located in the grammar file)"
+    UNKNOWN_ELEMENT = "unknown_element", "``:element:`` names an element the grammar does not have"
+    INVALID_EXAMPLE = "invalid_example", "an example does not validate"
+    UNEXPECTED_VALID = "unexpected_valid", "a counter-example (``:invalid:``) validates"
+    WRONG_MESSAGE = (
+        "wrong_message",
+        "a counter-example fails, but not with the text its ``:invalid:`` names",
+    )
+    MISSING_FILE = (
+        "missing_file",
+        "a grammar or example file does not exist, cannot be read or is outside the source "
+        "directory, or a schema an example needs is missing",
+    )
+    UNRESOLVED = "unresolved", "an ``xml:element`` or ``xml:attribute`` link names nothing"
+    DUPLICATE = "duplicate", "an element or attribute is described on two pages"
+    INVALID_NAME = (
+        "invalid_name",
+        "an ``xml:attribute`` path lacks its ``@NAME`` step, or an ``xml:element`` path has one",
+    )
 
 
 def warn(subtype: Subtype, message: str, location: Any) -> None:
     """Emit one ``xml.<subtype>`` warning at ``location`` (a node, docname or "file:line")."""
     _logger.warning(message, type=WARNING_TYPE, subtype=subtype.value, location=location)
+
+
+def subtype_table() -> nodes.table:
+    """The subtypes as a table (what to suppress, when it is emitted), read from the enum."""
+    group = nodes.tgroup("", nodes.colspec(colwidth=1), nodes.colspec(colwidth=3), cols=2)
+    group += nodes.thead("", _row([nodes.Text("suppress with")], [nodes.Text("emitted when")]))
+    body = nodes.tbody()
+    for subtype in Subtype:
+        name = f"{WARNING_TYPE}.{subtype.value}"
+        body += _row([nodes.literal(name, name)], _with_literals(subtype.description))
+    group += body
+    return nodes.table("", group, classes=["xml-warnings"])
+
+
+def _row(*cells: list[nodes.Node]) -> nodes.row:
+    return nodes.row("", *(nodes.entry("", nodes.paragraph("", "", *cell)) for cell in cells))
+
+
+def _with_literals(text: str) -> list[nodes.Node]:
+    """``Double backquotes`` in a description become code; the rest stays text."""
+    return [
+        nodes.literal(part, part) if index % 2 else nodes.Text(part)
+        for index, part in enumerate(text.split("``"))
+        if part
+    ]
+
+
+class SubtypeTable(SphinxDirective):
+    """``.. xml-warning-table::`` renders :func:`subtype_table`: this site's docs list the
+    warnings from the enum itself, so a new subtype cannot be left out."""
+
+    def run(self) -> list[nodes.Node]:
+        return [subtype_table()]
