@@ -39,6 +39,7 @@ from gueststate.formats.reading import load
 from gueststate.formats.snapshot import (
     DomainSnapshot,
     NetworkHost,
+    Reservations,
     SnapshotDisk,
     SnapshotMemory,
     SnapshotSource,
@@ -48,9 +49,10 @@ from gueststate.problems import Problem
 __all__ = [
     "BackupDisk", "BackupServer", "BackupStore", "CheckpointDisk", "Cipher", "Domain",
     "DomainBackup", "DomainCheckpoint", "DomainDisk", "DomainSnapshot", "Encryption",
-    "FormatError", "Ivgen", "Model", "NetworkHost", "Seclabel", "Secret", "SnapshotDisk",
-    "SnapshotMemory", "SnapshotSource", "align", "align_backup", "align_checkpoint",
-    "align_snapshot", "check", "from_xml", "redefine_snapshot", "take_snapshot", "to_xml",
+    "FormatError", "Ivgen", "Model", "NetworkHost", "Reservations", "Seclabel", "Secret",
+    "SnapshotDisk", "SnapshotMemory", "SnapshotSource", "align", "align_backup",
+    "align_checkpoint", "align_snapshot", "check", "from_xml", "redefine_snapshot",
+    "take_snapshot", "to_xml",
 ]
 
 #: Any of the three definitions.
