@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import fcntl
 import os
 import shutil
@@ -56,7 +57,11 @@ stdio_handler = "logd"
 # QEMU's capabilities take libvirtd most of a minute to probe; they are kept between sandboxes
 # in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to.
 CAPABILITY_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "libvirt-cache"
-DISK_SIZE = "16M"
+# The lab page (kbase/lab.md) shows these two files; the sandbox makes its disks and guests
+# with them, so that the lab a reader copies is the one the pages ran against.
+LAB = Path(__file__).resolve().parents[2] / "kbase" / "lab-files"
+MAKE_DISK = LAB / "make-disk.sh"
+GUEST_XML = LAB / "web01.xml"
 PREFIX = "gueststate-live-"  # of every sandbox's directory, in the temporary directory
 START_TIMEOUT = 60.0
 
@@ -203,38 +208,44 @@ class Sandbox:
         return path
 
     def create_disk(self, name: str, fill: int) -> Path:
-        """A 16 MiB qcow2 image whose first 64 KiB hold the byte `fill`."""
+        """A 16 MiB qcow2 v3 image whose first 64 KiB hold the byte `fill` (the lab's script)."""
         path = self.dir / "images" / f"{name}.qcow2"
-        subprocess.run(
-            ["qemu-img", "create", "-q", "-f", "qcow2", str(path), DISK_SIZE], check=True
-        )
-        subprocess.run(
-            ["qemu-io", "-f", "qcow2", "-c", f"write -P {fill:#x} 0 64k", str(path)],
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(["sh", str(MAKE_DISK), str(path), f"{fill:#x}"], check=True)
         return path
 
     def guest_xml(self, name: str, disks: dict[str, Path]) -> str:
-        """A TCG guest without an operating system, one virtio disk per entry of `disks`."""
-        devices = "".join(
-            f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-            f"<source file='{path}'/><target dev='{target}' bus='virtio'/></disk>"
-            for target, path in disks.items()
-        )
-        return (
-            f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
-            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
-            f"<devices>{devices}<memballoon model='none'/></devices></domain>"
-        )
+        """The lab's guest (TCG, no operating system) named `name`, with one disk like the
+        lab's `vda` per entry of `disks` (target -> image) in place of its own two."""
+        from lxml import etree
 
-    def create_guest(self, name: str = "vm1") -> libvirt.virDomain:
-        """Start a transient guest with two qcow2 disks, vda (filled 0x11) and vdb (0x22)."""
+        from gueststate import xmlsafe
+
+        domain = xmlsafe.parse_bytes(GUEST_XML.read_bytes(), str(GUEST_XML)).getroot()
+        domain.find("name").text = name
+        devices = domain.find("devices")
+        lab_disks = devices.findall("disk")
+        for disk in lab_disks:
+            devices.remove(disk)
+        for position, (target, path) in enumerate(disks.items()):
+            disk = copy.deepcopy(lab_disks[0])
+            disk.find("source").set("file", str(path))
+            disk.find("target").set("dev", target)
+            devices.insert(position, disk)
+        return str(etree.tostring(domain, encoding="unicode"))
+
+    def create_guest(self, name: str = "vm1", persistent: bool = False) -> libvirt.virDomain:
+        """Start a guest with two qcow2 disks, vda (filled 0x11) and vdb (0x22): transient, or
+        defined first when `persistent`, so that it survives being shut off (restores)."""
         disks = {
             "vda": self.create_disk(f"{name}-vda", 0x11),
             "vdb": self.create_disk(f"{name}-vdb", 0x22),
         }
-        return self.connect().createXML(self.guest_xml(name, disks), 0)
+        xml = self.guest_xml(name, disks)
+        if not persistent:
+            return self.connect().createXML(xml, 0)
+        domain = self.connect().defineXML(xml)
+        domain.create()
+        return domain
 
     @property
     def namespace(self) -> str:
