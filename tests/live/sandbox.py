@@ -62,6 +62,10 @@ CAPABILITY_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "libvirt-cac
 LAB = Path(__file__).resolve().parents[2] / "kbase" / "lab-files"
 MAKE_DISK = LAB / "make-disk.sh"
 GUEST_XML = LAB / "web01.xml"
+MAKE_TLS_CERTS = LAB / "make-tls-certs.sh"
+QEMU_TLS_CONF = LAB / "qemu-backup-tls.conf"
+TLS_SERVER_DIR = "/etc/pki/libvirt-backup"  # as the lab's qemu.conf lines name it
+TLS_HOST = "localhost"  # the name in the server's certificate, and the one clients connect to
 PREFIX = "gueststate-live-"  # of every sandbox's directory, in the temporary directory
 START_TIMEOUT = 60.0
 
@@ -69,8 +73,11 @@ START_TIMEOUT = 60.0
 class Sandbox:
     """One private libvirtd; use as a context manager or call `start()` and `stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
+        """With `tls`, the sandbox makes the lab's TLS certificates before libvirtd starts (it
+        checks that the directory exists) and configures pull backups over TLS with them."""
         self.dir = Path()
+        self._tls = tls
         self._daemons: subprocess.Popen[bytes] | None = None
         self._namespace = ""
         self.installed = install.Installed()
@@ -117,7 +124,10 @@ class Sandbox:
         for name in (*PRIVATE_DIRS, "images", "backup"):
             (self.dir / name).mkdir()
         (self.dir / "etc" / "libvirtd.conf").write_text(LIBVIRTD_CONF)
-        (self.dir / "etc" / "qemu.conf").write_text(QEMU_CONF)
+        qemu_conf = QEMU_CONF
+        if self._tls:
+            qemu_conf += self._make_tls_certificates()
+        (self.dir / "etc" / "qemu.conf").write_text(qemu_conf)
         (self.dir / "no-kvm").touch(mode=0)
         CAPABILITY_CACHE.mkdir(parents=True, exist_ok=True)
         for target in PRIVATE_DIRS.values():
@@ -132,6 +142,22 @@ class Sandbox:
                 start_new_session=True,
             )
         self._wait_until_ready()
+
+    @property
+    def tls_client_dir(self) -> Path:
+        """The backup client's certificate, key and CA certificate (with `tls`)."""
+        return self.dir / "pki" / "client"
+
+    def _make_tls_certificates(self) -> str:
+        """Run the lab's certificate script; return the lab's qemu.conf lines for them."""
+        server = self.dir / "pki" / "libvirt-backup"
+        (self.dir / "pki").mkdir(mode=0o755)
+        subprocess.run(
+            ["sh", str(MAKE_TLS_CERTS), str(server), str(self.tls_client_dir), TLS_HOST],
+            check=True,
+            capture_output=True,
+        )
+        return QEMU_TLS_CONF.read_text().replace(TLS_SERVER_DIR, str(server))
 
     def _script(self) -> str:
         mounts = (
