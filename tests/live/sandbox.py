@@ -57,11 +57,12 @@ stdio_handler = "logd"
 # QEMU's capabilities take libvirtd most of a minute to probe; they are kept between sandboxes
 # in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to.
 CAPABILITY_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "libvirt-cache"
-# The lab page (kbase/lab.md) shows these two files; the sandbox makes its disks and guests
-# with them, so that the lab a reader copies is the one the pages ran against.
-LAB = Path(__file__).resolve().parents[2] / "kbase" / "lab-files"
+# The lab page (kbase/lab.md) shows these files; the sandbox makes its disks, guests and TLS
+# certificates with them, so that the lab a reader copies is the one the pages ran against.
+CHECKOUT = Path(__file__).resolve().parents[2]
+LAB = CHECKOUT / "kbase" / "lab-files"
 MAKE_DISK = LAB / "make-disk.sh"
-GUEST_XML = LAB / "web01.xml"
+GUEST_XML = CHECKOUT / "examples" / "domain" / "lab-web01.xml"
 MAKE_TLS_CERTS = LAB / "make-tls-certs.sh"
 QEMU_TLS_CONF = LAB / "qemu-backup-tls.conf"
 TLS_SERVER_DIR = "/etc/pki/libvirt-backup"  # as the lab's qemu.conf lines name it
