@@ -94,11 +94,14 @@ def wait_until_no_job(domain: libvirt.virDomain, timeout: float = 120.0) -> None
 
 
 def wait_for_job(domain: libvirt.virDomain, timeout: float = 120.0) -> dict[str, Any]:
-    """Wait until the domain's job (a push backup) ends; return the completed job's statistics."""
+    """Wait until the domain's job (a push backup) ends; return the completed job's statistics,
+    kept for the next reader (`virsh domjobinfo --completed` would otherwise say "None")."""
     import libvirt
 
     wait_until_no_job(domain, timeout)
-    stats: dict[str, Any] = domain.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+    stats: dict[str, Any] = domain.jobStats(
+        libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED
+    )
     return stats
 
 
