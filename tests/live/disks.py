@@ -81,8 +81,9 @@ def monitor(domain: libvirt.virDomain, command: str, hmp: bool = False) -> str:
     return reply
 
 
-def wait_for_job(domain: libvirt.virDomain, timeout: float = 120.0) -> dict[str, Any]:
-    """Wait until the domain's job (a push backup) ends; return the completed job's statistics."""
+def wait_until_no_job(domain: libvirt.virDomain, timeout: float = 120.0) -> None:
+    """Poll until libvirt reports no job on `domain`: a push job ends by itself, and an aborted
+    one ends some time after `abortJob()` returned (later still on a busy host)."""
     import libvirt
 
     deadline = time.monotonic() + timeout
@@ -90,7 +91,17 @@ def wait_for_job(domain: libvirt.virDomain, timeout: float = 120.0) -> dict[str,
         if time.monotonic() > deadline:
             raise TimeoutError(f"the job of {domain.name()} did not end within {timeout:.0f}s")
         time.sleep(0.05)
-    stats: dict[str, Any] = domain.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+
+
+def wait_for_job(domain: libvirt.virDomain, timeout: float = 120.0) -> dict[str, Any]:
+    """Wait until the domain's job (a push backup) ends; return the completed job's statistics,
+    kept for the next reader (`virsh domjobinfo --completed` would otherwise say "None")."""
+    import libvirt
+
+    wait_until_no_job(domain, timeout)
+    stats: dict[str, Any] = domain.jobStats(
+        libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED | libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED
+    )
     return stats
 
 

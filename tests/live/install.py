@@ -27,6 +27,7 @@ APT_PACKAGES = (
     "pkg-config",
     "python3-libnbd",
     "gcc",
+    "gnutls-bin",  # certtool, for the TLS certificates of pull backups over TCP
 )
 # The binding must match the installed libvirt0 (9.0.0 on Debian 12).
 LIBVIRT_PYTHON = "libvirt-python==9.0.0"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import fcntl
 import os
 import shutil
@@ -56,11 +57,17 @@ stdio_handler = "logd"
 # QEMU's capabilities take libvirtd most of a minute to probe; they are kept between sandboxes
 # in the checkout's (git-ignored) .cache, the one place outside the sandbox it writes to (a
 # system of `make matrix` names its own with GUESTSTATE_CACHE).
-CAPABILITY_CACHE = (
-    Path(os.environ.get("GUESTSTATE_CACHE", Path(__file__).resolve().parents[2] / ".cache"))
-    / "libvirt-cache"
-)
-DISK_SIZE = "16M"
+CHECKOUT = Path(__file__).resolve().parents[2]
+CAPABILITY_CACHE = Path(os.environ.get("GUESTSTATE_CACHE", CHECKOUT / ".cache")) / "libvirt-cache"
+# The lab page (kbase/lab.md) shows these files; the sandbox makes its disks, guests and TLS
+# certificates with them, so that the lab a reader copies is the one the pages ran against.
+LAB = CHECKOUT / "kbase" / "lab-files"
+MAKE_DISK = LAB / "make-disk.sh"
+GUEST_XML = CHECKOUT / "examples" / "domain" / "lab-web01.xml"
+MAKE_TLS_CERTS = LAB / "make-tls-certs.sh"
+QEMU_TLS_CONF = LAB / "qemu-backup-tls.conf"
+TLS_SERVER_DIR = "/etc/pki/libvirt-backup"  # as the lab's qemu.conf lines name it
+TLS_HOST = "localhost"  # the name in the server's certificate, and the one clients connect to
 PREFIX = "gueststate-live-"  # of every sandbox's directory, in the temporary directory
 START_TIMEOUT = 60.0
 
@@ -68,8 +75,11 @@ START_TIMEOUT = 60.0
 class Sandbox:
     """One private libvirtd; use as a context manager or call `start()` and `stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
+        """With `tls`, the sandbox makes the lab's TLS certificates before libvirtd starts (it
+        checks that the directory exists) and configures pull backups over TLS with them."""
         self.dir = Path()
+        self._tls = tls
         self._daemons: subprocess.Popen[bytes] | None = None
         self._namespace = ""
         self.installed = install.Installed()
@@ -116,7 +126,10 @@ class Sandbox:
         for name in (*PRIVATE_DIRS, "images", "backup"):
             (self.dir / name).mkdir()
         (self.dir / "etc" / "libvirtd.conf").write_text(LIBVIRTD_CONF)
-        (self.dir / "etc" / "qemu.conf").write_text(QEMU_CONF)
+        qemu_conf = QEMU_CONF
+        if self._tls:
+            qemu_conf += self._make_tls_certificates()
+        (self.dir / "etc" / "qemu.conf").write_text(qemu_conf)
         (self.dir / "no-kvm").touch(mode=0)
         CAPABILITY_CACHE.mkdir(parents=True, exist_ok=True)
         for target in PRIVATE_DIRS.values():
@@ -131,6 +144,22 @@ class Sandbox:
                 start_new_session=True,
             )
         self._wait_until_ready()
+
+    @property
+    def tls_client_dir(self) -> Path:
+        """The backup client's certificate, key and CA certificate (with `tls`)."""
+        return self.dir / "pki" / "client"
+
+    def _make_tls_certificates(self) -> str:
+        """Run the lab's certificate script; return the lab's qemu.conf lines for them."""
+        server = self.dir / "pki" / "libvirt-backup"
+        (self.dir / "pki").mkdir(mode=0o755)
+        subprocess.run(
+            ["sh", str(MAKE_TLS_CERTS), str(server), str(self.tls_client_dir), TLS_HOST],
+            check=True,
+            capture_output=True,
+        )
+        return QEMU_TLS_CONF.read_text().replace(TLS_SERVER_DIR, str(server))
 
     def _script(self) -> str:
         mounts = (
@@ -207,38 +236,44 @@ class Sandbox:
         return path
 
     def create_disk(self, name: str, fill: int) -> Path:
-        """A 16 MiB qcow2 image whose first 64 KiB hold the byte `fill`."""
+        """A 16 MiB qcow2 v3 image whose first 64 KiB hold the byte `fill` (the lab's script)."""
         path = self.dir / "images" / f"{name}.qcow2"
-        subprocess.run(
-            ["qemu-img", "create", "-q", "-f", "qcow2", str(path), DISK_SIZE], check=True
-        )
-        subprocess.run(
-            ["qemu-io", "-f", "qcow2", "-c", f"write -P {fill:#x} 0 64k", str(path)],
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(["sh", str(MAKE_DISK), str(path), f"{fill:#x}"], check=True)
         return path
 
     def guest_xml(self, name: str, disks: dict[str, Path]) -> str:
-        """A TCG guest without an operating system, one virtio disk per entry of `disks`."""
-        devices = "".join(
-            f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-            f"<source file='{path}'/><target dev='{target}' bus='virtio'/></disk>"
-            for target, path in disks.items()
-        )
-        return (
-            f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
-            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
-            f"<devices>{devices}<memballoon model='none'/></devices></domain>"
-        )
+        """The lab's guest (TCG, no operating system) named `name`, with one disk like the
+        lab's `vda` per entry of `disks` (target -> image) in place of its own two."""
+        from lxml import etree
 
-    def create_guest(self, name: str = "vm1") -> libvirt.virDomain:
-        """Start a transient guest with two qcow2 disks, vda (filled 0x11) and vdb (0x22)."""
+        from gueststate import xmlsafe
+
+        domain = xmlsafe.parse_bytes(GUEST_XML.read_bytes(), str(GUEST_XML)).getroot()
+        domain.find("name").text = name
+        devices = domain.find("devices")
+        lab_disks = devices.findall("disk")
+        for disk in lab_disks:
+            devices.remove(disk)
+        for position, (target, path) in enumerate(disks.items()):
+            disk = copy.deepcopy(lab_disks[0])
+            disk.find("source").set("file", str(path))
+            disk.find("target").set("dev", target)
+            devices.insert(position, disk)
+        return str(etree.tostring(domain, encoding="unicode"))
+
+    def create_guest(self, name: str = "vm1", persistent: bool = False) -> libvirt.virDomain:
+        """Start a guest with two qcow2 disks, vda (filled 0x11) and vdb (0x22): transient, or
+        defined first when `persistent`, so that it survives being shut off (restores)."""
         disks = {
             "vda": self.create_disk(f"{name}-vda", 0x11),
             "vdb": self.create_disk(f"{name}-vdb", 0x22),
         }
-        return self.connect().createXML(self.guest_xml(name, disks), 0)
+        xml = self.guest_xml(name, disks)
+        if not persistent:
+            return self.connect().createXML(xml, 0)
+        domain = self.connect().defineXML(xml)
+        domain.create()
+        return domain
 
     @property
     def namespace(self) -> str:

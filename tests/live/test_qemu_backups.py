@@ -16,7 +16,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from disks import bitmaps, guest_write, holds, stored_extents, wait_for_job
+from disks import (
+    bitmaps,
+    guest_write,
+    holds,
+    stored_extents,
+    wait_for_job,
+    wait_until_no_job,
+)
 from nbdclient import dirty_extents, read
 from sandbox import Sandbox
 
@@ -121,6 +128,7 @@ def test_incremental_pull_exports_exactly_the_written_extents(
         assert scratch.exists()
     finally:
         guest.domain.abortJob()
+    wait_until_no_job(guest.domain)  # abortJob() only asks QEMU to cancel
     assert guest.domain.jobInfo()[0] == libvirt.VIR_DOMAIN_JOB_NONE
     assert not scratch.exists()
     assert checkpoint_names(libvirt, guest.domain) == ["full", "inc1", "pull1"]
