@@ -73,7 +73,15 @@ xml_reference_since = "libvirt {}"
 if not (LIBVIRT_SCHEMA_DIR / "domain.rng").is_file():
     xml_example_libvirt_schemas = ""
 
-myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "attrs_block", "attrs_inline"]
+myst_enable_extensions = [
+    "colon_fence", "deflist", "fieldlist", "attrs_block", "attrs_inline", "substitution",
+]
+# Said once for every page whose examples run against libvirt: where they run, and where to see
+# what differs between the releases.
+myst_substitutions = {
+    "releases": "libvirt 9.0.0, 11.3.0 and 12.9.0, each with the QEMU of its Debian suite; "
+    "see the {ref}`version matrix <kbase-versions>`",
+}
 myst_heading_anchors = 3
 
 # CI has no network: the inventories are vendored (see _intersphinx/README.md).
