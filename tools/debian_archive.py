@@ -10,6 +10,7 @@ Run as a script it prints the directory asked for, fetching it first if needed::
 
     python3 tools/debian_archive.py schemas 9.0.0
     python3 tools/debian_archive.py tests 11.3.0
+    python3 tools/debian_archive.py package docbook5-xml
 """
 
 from __future__ import annotations
@@ -99,6 +100,26 @@ def tests(version: str) -> Path:
     return target
 
 
+def package(name: str, suite: str = "bookworm") -> Path:
+    """The files of Debian binary package ``name`` from ``suite``, unpacked (never installed).
+
+    For grammars no one here wrote (``docbook5-xml``, ``xhtml-relaxng``): the tests read them
+    as their maintainers ship them.
+    """
+    target = CACHE / f"{name}-{suite}"
+    if (target / "usr").is_dir():
+        return target
+    with tempfile.TemporaryDirectory(dir=_cache_dir()) as work:
+        _apt(_apt_dir(), ["download", f"{name}/{suite}"], cwd=Path(work))
+        debs = sorted(Path(work).glob(f"{name}_*.deb"))
+        if not debs:
+            raise ArchiveUnavailable(f"apt-get download {name}/{suite} fetched no package")
+        unpacked = Path(work) / name
+        _run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)])
+        _publish(unpacked, target)
+    return target
+
+
 def mirror() -> str:
     """The Debian archive URI this machine's apt uses for its own release."""
     listed = _run(["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE)"]).split("\n")
@@ -129,7 +150,8 @@ def _apt_dir() -> Path:
         return apt
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise ArchiveUnavailable(f"{tool} is missing: libvirt's files come from Debian's archive")
+            raise ArchiveUnavailable(
+                f"{tool} is missing: libvirt's files come from Debian's archive")
     (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "status").touch()
@@ -202,4 +224,4 @@ def _run(command: list[str], cwd: Path | None = None) -> str:
 
 if __name__ == "__main__":
     what, version = sys.argv[1:3]
-    print({"schemas": schemas, "tests": tests}[what](version))
+    print({"schemas": schemas, "tests": tests, "package": package}[what](version))

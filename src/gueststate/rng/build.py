@@ -63,10 +63,17 @@ class _Builder:
         if kind in ("element", "attribute"):
             return self.named(pattern, path)
         children = [self.node(child, path) for child in pattern.children]
-        if kind == "choice":
-            return simplify.choice(children, documentation, since, source)
-        if kind in ("group", "interleave"):
-            return simplify.sequence(kind, children, documentation, since, source)
+        if kind in ("choice", "group", "interleave"):
+            if kind == "choice":
+                made = simplify.choice(children, documentation, since, source)
+            else:
+                made = simplify.sequence(kind, children, documentation, since, source)
+            # Flattening copies the items of shared groups: count them, or defines that each
+            # refer to the next twice would double the work at every level.
+            self.steps += len(made.children)
+            if self.steps > MAX_NODES:
+                raise self.too_large()
+            return made
         if kind in ("optional", "zeroOrMore", "oneOrMore"):
             return simplify.repeat(kind, children[0], documentation, since, source)
         if kind in ("mixed", "list"):
