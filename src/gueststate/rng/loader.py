@@ -430,7 +430,7 @@ def _qname(element: etree._Element, qname: str, default_ns: str, context: _Conte
     namespace = _XML_NS if prefix == "xml" else element.nsmap.get(prefix)
     if namespace is None:
         raise fault(context.file, element, f"undeclared namespace prefix '{prefix}'")
-    return NameClass("name", local=local, namespace=namespace)
+    return NameClass("name", local=local, namespace=namespace, prefix=prefix)
 
 
 def _value(element: etree._Element, context: _Context) -> Pattern:
