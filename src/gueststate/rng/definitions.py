@@ -24,14 +24,13 @@ from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at_root
 from gueststate.rng.loader import load
 from gueststate.rng.model import ANY_NAME, Node
-from gueststate.rng.patterns import NameClass, Pattern
+from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Nodes made per pattern of the grammar, at most: inlining a define many times is shared
 #: work, but flattening its groups copies their items; past this a grammar is refused.
 BUDGET_PER_PATTERN = 64
-#: A shared define's group or choice longer than this is not flattened into its users again.
-SHARED_FLAT_MAX = 16
-_FLATTENED = frozenset(("group", "interleave", "choice"))
+#: A define whose content counts more patterns than this is a named pattern, shown once.
+NAMED_PATTERN_SIZE = 24
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
@@ -52,7 +51,23 @@ class ElementDefinition:
     documentation: str | None = None
     since: str | None = None
     parents: list[ElementDefinition] = field(default_factory=list)
+    #: The parents whose own content names this element, and the named patterns that do:
+    #: together they say where it may appear in few words.
+    direct_parents: list[ElementDefinition] = field(default_factory=list)
+    via: list[NamedPattern] = field(default_factory=list)
     name_class: NameClass | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class NamedPattern:
+    """A define too big to repeat in every content that uses it: ``define`` nodes name it."""
+
+    key: str
+    content: Node
+    source: tuple[str, int] | None
+    attributes: bool = False  # a group of attributes (listed with each element that has them)
+    #: The element definitions and named patterns whose own content uses this one.
+    used_by: list[ElementDefinition | NamedPattern] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +76,7 @@ class Definitions:
 
     roots: list[ElementDefinition]
     elements: list[ElementDefinition]
+    patterns: list[NamedPattern]
     namespaces: dict[str, str]  # prefix ("" for the root's namespace) -> URI
     files: tuple[str, ...]
 
@@ -78,7 +94,8 @@ def read_definitions(path: str | Path) -> Definitions:
         problem = Problem(str(Path(path).resolve()), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None
     converter.name_everything(roots)
-    return Definitions(roots, converter.elements, converter.namespaces, loaded.files)
+    return Definitions(roots, converter.elements, converter.named_patterns,
+                       converter.namespaces, loaded.files)
 
 
 class _Converter:
@@ -92,24 +109,70 @@ class _Converter:
         self.refs: list[tuple[Node, ElementDefinition]] = []
         self.ref_of: dict[int, ElementDefinition] = {}
         self.namespaces: dict[str, str] = {}
+        self.named_patterns: list[NamedPattern] = []
+        self.pattern_names: dict[str, int] = {}
+        self.pattern_of: dict[str, NamedPattern] = {}
+        self.sizes: dict[int, int] = {}
+        self.attributed: dict[int, bool] = {}
+        self.attributes_only: dict[int, bool] = {}
         self.steps = 0
         self.budget = BUDGET_PER_PATTERN * _count(start) + 10_000
 
     def run(self) -> list[ElementDefinition]:
         top = self.node(self.start)
-        roots = [self.by_pattern_of(ref) for ref in _refs(top)]
+        roots = self.children_of([top])
         done = 0
         while done < len(self.patterns):
             pattern = self.patterns[done]
             definition = self.by_pattern[id(pattern)]
             children = [self.node(child) for child in pattern.children]
             definition.content = simplify.content(children, definition.source) or []
-            for ref in _all_refs(definition.content):
-                child = self.by_pattern_of(ref)
+            done += 1
+        for definition in self.elements:
+            for child in self.children_of(definition.content):
                 if definition not in child.parents:
                     child.parents.append(definition)
-            done += 1
+        self.note_uses()
         return roots
+
+    def note_uses(self) -> None:
+        """Who names whom in its own content: direct parents, ``via`` and ``used_by``."""
+        users: list[tuple[ElementDefinition | NamedPattern, Node]] = [
+            (definition, Node("group", children=definition.content))
+            for definition in self.elements]
+        users += [(pattern, pattern.content) for pattern in self.named_patterns]
+        for user, content in users:
+            for node in _own_refs(content):
+                if node.kind == "define":
+                    used = self.pattern_of[node.name or ""]
+                    if user not in used.used_by:
+                        used.used_by.append(user)
+                    continue
+                child = self.ref_of[id(node)]
+                if isinstance(user, NamedPattern):
+                    if user not in child.via:
+                        child.via.append(user)
+                elif user not in child.direct_parents:
+                    child.direct_parents.append(user)
+
+    def children_of(self, content: list[Node]) -> list[ElementDefinition]:
+        """The definitions of the elements ``content`` allows, named patterns included."""
+        found: dict[int, ElementDefinition] = {}
+        seen: set[int] = set()
+        stack = list(reversed(content))
+        while stack:
+            node = stack.pop()
+            if id(node) in seen or node.kind == "attribute":
+                continue
+            seen.add(id(node))
+            if node.kind == "ref":
+                definition = self.ref_of[id(node)]
+                found.setdefault(id(definition), definition)
+            elif node.kind == "define":
+                stack.append(self.pattern_of[node.name or ""].content)
+            else:
+                stack.extend(reversed(node.children))
+        return list(found.values())
 
     def by_pattern_of(self, ref: Node) -> ElementDefinition:
         return self.ref_of[id(ref)]
@@ -130,11 +193,7 @@ class _Converter:
             assert define is not None and define.body is not None
             made = self.defines.get(id(define))
             if made is None:
-                made = self.defines[id(define)] = self.node(define.body)
-            elif made.kind in _FLATTENED and len(made.children) > SHARED_FLAT_MAX:
-                # Used again: kept whole inside a group of one, so no caller copies its items
-                # (defines that each use the next twice would otherwise double every level).
-                made = Node("group", children=[made], source=made.source)
+                made = self.defines[id(define)] = self.named(define, self.node(define.body))
             return simplify.annotate(made, documentation, since)
         if kind == "element":
             return self.element(pattern)
@@ -181,6 +240,59 @@ class _Converter:
                 node.namespace = pattern.namespace
         return node
 
+    def named(self, define: Define, made: Node) -> Node:
+        """``made``, or a ``define`` node naming it when it is too big to repeat everywhere.
+
+        DocBook's inline elements, a choice of 150, would otherwise be copied into the content
+        of every element that allows them; and defines that each use the next twice would
+        double at every level.  Element content stays readable and linear in size.
+        """
+        if self.size(made) <= NAMED_PATTERN_SIZE:
+            return made
+        attributes = self.has_attributes(made)
+        if attributes and not self.only_attributes(made):
+            return made  # attributes mixed with content stay inline, where tables show them
+        count = self.pattern_names.get(define.name, 0) + 1
+        self.pattern_names[define.name] = count
+        key = define.name if count == 1 else f"{define.name}[{count}]"
+        self.named_patterns.append(NamedPattern(key, made, made.source, attributes))
+        self.pattern_of[key] = self.named_patterns[-1]
+        return Node("define", name=key, source=made.source)
+
+    def has_attributes(self, node: Node) -> bool:
+        """Whether ``node`` holds an attribute (not one of a child element's)."""
+        known = self.attributed.get(id(node))
+        if known is None:
+            known = node.kind == "attribute" or any(
+                self.has_attributes(child) for child in node.children) or (
+                node.kind == "define" and self.pattern_of[node.name or ""].attributes)
+            self.attributed[id(node)] = known
+        return known
+
+    def only_attributes(self, node: Node) -> bool:
+        """Whether ``node`` is attributes alone (a group of attributes many elements share)."""
+        known = self.attributes_only.get(id(node))
+        if known is None:
+            if node.kind in ("attribute", "empty"):
+                known = True
+            elif node.kind == "define":
+                known = self.pattern_of[node.name or ""].attributes
+            elif node.kind in ("group", "interleave", "choice", "optional", "zeroOrMore",
+                               "oneOrMore"):
+                known = all(self.only_attributes(child) for child in node.children)
+            else:
+                known = False
+            self.attributes_only[id(node)] = known
+        return known
+
+    def size(self, node: Node) -> int:
+        """Patterns ``node`` stands for, elements and named patterns counted as one."""
+        known = self.sizes.get(id(node))
+        if known is None:
+            known = 1 + sum(self.size(child) for child in node.children)
+            self.sizes[id(node)] = known
+        return known
+
     def element(self, pattern: Pattern) -> Node:
         """A ``ref`` to the definition of this element pattern, made on first sight."""
         assert pattern.name_class is not None
@@ -226,30 +338,20 @@ class _Converter:
             ref.name, ref.target = definition.name, definition.key
 
 
-def _refs(node: Node) -> list[Node]:
-    """The ``ref`` nodes at ``node``'s own level (the elements it may be)."""
-    if node.kind == "ref":
-        return [node]
-    if node.kind == "attribute":
-        return []
-    return [ref for child in node.children for ref in _refs(child)]
-
-
-def _all_refs(content: list[Node]) -> list[Node]:
-    """Every child element ``ref`` in an element's content, each shared subtree seen once."""
+def _own_refs(content: Node) -> list[Node]:
+    """The ``ref`` and ``define`` nodes of ``content``, not looking inside named patterns."""
     found: list[Node] = []
     seen: set[int] = set()
-    stack = list(content)
+    stack = [content]
     while stack:
         node = stack.pop()
-        if id(node) in seen:
+        if id(node) in seen or node.kind == "attribute":
             continue
         seen.add(id(node))
-        if node.kind == "ref":
+        if node.kind in ("ref", "define"):
             found.append(node)
-        elif node.kind != "attribute":
-            stack.extend(node.children)
-    found.reverse()
+        else:
+            stack.extend(reversed(node.children))
     return found
 
 

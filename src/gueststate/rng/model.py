@@ -29,6 +29,7 @@ NodeKind = Literal[
     "empty",
     "notAllowed",
     "ref",
+    "define",  # a named pattern shown once (element definitions only): ``name`` is its key
 ]
 
 #: Name used for an element or attribute whose name class is ``anyName``.
