@@ -15,7 +15,6 @@ its URI, except the namespace of the root element, which reads without one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from gueststate.problems import Problem
 from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at_root
 from gueststate.rng.loader import load
-from gueststate.rng.model import ANY_NAME, Node
+from gueststate.rng.model import ANY_NAME, Node, made_prefix
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Nodes made per pattern of the grammar, at most: inlining a define many times is shared
@@ -320,7 +319,7 @@ class _Converter:
             _note_prefixes(name_class, prefixes)
         used = {*(d.namespace for d in self.elements), *(a.namespace for a, _ in self.attributes)}
         for namespace in sorted(used - {"", main} - set(prefixes)):
-            prefixes[namespace] = _made_prefix(namespace, set(prefixes.values()))
+            prefixes[namespace] = made_prefix(namespace, set(prefixes.values()))
         if main:
             prefixes[main] = ""  # the format's own names read without a prefix
         self.namespaces = {prefix: uri for uri, prefix in sorted(prefixes.items())
@@ -388,20 +387,6 @@ def _note_prefixes(name_class: NameClass | None, prefixes: dict[str, str]) -> No
         prefixes.setdefault(name_class.namespace, name_class.prefix)
     for child in name_class.children:
         _note_prefixes(child, prefixes)
-
-
-def _made_prefix(namespace: str, taken: set[str]) -> str:
-    """A prefix for a namespace the grammar names without one: a word of its URI."""
-    words = [w for w in re.split(r"[/:#.]+", namespace) if re.fullmatch(r"[A-Za-z][\w-]*", w)]
-    skip = {"http", "https", "urn", "www", "org", "com", "net", "ns", "schemas", "schema", "xml"}
-    candidates = [w.lower() for w in reversed(words) if w.lower() not in skip] + ["ns"]
-    for word in candidates:
-        if word not in taken:
-            return word
-    number = 1
-    while f"ns{number}" in taken:
-        number += 1
-    return f"ns{number}"
 
 
 def _spell(name_class: NameClass, prefixes: dict[str, str]) -> str:

@@ -182,13 +182,15 @@ def _section(
         paragraph.extend(joined(([_pattern_link(key)] for key in shared), ", "))
         paragraph += nodes.Text(".")
         section += paragraph
+        defined = {obj.path for obj in objects if obj.path.startswith(element.key + "/@")}
         for key in shared:
-            # Each one is an object of this element, defined at the shared row.
+            # Each one is an object of this element, defined at the shared row (the first
+            # row met, when alternatives of the element share an attribute name).
             for (kind, path), _ in uses(groups[key].content, key).items():
-                if kind == "attribute":
-                    name = path.rsplit("/@", 1)[-1]
-                    objects.append(DefinedObject("attribute", f"{element.key}/@{name}",
-                                                 object_id("attribute", path)))
+                own = f"{element.key}/@{path.rsplit('/@', 1)[-1]}"
+                if kind == "attribute" and own not in defined:
+                    defined.add(own)
+                    objects.append(DefinedObject("attribute", own, object_id("attribute", path)))
     return section
 
 

@@ -182,7 +182,7 @@ def top_elements(node: Node) -> Iterator[Node]:
 
 def step_name(node: Node) -> str:
     """The path step of an element or attribute: its name, ``*`` for any name."""
-    name = node.name or ANY_NAME
+    name = node.qualified
     return "@" + name if node.kind == "attribute" else name
 
 
@@ -204,11 +204,11 @@ def alternative_label(node: Node) -> str | None:
         if child.kind == "attribute" and len(child.children) == 1:
             values = _values_of(child.children[0])
             if values:
-                return f"{child.name}=" + " or ".join(f'"{value}"' for value in values)
+                return f"{child.qualified}=" + " or ".join(f'"{value}"' for value in values)
     if node.kind == "attribute" and node.name != ANY_NAME:
-        return f"with {node.name}"
+        return f"with {node.qualified}"
     if node.kind == "element" and node.name != ANY_NAME:
-        return f"with <{node.name}>"
+        return f"with <{node.qualified}>"
     return None
 
 
@@ -310,7 +310,7 @@ class _Outliner:
         path = join_path(parent_path, step_name(element))
         entry = self.entries.get(path)
         if entry is None:
-            entry = self.entries[path] = ElementEntry(path, element.name or ANY_NAME, element)
+            entry = self.entries[path] = ElementEntry(path, element.qualified, element)
         elif not entry.node.documentation and element.documentation:
             entry.node = element
         if not any(known is element for known in entry.definitions):

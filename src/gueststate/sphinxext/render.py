@@ -639,7 +639,7 @@ def without_attributes(node: Node) -> Node | None:
 
 def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Node]:
     if node.kind == "element":
-        return [xref("element", join_path(parent_path, step_name(node)), f"<{node.name}>")]
+        return [xref("element", join_path(parent_path, step_name(node)), f"<{node.qualified}>")]
     if node.kind == "ref" and node.target:
         return [xref("element", node.target, _tag(node.target)), nodes.Text(" (recursive)")]
     if node.kind == "text":
