@@ -69,3 +69,32 @@ def test_a_missing_file_is_a_usage_error(
     assert main(["reference", str(tmp_path / "absent.rng")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "absent.rng" in err and "No such file" in err
+
+
+def test_json_by_definition_names_children_by_key(
+    grammar: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reference", str(grammar), "--by", "definition", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["roots"] == ["domainbackup"]
+    backup, disk = found["elements"]
+    assert (backup["key"], disk["key"], disk["parents"]) == ("domainbackup", "disk",
+                                                             ["domainbackup"])
+    disks = backup["content"][1]
+    assert disks["kind"] == "zeroOrMore"
+    assert disks["children"] == [{"kind": "ref", "name": "disk", "target": "disk"}]
+    assert disk["since"] == "6.0.0"
+
+
+def test_text_by_definition_is_one_outline_per_element(
+    grammar: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reference", str(grammar), "--by", "definition"]) == 0
+    assert capsys.readouterr().out == (
+        "element domainbackup (in root)\n"
+        '  attribute mode?: "push" | "pull"\n'
+        "  zero or more\n"
+        "    element <disk>\n"
+        "element disk (in domainbackup)  [since 6.0.0]\n"
+        "  attribute name: text\n"
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gueststate.problems import Problem
 from gueststate.rng import simplify
@@ -56,6 +57,19 @@ class ElementDefinition:
     via: list[NamedPattern] = field(default_factory=list)
     name_class: NameClass | None = field(default=None, repr=False)
 
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "name": self.name}
+        if self.namespace:
+            out["namespace"] = self.namespace
+        if self.documentation:
+            out["documentation"] = self.documentation
+        if self.since:
+            out["since"] = self.since
+        out["source"] = list(self.source)
+        out["parents"] = [parent.key for parent in self.parents]
+        out["content"] = [node.to_dict() for node in self.content]
+        return out
+
 
 @dataclass(eq=False)
 class NamedPattern:
@@ -81,6 +95,16 @@ class Definitions:
 
     def by_key(self) -> dict[str, ElementDefinition]:
         return {element.key: element for element in self.elements}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``gueststate reference --by definition --format json``."""
+        return {
+            "namespaces": dict(self.namespaces),
+            "roots": [root.key for root in self.roots],
+            "elements": [element.to_dict() for element in self.elements],
+            "patterns": [{"key": pattern.key, "attributes": pattern.attributes,
+                          "content": pattern.content.to_dict()} for pattern in self.patterns],
+        }
 
 
 def read_definitions(path: str | Path) -> Definitions:

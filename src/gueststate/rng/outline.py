@@ -7,7 +7,12 @@ content after a colon (``attribute mode?: "push" | "pull"``), the other patterns
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gueststate.rng.model import Node
+
+if TYPE_CHECKING:
+    from gueststate.rng.definitions import Definitions, ElementDefinition
 
 _SUFFIX = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}
 _HEADING = {
@@ -27,6 +32,24 @@ def outline(root: Node) -> str:
     """The outline of ``root`` and everything below it, one line per node."""
     lines: list[str] = []
     _render(root, 0, "", lines)
+    return "\n".join(lines) + "\n"
+
+
+def definitions_outline(definitions: Definitions) -> str:
+    """One outline per element definition; children are named, not expanded.
+
+    ``element source[2] (in disk, mirror)`` heads the definition, its attributes and content
+    follow; a child element reads ``element <file>`` and a named pattern ``pattern NAME``.
+    """
+    lines: list[str] = []
+    for element in definitions.elements:
+        where = ", ".join(parent.key for parent in element.parents) or "root"
+        lines.append(f"element {element.key} (in {where}){_since(element)}")
+        for node in element.content:
+            _render(node, 1, "", lines)
+    for pattern in definitions.patterns:
+        lines.append(f"pattern {pattern.key}")
+        _render(pattern.content, 1, "", lines)
     return "\n".join(lines) + "\n"
 
 
@@ -78,8 +101,12 @@ def _inline(nodes: list[Node]) -> str | None:
         return "text"
     if node.kind == "empty":
         return "empty"
+    if node.kind == "ref" and node.name is not None:
+        return f"element <{node.target}>"  # a definition's child, named by its key
     if node.kind == "ref":
         return f"(recursion: same as {node.target})"
+    if node.kind == "define":
+        return f"pattern {node.name}"
     if node.kind == "value":
         return _quote(node.value or "")
     if node.kind == "data":
@@ -108,5 +135,5 @@ def _default(node: Node) -> str:
     return f" (default {_quote(node.default)})" if node.default is not None else ""
 
 
-def _since(node: Node) -> str:
+def _since(node: Node | ElementDefinition) -> str:
     return f"  [since {node.since}]" if node.since else ""
