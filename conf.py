@@ -57,6 +57,8 @@ suppress_warnings = ["myst.domains"]
 
 # gueststate.sphinxext: the versions in the grammars are libvirt releases.
 xml_reference_since = "libvirt {}"
+# The worked example of docs/extension.md: examples of a format of its own.
+xml_example_formats = {"mirror": "docs/extension-sample.rng"}
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "attrs_block", "attrs_inline"]
 myst_heading_anchors = 3
