@@ -18,6 +18,7 @@ from itertools import product
 from lxml import etree
 
 from gueststate.diagnose import column_of, enumeration
+from gueststate.forms import message_label
 from gueststate.problems import Problem
 from gueststate.rng.model import Node
 
@@ -129,25 +130,18 @@ def _forms(node: Node) -> list[_Form]:
 
 
 def _branch(branch: Node) -> list[_Form]:
-    """A choice branch's forms, labelled with the branch's documentation."""
+    """A choice branch's forms, labelled with the branch's documentation.
+
+    The words are those the reference pages use for the same form (see
+    :mod:`gueststate.forms`), in a sentence's case.
+    """
     forms = _forms(branch)
-    label = _label(branch.documentation) if branch.kind not in ("element", "attribute") else ""
+    documented = branch.documentation if branch.kind not in ("element", "attribute") else None
+    label = message_label(documented) if documented else ""
     if not label:
         return forms
     return [_Form(f.attributes, f.children, f.any_attribute, f.any_child, (label, *f.labels))
             for f in forms]
-
-
-def _label(documentation: str | None) -> str:
-    """'Pull mode: libvirt exports ...' -> 'pull mode'; a sentence without its full stop."""
-    text = (documentation or "").strip()
-    head, colon, _ = text.partition(":")
-    if colon and len(head) <= 40:
-        text = head
-    text = text.split(". ")[0].rstrip(".")
-    if len(text) > 1 and text[1].islower():
-        text = text[0].lower() + text[1:]
-    return text
 
 
 @dataclass

@@ -13,13 +13,13 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gueststate.rng.model import ANY_NAME, Node
+from gueststate.forms import alternative_label, alternative_labels
+from gueststate.rng.model import Node
 
 #: More variants than this for one element are not split out; the content model shows the choice.
 MAX_VARIANTS = 8
 
 _CONTAINERS = frozenset({"group", "interleave", "mixed"})
-_LEAVES = frozenset({"element", "attribute", "value", "data", "text", "empty", "notAllowed"})
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,30 @@ def top_elements(node: Node) -> Iterator[Node]:
             yield from top_elements(child)
 
 
+def labelled_elements(
+    node: Node, labels: tuple[str, ...] = ()
+) -> Iterator[tuple[Node, tuple[str, ...]]]:
+    """Like :func:`top_elements`, each with the labels of the alternatives it sits in.
+
+    ``<source>`` inside the ``type="file"`` alternative of a ``<disk>`` too varied to split
+    into forms still learns that it is the file disk's source: the attribute that tells its
+    forms apart sits on the enclosing element.
+    """
+    for child in node.children:
+        if child.kind == "element":
+            yield child, labels
+        elif child.kind == "choice" and len(child.children) > 1:
+            names = alternative_labels(child.children)
+            for alternative, name in zip(child.children, names, strict=True):
+                if alternative.kind == "element":
+                    yield alternative, labels
+                elif alternative.kind != "attribute":
+                    inner = (*labels, name) if name else labels
+                    yield from labelled_elements(Node("group", children=[alternative]), inner)
+        elif child.kind != "attribute":
+            yield from labelled_elements(child, labels)
+
+
 def step_name(node: Node) -> str:
     """The path step of an element or attribute: its name, ``*`` for any name."""
     name = node.qualified
@@ -190,49 +214,10 @@ def join_path(parent: str, step: str) -> str:
     return f"{parent}/{step}" if parent else step
 
 
-def alternative_label(node: Node) -> str | None:
-    """A label a person understands for one alternative of a choice, or None.
-
-    The alternative's own documentation comes first (on a group, not on the element or
-    attribute it may be); otherwise an attribute it fixes to one value (``type="file"``) or
-    to a few (``snapshot="no" or "internal"``); otherwise the one attribute or element it is
-    (``with uuid``, ``with <auth>``).
-    """
-    if node.documentation and node.kind not in _LEAVES:
-        return node.documentation
-    for child in _own_level(node):
-        if child.kind == "attribute" and len(child.children) == 1:
-            values = _values_of(child.children[0])
-            if values:
-                return f"{child.qualified}=" + " or ".join(f'"{value}"' for value in values)
-    if node.kind == "attribute" and node.name != ANY_NAME:
-        return f"with {node.qualified}"
-    if node.kind == "element" and node.name != ANY_NAME:
-        return f"with <{node.qualified}>"
-    return None
-
-
-def _values_of(node: Node) -> list[str]:
-    """The literal values ``node`` allows, when it allows nothing else."""
-    if node.kind == "value" and node.value is not None:
-        return [node.value]
-    if node.kind == "choice" and all(c.kind == "value" and c.value for c in node.children):
-        return [c.value for c in node.children if c.value is not None]
-    return []
-
-
-def _own_level(node: Node) -> Iterator[Node]:
-    """``node`` and the patterns always present with it, not inside optional or elements."""
-    yield node
-    if node.kind in _CONTAINERS:
-        for child in node.children:
-            yield from _own_level(child)
-
-
 def _variants(node: Node) -> list[tuple[tuple[str, ...], Node]]:
     """Split ``node`` at its labelled choices: ``[(labels, pattern without those choices)]``."""
     if node.kind == "choice" and len(node.children) > 1:
-        labels = [alternative_label(child) for child in node.children]
+        labels = alternative_labels(node.children)
         if all(labels):
             out: list[tuple[tuple[str, ...], Node]] = []
             for label, child in zip(labels, node.children, strict=True):
@@ -325,8 +310,8 @@ class _Outliner:
         for labels, shape in _variants(content):
             variant_context = (*context, *labels)
             self._add_variant(entry, (context, labels), shape, element.documentation)
-            for child in top_elements(shape):
-                self.visit(child, path, variant_context)
+            for child, within in labelled_elements(shape):
+                self.visit(child, path, (*variant_context, *within))
             for ref in _refs(shape):
                 self._note_parent(ref, path)
 

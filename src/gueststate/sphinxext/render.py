@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from docutils import nodes
 from sphinx import addnodes
 
+from gueststate.forms import lead
 from gueststate.rng.model import Node
 from gueststate.sphinxext.outline import (
     ElementEntry,
@@ -263,17 +264,12 @@ def short_labels(variants: list[Variant]) -> list[str]:
     """
     full = _full_labels(variants)
     for candidate in (
-        [_lead(label) for label in full],
-        [" / ".join(_lead(part) for part in label.split(" / ")) for label in full],
+        [lead(label) for label in full],
+        [" / ".join(lead(part) for part in label.split(" / ")) for label in full],
     ):
         if len(set(candidate)) == len(candidate):
             return candidate
     return full
-
-
-def _lead(label: str) -> str:
-    lead, colon, _ = label.partition(": ")
-    return lead if colon and len(lead) <= 40 and " or " not in lead else label
 
 
 def _parent_links(parents: list[str]) -> list[nodes.Node]:
@@ -469,7 +465,7 @@ def _which_forms(chosen: list[int], forms: list[Variant], labels: list[str], res
                 within.setdefault(label, set()).add(position)
     for label, members in within.items():
         if members == set(chosen):
-            return _lead(label).rstrip(".")
+            return lead(label).rstrip(".")
     if rest:
         return "all others"
     return "; ".join(labels[position] for position in chosen)
