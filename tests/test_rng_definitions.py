@@ -114,3 +114,16 @@ def test_a_bad_recursive_reference_is_refused(tmp_path: Path) -> None:
     with pytest.raises(GrammarError) as caught:
         read_definitions(path)
     assert caught.value.problem.message == "bad recursive reference to pattern 'a'"
+
+
+def test_defines_of_attributes_and_content_that_double_stay_bounded(tmp_path: Path) -> None:
+    levels = "".join(
+        f"<define name='d{n}'><optional><attribute name='a{n}'/></optional>"
+        f"<ref name='d{n + 1}'/><ref name='d{n + 1}'/></define>" for n in range(60))
+    path = grammar(tmp_path, f"<start><element name='r'><ref name='d0'/></element></start>"
+                             f"{levels}<define name='d60'><element name='leaf'><empty/>"
+                             "</element></define>")
+    found = read_definitions(path)
+    assert [d.key for d in found.elements] == ["r", "leaf"]
+    assert found.patterns  # past MAX_INLINE, the doubling define is named, not expanded
+    assert len(str(found.to_dict())) < 1_000_000

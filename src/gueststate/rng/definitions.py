@@ -31,6 +31,9 @@ from gueststate.rng.patterns import Define, NameClass, Pattern
 BUDGET_PER_PATTERN = 64
 #: A define whose content counts more patterns than this is a named pattern, shown once.
 NAMED_PATTERN_SIZE = 24
+#: Attributes mixed with content stay inline up to this size, however often they are used:
+#: past it even they are a named pattern, so no content expands beyond a bound.
+MAX_INLINE = 2_000
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
@@ -273,7 +276,7 @@ class _Converter:
         if self.size(made) <= NAMED_PATTERN_SIZE:
             return made
         attributes = self.has_attributes(made)
-        if attributes and not self.only_attributes(made):
+        if attributes and not self.only_attributes(made) and self.size(made) <= MAX_INLINE:
             return made  # attributes mixed with content stay inline, where tables show them
         count = self.pattern_names.get(define.name, 0) + 1
         self.pattern_names[define.name] = count
