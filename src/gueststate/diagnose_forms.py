@@ -18,7 +18,7 @@ from itertools import product
 from lxml import etree
 
 from gueststate.diagnose import column_of, enumeration
-from gueststate.forms import message_label
+from gueststate.forms import alternative_labels, message_label
 from gueststate.problems import Problem
 from gueststate.rng.model import Node
 
@@ -116,7 +116,9 @@ def _forms(node: Node) -> list[_Form]:
     if kind in ("group", "interleave", "mixed"):
         return _forms_of_all(node.children)
     if kind == "choice":
-        return _bounded([form for branch in node.children for form in _branch(branch)])
+        labels = alternative_labels(node.children)
+        return _bounded([form for branch, label in zip(node.children, labels, strict=True)
+                         for form in _branch(branch, label)])
     if kind == "notAllowed":
         return []
     inner = _forms_of_all(node.children)
@@ -129,17 +131,16 @@ def _forms(node: Node) -> list[_Form]:
     return [_EMPTY]  # text, data, value, list, empty: nothing to fit here
 
 
-def _branch(branch: Node) -> list[_Form]:
-    """A choice branch's forms, labelled with the branch's documentation.
+def _branch(branch: Node, label: str | None) -> list[_Form]:
+    """A choice branch's forms, labelled as the reference pages label that alternative.
 
-    The words are those the reference pages use for the same form (see
-    :mod:`gueststate.forms`), in a sentence's case.
+    ``label`` comes from :func:`gueststate.forms.alternative_labels`; a branch that is one
+    element or attribute is named by that part already, so it carries no label.
     """
     forms = _forms(branch)
-    documented = branch.documentation if branch.kind not in ("element", "attribute") else None
-    label = message_label(documented) if documented else ""
-    if not label:
+    if not label or branch.kind in ("element", "attribute"):
         return forms
+    label = message_label(label)
     return [_Form(f.attributes, f.children, f.any_attribute, f.any_child, (label, *f.labels))
             for f in forms]
 
