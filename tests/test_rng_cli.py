@@ -98,3 +98,29 @@ def test_text_by_definition_is_one_outline_per_element(
         "element disk (in domainbackup)  [since 6.0.0]\n"
         "  attribute name: text\n"
     )
+
+
+def test_text_names_the_forms_of_a_choice_as_the_pages_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "disk.rng"
+    path.write_text(
+        '<element name="disk" xmlns="http://relaxng.org/ns/structure/1.0"><choice>'
+        '<group><attribute name="type"><value>file</value></attribute>'
+        '<attribute name="path"/></group>'
+        '<group><attribute name="type"><value>network</value></attribute>'
+        '<element name="host"><text/></element></group>'
+        "</choice></element>")
+    assert main(["reference", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "element disk\n"
+        "  choice of\n"
+        '    form type="file"\n'
+        "      group (in this order)\n"
+        '        attribute type: "file"\n'
+        "        attribute path: text\n"
+        '    form type="network"\n'
+        "      group (in this order)\n"
+        '        attribute type: "network"\n'
+        "        element host: text\n"
+    )

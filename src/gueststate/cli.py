@@ -155,6 +155,7 @@ def _expand(paths: Sequence[str]) -> Iterator[str]:
 
 def _cmd_reference(args: argparse.Namespace) -> int:
     from gueststate import rng  # imported here: `validate` should not pay for it
+    from gueststate.forms import form_names
     from gueststate.rng.definitions import read_definitions
     from gueststate.rng.outline import definitions_outline, outline
 
@@ -163,10 +164,10 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     try:
         if args.by == "definition":
             found = read_definitions(args.grammar)
-            data, text = found.to_dict, lambda: definitions_outline(found)
+            data, text = found.to_dict, lambda: definitions_outline(found, form_names)
         else:
             model = rng.read_grammar(args.grammar)
-            data, text = model.start.to_dict, lambda: outline(model.start)
+            data, text = model.start.to_dict, lambda: outline(model.start, form_names)
     except rng.GrammarError as error:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID

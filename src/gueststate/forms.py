@@ -63,6 +63,12 @@ def alternative_labels(alternatives: Sequence[Node]) -> list[str | None]:
     return labels
 
 
+def form_names(alternatives: Sequence[Node]) -> list[str | None]:
+    """:func:`alternative_labels` by their leads, short enough for an outline line."""
+    return [lead(label).rstrip(".") if label else None
+            for label in alternative_labels(alternatives)]
+
+
 def lead(label: str) -> str:
     """The words before a colon stand for a long label: ``Push mode: libvirt ...`` → ``Push mode``.
 

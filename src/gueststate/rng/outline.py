@@ -7,6 +7,7 @@ content after a colon (``attribute mode?: "push" | "pull"``), the other patterns
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from gueststate.rng.model import Node
@@ -27,15 +28,24 @@ _HEADING = {
 }
 _INDENT = "  "
 
+#: Labels for the alternatives of a choice, None where nothing tells one apart.
+NameForms = Callable[[Sequence[Node]], Sequence[str | None]]
 
-def outline(root: Node) -> str:
-    """The outline of ``root`` and everything below it, one line per node."""
+
+def outline(root: Node, name_forms: NameForms | None = None) -> str:
+    """The outline of ``root`` and everything below it, one line per node.
+
+    ``name_forms`` labels the alternatives of a choice (``gueststate.forms`` does, for the
+    CLI): each labelled one is shown under a ``form LABEL`` line.
+    """
     lines: list[str] = []
-    _render(root, 0, "", lines)
+    _render(root, 0, "", lines, name_forms)
     return "\n".join(lines) + "\n"
 
 
-def definitions_outline(definitions: Definitions) -> str:
+def definitions_outline(
+    definitions: Definitions, name_forms: NameForms | None = None
+) -> str:
     """One outline per element definition; children are named, not expanded.
 
     ``element source[2] (in disk, mirror)`` heads the definition, its attributes and content
@@ -46,19 +56,21 @@ def definitions_outline(definitions: Definitions) -> str:
         where = ", ".join(parent.key for parent in element.parents) or "root"
         lines.append(f"element {element.key} (in {where}){_since(element)}")
         for node in element.content:
-            _render(node, 1, "", lines)
+            _render(node, 1, "", lines, name_forms)
     for pattern in definitions.patterns:
         lines.append(f"pattern {pattern.key}")
-        _render(pattern.content, 1, "", lines)
+        _render(pattern.content, 1, "", lines, name_forms)
     return "\n".join(lines) + "\n"
 
 
-def _render(node: Node, depth: int, suffix: str, lines: list[str]) -> None:
+def _render(
+    node: Node, depth: int, suffix: str, lines: list[str], name_forms: NameForms | None
+) -> None:
     pad = _INDENT * depth
     if node.kind in _SUFFIX and len(node.children) == 1:
         inner = node.children[0]
         if inner.kind in ("element", "attribute") and not suffix:
-            _render(inner, depth, _SUFFIX[node.kind], lines)
+            _render(inner, depth, _SUFFIX[node.kind], lines, name_forms)
             return
     if node.kind in ("element", "attribute"):
         name = f"{{{node.namespace}}}{node.name}" if _qualify(node) else node.name
@@ -71,19 +83,26 @@ def _render(node: Node, depth: int, suffix: str, lines: list[str]) -> None:
             return
         lines.append(head + _default(node) + _since(node))
         for child in node.children:
-            _render(child, depth + 1, "", lines)
+            _render(child, depth + 1, "", lines, name_forms)
         return
     if node.kind in ("group", "interleave") and len(node.children) == 1:
         # A group kept only for its documentation: nothing for the outline to show.
-        _render(node.children[0], depth, suffix, lines)
+        _render(node.children[0], depth, suffix, lines, name_forms)
         return
     simple = _inline([node])
     if simple is not None:
         lines.append(f"{pad}{simple}{_since(node)}")
         return
     lines.append(f"{pad}{_HEADING.get(node.kind, node.kind)}{_since(node)}")
-    for child in node.children:
-        _render(child, depth + 1, "", lines)
+    labels: Sequence[str | None] = [None] * len(node.children)
+    if node.kind == "choice" and name_forms is not None:
+        labels = name_forms(node.children)
+    for child, label in zip(node.children, labels, strict=True):
+        if label and child.kind not in ("element", "attribute", "ref"):
+            lines.append(f"{pad}{_INDENT}form {label}")
+            _render(child, depth + 2, "", lines, name_forms)
+        else:
+            _render(child, depth + 1, "", lines, name_forms)
 
 
 def _qualify(node: Node) -> bool:
