@@ -9,6 +9,7 @@ Every element name ``jing -s`` finds must be an ``xml:element`` object of the bu
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -41,7 +42,12 @@ def test_small_grammars_build_strictly_with_one_entry_per_definition(
 ) -> None:
     app.build()
     assert app.statuscode == 0
-    assert app.warning.getvalue() == ""
+    warnings = app.warning.getvalue()
+    assert "subtree.md:9: WARNING: grammar recursive.rng has no element nothing" in warnings
+    assert warnings.count("WARNING") == 1
+    subtree = (app.outdir / "subtree.html").read_text()
+    assert re.findall(r'<section class="xml-element" id="([^"]+)"', subtree) == [
+        "xml-element-file", "xml-element-source"]
     objects = inventory(app)
     elements = objects["xml:element"]
     # Recursion and mutual recursion are references: each element once, and two
