@@ -278,8 +278,8 @@ def test_document_paths_names_elements_and_attributes() -> None:
         "<test>",
     ).getroot()
     assert document_paths(root) == {
-        "domainsnapshot", "domainsnapshot/cookie", "domainsnapshot/cookie/cpu",
-        "domainsnapshot/cookie/cpu/@mode", "domainsnapshot/disks",
+        "domainsnapshot", "domainsnapshot/cookie", "domainsnapshot/cookie/q:cpu",
+        "domainsnapshot/cookie/q:cpu/@q:mode", "domainsnapshot/disks",
         "domainsnapshot/disks/disk", "domainsnapshot/disks/disk/@name",
     }
 
