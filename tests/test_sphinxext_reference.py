@@ -14,9 +14,10 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.testing.util import SphinxTestApp
 
+from gueststate.forms import Occurs, uses
 from gueststate.rng import read_grammar, walk_paths
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import Occurs, outline, repeats, uses
+from gueststate.sphinxext.outline import outline, repeats
 from gueststate.sphinxext.render import (
     content_model,
     describe_value,

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from docutils import nodes
 from sphinx import addnodes
 
+from gueststate.forms import uses
 from gueststate.rng.definitions import Definitions, ElementDefinition, NamedPattern
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import uses
 from gueststate.sphinxext.render import (
     DefinedObject,
     Rendered,

@@ -19,16 +19,9 @@ from dataclasses import dataclass, field
 from docutils import nodes
 from sphinx import addnodes
 
-from gueststate.forms import lead
+from gueststate.forms import join_path, lead, step_name
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import (
-    ElementEntry,
-    Use,
-    Variant,
-    join_path,
-    repeats,
-    step_name,
-)
+from gueststate.sphinxext.outline import ElementEntry, Use, Variant, repeats
 
 
 class xml_examples(nodes.General, nodes.Element):
