@@ -72,6 +72,8 @@ xml_reference_since = "libvirt {}"
 # have libvirt (tools/debian-deps) and check it against libvirt's domain.rng.
 if not (LIBVIRT_SCHEMA_DIR / "domain.rng").is_file():
     xml_example_libvirt_schemas = ""
+# The worked example of docs/extension.md: examples of a format of its own.
+xml_example_formats = {"mirror": "docs/extension-sample.rng"}
 
 myst_enable_extensions = [
     "colon_fence", "deflist", "fieldlist", "attrs_block", "attrs_inline", "substitution",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from gueststate import schemas, xmlsafe
 from gueststate.diagnose import diagnose
 from gueststate.diagnose_forms import MAX_FORMS, element_forms
 from gueststate.rng import read_grammar
+from gueststate.sphinxext.outline import outline
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -195,3 +197,20 @@ def test_forms_are_bounded(tmp_path: Path) -> None:
     document = b"<many a0='1' c='2'/>"
     problems = diagnose(xmlsafe.parse_bytes(document, "m.xml"), "m.xml", grammar, document)
     assert problems and all(p.line == 1 for p in problems)
+
+
+def test_a_message_names_an_undocumented_form_as_the_reference_page_does(
+    tmp_path: Path,
+) -> None:
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(re.sub(r"<a:documentation>.*?</a:documentation>", "", SHAPES))
+    page = outline(read_grammar(grammar).start)[0]
+    assert [variant.label for variant in page.variants] == ['kind="circle"', "with <corner>"]
+    for document, message in [
+        (b"<shape kind='circle'>\n  <centre/>\n</shape>",
+         "<shape kind='circle'> needs a 'radius' attribute (form: kind=\"circle\")"),
+        (b"<shape kind='polygon'/>", "<shape kind='polygon'> needs a <corner> child "
+                                     "(form: with <corner>)"),
+    ]:
+        problems = diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
+        assert [p.message for p in problems] == [message]

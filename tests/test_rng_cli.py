@@ -69,3 +69,58 @@ def test_a_missing_file_is_a_usage_error(
     assert main(["reference", str(tmp_path / "absent.rng")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "absent.rng" in err and "No such file" in err
+
+
+def test_json_by_definition_names_children_by_key(
+    grammar: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reference", str(grammar), "--by", "definition", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["roots"] == ["domainbackup"]
+    backup, disk = found["elements"]
+    assert (backup["key"], disk["key"], disk["parents"]) == ("domainbackup", "disk",
+                                                             ["domainbackup"])
+    disks = backup["content"][1]
+    assert disks["kind"] == "zeroOrMore"
+    assert disks["children"] == [{"kind": "ref", "name": "disk", "target": "disk"}]
+    assert disk["since"] == "6.0.0"
+
+
+def test_text_by_definition_is_one_outline_per_element(
+    grammar: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reference", str(grammar), "--by", "definition"]) == 0
+    assert capsys.readouterr().out == (
+        "element domainbackup (in root)\n"
+        '  attribute mode?: "push" | "pull"\n'
+        "  zero or more\n"
+        "    element <disk>\n"
+        "element disk (in domainbackup)  [since 6.0.0]\n"
+        "  attribute name: text\n"
+    )
+
+
+def test_text_names_the_forms_of_a_choice_as_the_pages_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "disk.rng"
+    path.write_text(
+        '<element name="disk" xmlns="http://relaxng.org/ns/structure/1.0"><choice>'
+        '<group><attribute name="type"><value>file</value></attribute>'
+        '<attribute name="path"/></group>'
+        '<group><attribute name="type"><value>network</value></attribute>'
+        '<element name="host"><text/></element></group>'
+        "</choice></element>")
+    assert main(["reference", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        "element disk\n"
+        "  choice of\n"
+        '    form type="file"\n'
+        "      group (in this order)\n"
+        '        attribute type: "file"\n'
+        "        attribute path: text\n"
+        '    form type="network"\n'
+        "      group (in this order)\n"
+        '        attribute type: "network"\n'
+        "        element host: text\n"
+    )

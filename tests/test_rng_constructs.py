@@ -538,7 +538,77 @@ def test_fault_override_of_an_absent_define(tmp_path: Path) -> None:
 def test_fault_recursion_without_an_element(tmp_path: Path) -> None:
     problem = _fault(tmp_path, "<start><ref name='x'/></start>\n"
                                "<define name='x'><choice><empty/><ref name='x'/></choice></define>")
-    assert problem == "main.rng:3:34: 'x' refers to itself without an element in between"
+    assert problem == "main.rng:3:34: bad recursive reference to pattern 'x'"
+
+
+def test_fault_a_define_that_is_only_itself(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><ref name='a'/></start>\n"
+                               "<define name='a'><ref name='a'/></define>")
+    assert problem == "main.rng:3:18: bad recursive reference to pattern 'a'"
+
+
+def test_fault_mutual_recursion_without_an_element(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><element name='r'><ref name='a'/></element></start>\n"
+                               "<define name='a'><optional><ref name='b'/></optional></define>\n"
+                               "<define name='b'><attribute name='x'/><ref name='a'/></define>")
+    assert problem == "main.rng:4:39: bad recursive reference to pattern 'a'"
+
+
+def test_recursion_through_an_element_is_not_a_fault(tmp_path: Path) -> None:
+    root = read(tmp_path, "<start><ref name='a'/></start>\n"
+                          "<define name='a'><element name='r'><optional><ref name='b'/></optional>"
+                          "</element></define><define name='b'><ref name='a'/></define>")
+    assert shape(root) == "e:r(optional(ref:r))"
+
+
+RNG = f'xmlns="{RNG_NS}"'
+
+
+def test_includes_that_fan_out_are_read_once_each(tmp_path: Path) -> None:
+    # Each file includes the next twice: 2**40 inclusions if each were read every time.
+    levels = 40
+    for n in range(levels):
+        start = "<start><element name='r'><ref name='x'/></element></start>" if n == 0 else ""
+        write(tmp_path, f"inc{n}.rng",
+              f"<grammar {RNG}>{start}<include href='inc{n + 1}.rng'/>"
+              f"<include href='inc{n + 1}.rng'/><define name='x' combine='choice'>"
+              f"<element name='e{n}'><empty/></element></define></grammar>")
+    write(tmp_path, f"inc{levels}.rng",
+          f"<grammar {RNG}><define name='x' combine='choice'>"
+          "<element name='last'><empty/></element></define></grammar>")
+    model = read_grammar(tmp_path / "inc0.rng")
+    names = {node.name for _, node, _ in walk_paths(model.start)}
+    assert names == {"r", "last", *(f"e{n}" for n in range(levels))}
+    assert len(model.files) == levels + 1
+
+
+def test_a_file_included_twice_still_defines_its_start_twice(tmp_path: Path) -> None:
+    write(tmp_path, "lib.rng", grammar_text("<start><element name='a'><empty/></element></start>"))
+    problem = _fault(tmp_path, "<include href='lib.rng'/><include href='lib.rng'/>")
+    assert problem.endswith("<start> is defined twice without combine")
+
+
+def test_external_refs_that_fan_out_end_with_a_bounded_error(tmp_path: Path) -> None:
+    levels = 40
+    for n in range(levels):
+        write(tmp_path, f"ext{n}.rng",
+              f"<element name='e{n}' {RNG}><externalRef href='ext{n + 1}.rng'/>"
+              f"<externalRef href='ext{n + 1}.rng'/></element>")
+    write(tmp_path, f"ext{levels}.rng", f"<element name='last' {RNG}><empty/></element>")
+    with pytest.raises(GrammarError) as caught:
+        read_grammar(tmp_path / "ext0.rng")
+    assert "the content model expands to more than" in caught.value.problem.message
+
+
+def test_defines_that_each_refer_to_the_next_twice_end_with_a_bounded_error(
+    tmp_path: Path,
+) -> None:
+    levels = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/><ref name='d{n + 1}'/></define>"
+                     for n in range(60))
+    problem = _fault(tmp_path, "<start><element name='r'><ref name='d0'/></element></start>"
+                               f"{levels}<define name='d60'><element name='leaf'><empty/>"
+                               "</element></define>")
+    assert problem == "main.rng:1:1: the content model expands to more than 250000 nodes"
 
 
 def test_fault_include_loop(tmp_path: Path) -> None:

@@ -278,7 +278,34 @@ def test_document_paths_names_elements_and_attributes() -> None:
         "<test>",
     ).getroot()
     assert document_paths(root) == {
-        "domainsnapshot", "domainsnapshot/cookie", "domainsnapshot/cookie/cpu",
-        "domainsnapshot/cookie/cpu/@mode", "domainsnapshot/disks",
+        "domainsnapshot", "domainsnapshot/cookie", "domainsnapshot/cookie/q:cpu",
+        "domainsnapshot/cookie/q:cpu/@q:mode", "domainsnapshot/disks",
         "domainsnapshot/disks/disk", "domainsnapshot/disks/disk/@name",
     }
+
+
+@pytest.mark.sphinx("html", testroot="example-any-format", freshenv=True)
+def test_examples_of_any_format_are_checked_with_their_grammars(app: SphinxTestApp) -> None:
+    app.build()
+    assert _warnings(app) == ""
+    page = (app.outdir / "index.html").read_text(encoding="utf-8")
+    assert "valid against mirror.rng" in page
+    assert "valid against package.rng" in page  # a namespaced root, mapped as {URI}name
+    assert "valid against note.rng" in page  # :schema: names the grammar's path
+    assert "counter-example: fails at line 2 with" in page
+    assert app.srcdir / "grammars" / "mirror.rng" in app.env.dependencies["index"]
+
+
+def test_an_invalid_example_of_any_format_is_a_located_warning(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-example-any-format", srcdir)
+    daily = srcdir / "examples" / "daily.xml"
+    daily.write_text(daily.read_text().replace("<every>86400</every>", "<every>daily</every>"))
+    app = make_app("html", srcdir=srcdir, builddir=tmp_path / "_build", freshenv=True)
+    app.build()
+    warnings = _warnings(app)
+    assert f"{daily}:3:" in warnings
+    assert "example examples/daily.xml is invalid: line 3:" in warnings
+    assert "[xml.invalid_example]" in warnings

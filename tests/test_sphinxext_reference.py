@@ -14,9 +14,10 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.testing.util import SphinxTestApp
 
+from gueststate.forms import Occurs, uses
 from gueststate.rng import read_grammar, walk_paths
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import Occurs, outline, repeats
+from gueststate.sphinxext.outline import outline, repeats
 from gueststate.sphinxext.render import (
     content_model,
     describe_value,
@@ -130,8 +131,9 @@ def test_occurrences_follow_the_cardinality_patterns() -> None:
         element("one"),
         pattern("choice", element("left"), pattern("group", element("left"), element("right"))),
     )
-    (variant,) = outline(root)[0].variants
-    words = {use.name: use.occurs.describe() for use in variant.children}
+    counts = uses(Node("group", children=root.children), "top")
+    words = {path.rsplit("/", 1)[-1]: occurs.describe() for (_, path), (occurs, _) in
+             counts.items()}
     assert words == {
         "maybe": "optional",
         "many": "zero or more",
@@ -140,6 +142,18 @@ def test_occurrences_follow_the_cardinality_patterns() -> None:
         "left": "required",
         "right": "optional",
     }
+
+
+def test_alternatives_without_labels_are_named_by_what_only_they_require() -> None:
+    root = element(
+        "disk",
+        pattern("choice",
+                pattern("group", element("source"), element("target")),
+                pattern("group", element("target"), Node("attribute", name="port",
+                                                         children=[Node("text")]))),
+    )
+    entry = outline(root)[0]
+    assert [v.label for v in entry.variants] == ["with <source>", "with port"]
 
 
 def test_recursion_is_a_link_back_and_a_parent_of_itself() -> None:

@@ -11,6 +11,7 @@ Run as a script it prints the directory asked for, fetching it first if needed::
     python3 tools/debian_archive.py schemas 9.0.0
     python3 tools/debian_archive.py tests 11.3.0
     python3 tools/debian_archive.py mirror
+    python3 tools/debian_archive.py package docbook5-xml
 """
 
 from __future__ import annotations
@@ -101,6 +102,26 @@ def tests(version: str) -> Path:
                     source = tar.extractfile(member)
                     assert source is not None
                     target_file.write_bytes(source.read())
+        _publish(unpacked, target)
+    return target
+
+
+def package(name: str, suite: str = "bookworm") -> Path:
+    """The files of Debian binary package ``name`` from ``suite``, unpacked (never installed).
+
+    For grammars no one here wrote (``docbook5-xml``, ``xhtml-relaxng``): the tests read them
+    as their maintainers ship them.
+    """
+    target = CACHE / f"{name}-{suite}"
+    if (target / "usr").is_dir():
+        return target
+    with tempfile.TemporaryDirectory(dir=_cache_dir()) as work:
+        _apt(_apt_dir(), ["download", f"{name}/{suite}"], cwd=Path(work))
+        debs = sorted(Path(work).glob(f"{name}_*.deb"))
+        if not debs:
+            raise ArchiveUnavailable(f"apt-get download {name}/{suite} fetched no package")
+        unpacked = Path(work) / name
+        _run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)])
         _publish(unpacked, target)
     return target
 
@@ -210,5 +231,5 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["mirror"]:
         print(mirror())
     else:
-        what, version = sys.argv[1:3]
-        print({"schemas": schemas, "tests": tests}[what](version))
+        what, argument = sys.argv[1:3]
+        print({"schemas": schemas, "tests": tests, "package": package}[what](argument))

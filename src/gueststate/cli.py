@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from gueststate import __version__, schemas, xmlsafe
@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     reference.add_argument(
         "--format", choices=("text", "json"), default="text", dest="output",
         help="text: an indented outline; json: the tree, one object per node",
+    )
+    reference.add_argument(
+        "--by", choices=("path", "definition"), default="path",
+        help="path: the start pattern as one tree, every element where it may appear; "
+        "definition: one entry per element definition, children named by key (for document "
+        "grammars whose elements recur, like DocBook)",
     )
     reference.set_defaults(handler=_cmd_reference)
 
@@ -149,19 +155,31 @@ def _expand(paths: Sequence[str]) -> Iterator[str]:
 
 def _cmd_reference(args: argparse.Namespace) -> int:
     from gueststate import rng  # imported here: `validate` should not pay for it
-    from gueststate.rng.outline import outline
+    from gueststate.forms import form_names
+    from gueststate.rng.definitions import read_definitions
+    from gueststate.rng.outline import definitions_outline, outline
 
+    data: Callable[[], object]
+    text: Callable[[], str]
     try:
-        model = rng.read_grammar(args.grammar)
+        if args.by == "definition":
+            found = read_definitions(args.grammar)
+            data, text = found.to_dict, lambda: definitions_outline(found, form_names)
+        else:
+            model = rng.read_grammar(args.grammar)
+            data, text = model.start.to_dict, lambda: outline(model.start, form_names)
     except rng.GrammarError as error:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID
     except OSError as error:
         raise UsageError(f"{args.grammar}: cannot read: {error.strerror or error}") from None
     if args.output == "json":
-        print(json.dumps(model.start.to_dict(), indent=2))
+        # Compact: libvirt's domain grammar is megabytes of JSON, and indenting it would
+        # take the pure-Python encoder ten times as long.
+        json.dump(data(), sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
     else:
-        sys.stdout.write(outline(model.start))
+        sys.stdout.write(text())
     return EXIT_OK
 
 

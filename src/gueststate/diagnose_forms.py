@@ -18,6 +18,7 @@ from itertools import product
 from lxml import etree
 
 from gueststate.diagnose import column_of, enumeration
+from gueststate.forms import alternative_labels, message_label
 from gueststate.problems import Problem
 from gueststate.rng.model import Node
 
@@ -115,7 +116,9 @@ def _forms(node: Node) -> list[_Form]:
     if kind in ("group", "interleave", "mixed"):
         return _forms_of_all(node.children)
     if kind == "choice":
-        return _bounded([form for branch in node.children for form in _branch(branch)])
+        labels = alternative_labels(node.children)
+        return _bounded([form for branch, label in zip(node.children, labels, strict=True)
+                         for form in _branch(branch, label)])
     if kind == "notAllowed":
         return []
     inner = _forms_of_all(node.children)
@@ -128,26 +131,18 @@ def _forms(node: Node) -> list[_Form]:
     return [_EMPTY]  # text, data, value, list, empty: nothing to fit here
 
 
-def _branch(branch: Node) -> list[_Form]:
-    """A choice branch's forms, labelled with the branch's documentation."""
+def _branch(branch: Node, label: str | None) -> list[_Form]:
+    """A choice branch's forms, labelled as the reference pages label that alternative.
+
+    ``label`` comes from :func:`gueststate.forms.alternative_labels`; a branch that is one
+    element or attribute is named by that part already, so it carries no label.
+    """
     forms = _forms(branch)
-    label = _label(branch.documentation) if branch.kind not in ("element", "attribute") else ""
-    if not label:
+    if not label or branch.kind in ("element", "attribute"):
         return forms
+    label = message_label(label)
     return [_Form(f.attributes, f.children, f.any_attribute, f.any_child, (label, *f.labels))
             for f in forms]
-
-
-def _label(documentation: str | None) -> str:
-    """'Pull mode: libvirt exports ...' -> 'pull mode'; a sentence without its full stop."""
-    text = (documentation or "").strip()
-    head, colon, _ = text.partition(":")
-    if colon and len(head) <= 40:
-        text = head
-    text = text.split(". ")[0].rstrip(".")
-    if len(text) > 1 and text[1].islower():
-        text = text[0].lower() + text[1:]
-    return text
 
 
 @dataclass

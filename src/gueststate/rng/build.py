@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at, fault_at_root
-from gueststate.rng.model import ANY_NAME, Node
+from gueststate.rng.model import ANY_NAME, Node, made_prefix
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Largest tree accepted, counting a shared subtree at every place it appears: a grammar whose
@@ -31,7 +31,41 @@ def build(start: Pattern) -> Node:
     root = builder.node(start, "")
     if _expanded_size(root, {}) > MAX_NODES:
         raise builder.too_large()
+    _prefix_namespaces(root)
     return root
+
+
+def _prefix_namespaces(root: Node) -> None:
+    """Give names of another namespace than the root's a prefix, so their paths differ.
+
+    libvirt's ``commandline`` elements of the qemu, bhyve and xen namespaces would otherwise
+    share one path; the grammar's own prefixes are kept, the others made from the URI.
+    """
+    nodes: list[Node] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.kind in ("element", "attribute") and node.name and "|" not in node.name \
+                and not node.name.startswith("{"):
+            nodes.append(node)
+        stack.extend(node.children)
+    first = next((node for node in nodes if node.kind == "element"), None)
+    main = first.namespace if first is not None else ""
+    prefixes = {node.namespace: node.prefix for node in nodes if node.prefix}
+    prefixes.pop(main, None)
+    taken = set(prefixes.values())
+    for node in nodes:
+        if node.namespace and node.namespace != main and not node.prefix:
+            if node.namespace not in prefixes:
+                prefixes[node.namespace] = made_prefix(node.namespace, taken)
+                taken.add(prefixes[node.namespace])
+            node.prefix = prefixes[node.namespace]
+        elif node.namespace == main:
+            node.prefix = ""
 
 
 class _Builder:
@@ -63,10 +97,17 @@ class _Builder:
         if kind in ("element", "attribute"):
             return self.named(pattern, path)
         children = [self.node(child, path) for child in pattern.children]
-        if kind == "choice":
-            return simplify.choice(children, documentation, since, source)
-        if kind in ("group", "interleave"):
-            return simplify.sequence(kind, children, documentation, since, source)
+        if kind in ("choice", "group", "interleave"):
+            if kind == "choice":
+                made = simplify.choice(children, documentation, since, source)
+            else:
+                made = simplify.sequence(kind, children, documentation, since, source)
+            # Flattening copies the items of shared groups: count them, or defines that each
+            # refer to the next twice would double the work at every level.
+            self.steps += len(made.children)
+            if self.steps > MAX_NODES:
+                raise self.too_large()
+            return made
         if kind in ("optional", "zeroOrMore", "oneOrMore"):
             return simplify.repeat(kind, children[0], documentation, since, source)
         if kind in ("mixed", "list"):
@@ -111,6 +152,8 @@ class _Builder:
         )
         if excluded:
             node.name_except = excluded
+        if pattern.name_class.kind == "name":
+            node.prefix = pattern.name_class.prefix
         if pattern.kind == "element":
             path = f"{path}/{name}" if path else name
             for define in self.waiting:

@@ -27,6 +27,7 @@ from gueststate.rng.patterns import (
     NameClass,
     Pattern,
 )
+from gueststate.rng.recursion import check_recursion
 from gueststate.xmlsafe import XMLParseError, parse_file
 
 _DOCUMENTATION = f"{{{ANNOTATIONS_NS}}}documentation"
@@ -83,6 +84,7 @@ def load(path: str | Path) -> Loaded:
     root = loader.document(file, None)
     loader.opening.append(file)
     start = loader.pattern(root, _Context(file, root.get("ns", ""), ""), None)
+    check_recursion(start)
     return Loaded(start, tuple(loader.trees))
 
 
@@ -90,6 +92,11 @@ class _Loader:
     def __init__(self) -> None:
         self.trees: dict[str, etree._Element] = {}
         self.opening: list[str] = []
+        # A file included or referenced from several places is read into components or a
+        # pattern once per context, so fan-out (each file including the next twice) stays
+        # linear instead of doubling at every level.
+        self.included: dict[tuple[str, str, str], list[_Component]] = {}
+        self.external: dict[tuple[str, str, str, int], Pattern] = {}
 
     # -- files ---------------------------------------------------------------------------
 
@@ -172,9 +179,12 @@ class _Loader:
         root, inner = self.referenced(element, context)
         if _local(root) != "grammar":
             raise fault(inner.file, root, "an included file must be a <grammar>")
-        self.opening.append(inner.file)
-        included = self.components(root, inner)
-        self.opening.pop()
+        key = (inner.file, inner.ns, inner.library)
+        included = self.included.get(key)
+        if included is None:
+            self.opening.append(inner.file)
+            included = self.included[key] = _distinct(self.components(root, inner))
+            self.opening.pop()
         overrides = self.components(element, context)
         names = {component.name for component in overrides}
         present = {component.name for component in included}
@@ -184,7 +194,7 @@ class _Loader:
                 raise fault(
                     context.file, component.element, f"overrides {what}, absent from '{inner.file}'"
                 )
-        return [c for c in included if c.name not in names] + overrides
+        return _distinct([c for c in included if c.name not in names] + overrides)
 
     def combined(self, parts: list[_Component], scope: _Scope) -> Pattern:
         """One pattern from the ``define`` (or ``start``) elements sharing a name (4.17)."""
@@ -260,10 +270,13 @@ class _Loader:
             pattern = self.ref(element, context, scope)
         elif tag == "externalRef":
             root, inner_context = self.referenced(element, context)
-            self.opening.append(inner_context.file)
-            pattern = self.pattern(root, inner_context, scope)
-            self.opening.pop()
-            return pattern
+            key = (inner_context.file, inner_context.ns, inner_context.library, id(scope))
+            shared = self.external.get(key)
+            if shared is None:
+                self.opening.append(inner_context.file)
+                shared = self.external[key] = self.pattern(root, inner_context, scope)
+                self.opening.pop()
+            return shared
         elif tag == "grammar":
             start = self.grammar(element, context, scope)
             pattern = Pattern("ref", file, line, define=start)
@@ -360,6 +373,26 @@ class _Loader:
         return pattern
 
 
+def _distinct(components: list[_Component]) -> list[_Component]:
+    """``components`` without the repeats a file included more than once brings.
+
+    A ``combine="choice"`` part met twice adds nothing (a choice of a pattern with itself is
+    that pattern).  Any other part is kept at most twice: enough for a part without
+    ``combine`` to be refused as defined twice, and a bound on what fan-out can multiply.
+    """
+    seen: dict[tuple[int, str, str, str], int] = {}
+    out: list[_Component] = []
+    for component in components:
+        context = component.context
+        key = (id(component.element), context.file, context.ns, context.library)
+        count = seen.get(key, 0)
+        if count and (count > 1 or component.element.get("combine") == "choice"):
+            continue
+        seen[key] = count + 1
+        out.append(component)
+    return out
+
+
 def _rng_children(element: etree._Element) -> list[etree._Element]:
     """The RELAX NG child elements; comments and annotations are skipped."""
     return [
@@ -397,7 +430,7 @@ def _qname(element: etree._Element, qname: str, default_ns: str, context: _Conte
     namespace = _XML_NS if prefix == "xml" else element.nsmap.get(prefix)
     if namespace is None:
         raise fault(context.file, element, f"undeclared namespace prefix '{prefix}'")
-    return NameClass("name", local=local, namespace=namespace)
+    return NameClass("name", local=local, namespace=namespace, prefix=prefix)
 
 
 def _value(element: etree._Element, context: _Context) -> Pattern:

@@ -8,6 +8,7 @@ the places that use it, so treat a tree as read-only.  Nothing here knows about 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,6 +30,7 @@ NodeKind = Literal[
     "empty",
     "notAllowed",
     "ref",
+    "define",  # a named pattern shown once (element definitions only): ``name`` is its key
 ]
 
 #: Name used for an element or attribute whose name class is ``anyName``.
@@ -63,6 +65,16 @@ class Node:
     since: str | None = None
     default: str | None = None
     source: tuple[str, int] | None = None
+    #: The prefix a reader sees before ``name``: the grammar's own (``xml`` of ``xml:lang``),
+    #: or one made from the URI for a namespace given by ``ns`` alone (``qemu``); never for
+    #: the namespace of the root element.
+    prefix: str = ""
+
+    @property
+    def qualified(self) -> str:
+        """``name`` with its prefix: ``xml:lang``, ``qemu:commandline``, ``disk``."""
+        name = self.name or ANY_NAME
+        return f"{self.prefix}:{name}" if self.prefix else name
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``gueststate reference --format json``."""
@@ -71,6 +83,8 @@ class Node:
             out["name"] = self.name
         if self.namespace:
             out["namespace"] = self.namespace
+        if self.prefix:
+            out["prefix"] = self.prefix
         if self.datatype is not None:
             out["datatype"] = self.datatype
             if self.datatype_library:
@@ -96,6 +110,26 @@ class Node:
         return out
 
 
+_URI_WORDS_SKIPPED = frozenset(
+    ("http", "https", "urn", "www", "org", "com", "net", "ns", "schemas", "schema", "xml"))
+
+
+def made_prefix(namespace: str, taken: set[str]) -> str:
+    """A prefix for a namespace the grammar names without one: a word of its URI.
+
+    >>> made_prefix("http://libvirt.org/schemas/domain/qemu/1.0", set())
+    'qemu'
+    """
+    words = [w for w in re.split(r"[/:#.]+", namespace) if re.fullmatch(r"[A-Za-z][\w-]*", w)]
+    for word in [w.lower() for w in reversed(words) if w.lower() not in _URI_WORDS_SKIPPED]:
+        if word not in taken:
+            return word
+    number = 1
+    while f"ns{number}" in taken:
+        number += 1
+    return f"ns{number}"
+
+
 def walk_paths(root: Node) -> Iterator[tuple[str, Node, tuple[Node, ...]]]:
     """Yield ``(path, node, ancestors)`` for every element and attribute below ``root``.
 
@@ -113,7 +147,7 @@ def _walk(
     node: Node, parent_path: str, ancestors: tuple[Node, ...]
 ) -> Iterator[tuple[str, Node, tuple[Node, ...]]]:
     if node.kind in ("element", "attribute"):
-        step = node.name or ANY_NAME
+        step = node.qualified
         if node.kind == "attribute":
             step = "@" + step
         path = f"{parent_path}/{step}" if parent_path else step

@@ -23,6 +23,7 @@ class NameClass:
     kind: str
     local: str = ""
     namespace: str = ""
+    prefix: str = ""  # as the grammar wrote the name (``xml`` of ``xml:lang``), else ""
     children: list[NameClass] = field(default_factory=list)
     except_: NameClass | None = None
 

@@ -44,6 +44,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.setup_extension("gueststate.sphinxext.example")
     # How a ``since`` version reads: "{}" shows it as is, "libvirt {}" names the project.
     app.add_config_value("xml_reference_since", "{}", "env", types=frozenset({str}))
+    # "path": one section per element path; "definition": an index and one section per
+    # element definition; "auto": by path unless paths outnumber definitions (see reference).
+    app.add_config_value("xml_reference_by", "auto", "env", types=frozenset({str}))
     app.add_domain(XMLDomain)
     app.add_directive("rng-reference", RngReference)
     app.add_node(xml_examples)

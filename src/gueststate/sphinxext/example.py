@@ -4,13 +4,19 @@
 renders the file highlighted as XML, under a caption that links to a copy of the file in the
 HTML output (same relative path) and says which schema accepted it.  Options:
 
-``:schema:``          a format name (``domainbackup``, ...) or ``libvirt-domain``; detected from
-                      the root element when absent (a ``<domain>`` root means ``libvirt-domain``)
+``:schema:``          a format name (``domainbackup``, ...), ``libvirt-domain`` or the path of a
+                      RELAX NG grammar (``.rng``, relative to the source directory); detected
+                      from the root element when absent (a ``<domain>`` root means
+                      ``libvirt-domain``, a root listed in ``xml_example_formats`` its grammar)
 ``:invalid:``         the file is a counter-example that must fail with a message containing
                       this text
 ``:caption:``         text shown before the file name
 ``:emphasize-lines:`` lines to highlight, as for ``code-block``
 ``:lineno-start:``    show line numbers starting here
+
+``xml_example_formats`` maps root elements to grammars for formats of your own:
+``{"network": "schemas/network.rng", "{http://docbook.org/ns/docbook}article": "db.rng"}``
+(a namespaced root in ``{URI}name`` form; grammar paths relative to the source directory).
 
 ``xml_example_libvirt_schemas`` (default: Debian's ``/usr/share/libvirt/schemas``) is libvirt's
 schema directory: ``<domain>`` examples are validated with its ``domain.rng`` and the
@@ -40,6 +46,7 @@ from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from lxml import etree
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.environment.collectors import EnvironmentCollector
@@ -111,9 +118,14 @@ def examples_using(env: BuildEnvironment, path: str) -> list[ExampleUse]:
 
 
 def check_example(
-    data: bytes, path: str, schema: str | None, libvirt_schemas: Path | None
+    data: bytes, path: str, schema: str | None, libvirt_schemas: Path | None,
+    formats: dict[str, Path] | None = None,
 ) -> Verdict:
-    """Parse and validate one example document read from ``path``."""
+    """Parse and validate one example document read from ``path``.
+
+    ``schema`` may be a grammar's path (ending in ``.rng``); ``formats`` maps root elements
+    (``name`` or ``{URI}name``) to the grammars of formats this project does not know.
+    """
     try:
         tree = xmlsafe.parse_bytes(data, path)
     except xmlsafe.XMLParseError as error:
@@ -121,6 +133,10 @@ def check_example(
     root = tree.getroot()
     # interned, so that the pickled environment stores each path once; a tuple pickles fast
     paths = tuple(sorted(sys.intern(path) for path in document_paths(root)))
+    grammar = _grammar_for(root, schema, formats or {})
+    if grammar is not None:
+        problems = schemas.validate_element(grammar, root, path, data)
+        return Verdict(str(grammar), grammar.name, tuple(problems), paths)
     if schema == LIBVIRT_DOMAIN or (schema is None and root.tag == "domain"):
         if libvirt_schemas is None:
             return Verdict(None, None, (), paths)
@@ -131,11 +147,22 @@ def check_example(
     return Verdict(result.schema, schema_file, result.problems, paths)
 
 
+def _grammar_for(
+    root: etree._Element, schema: str | None, formats: dict[str, Path]
+) -> Path | None:
+    """The grammar file a document is checked with, when it is not one of ours."""
+    if schema is not None:
+        return Path(schema) if schema.endswith(".rng") else None
+    tag = root.tag if isinstance(root.tag, str) else ""
+    return formats.get(tag)
+
+
 def _schema_option(argument: str | None) -> str:
     value = (argument or "").strip()
     known = [*schemas.FORMATS, LIBVIRT_DOMAIN]
-    if value not in known:
-        raise ValueError(f"unknown schema {value!r} (known: {', '.join(known)})")
+    if value not in known and not value.endswith(".rng"):
+        raise ValueError(
+            f"unknown schema {value!r} (known: {', '.join(known)}, or a grammar's .rng path)")
     return value
 
 
@@ -169,10 +196,18 @@ class XMLExample(SphinxDirective):
             return []
         expected = self.options.get("invalid")
         libvirt_dir = self.config.xml_example_libvirt_schemas
+        schema = self.options.get("schema")
+        if schema is not None and schema.endswith(".rng"):
+            schema = str(Path(srcdir, schema.lstrip("/")))
+        formats = {root: Path(srcdir, grammar.lstrip("/"))
+                   for root, grammar in dict(self.config.xml_example_formats).items()}
+        for grammar in [*formats.values(), *([Path(schema)] if schema else [])]:
+            if grammar.suffix == ".rng":
+                self.env.note_dependency(grammar)
         try:
             verdict = check_example(
-                data, str(file), self.options.get("schema"),
-                Path(libvirt_dir) if libvirt_dir else None,
+                data, str(file), schema,
+                Path(libvirt_dir) if libvirt_dir else None, formats,
             )
         except schemas.SchemaError as error:
             warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
@@ -403,6 +438,8 @@ def setup(app: Sphinx) -> ExtensionMetadata:
         "xml_example_libvirt_schemas", str(schemas.LIBVIRT_SCHEMA_DIR), "env",
         types=frozenset({str}),
     )
+    # Root element ("name" or "{URI}name") -> grammar path relative to the source directory.
+    app.add_config_value("xml_example_formats", {}, "env", types=frozenset({dict}))
     app.add_directive("xml-example", XMLExample)
     app.add_env_collector(ExampleCollector)
     app.connect("doctree-resolved", link_example_files)

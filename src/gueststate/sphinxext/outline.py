@@ -8,39 +8,19 @@ way in every context shows one shape.  Nothing here knows about docutils.
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gueststate.rng.model import ANY_NAME, Node
-
-#: More variants than this for one element are not split out; the content model shows the choice.
-MAX_VARIANTS = 8
-
-_CONTAINERS = frozenset({"group", "interleave", "mixed"})
-_LEAVES = frozenset({"element", "attribute", "value", "data", "text", "empty", "notAllowed"})
-
-
-@dataclass(frozen=True)
-class Occurs:
-    """How often something may appear: ``high`` is None when unbounded."""
-
-    low: int
-    high: int | None
-
-    def describe(self) -> str:
-        """Words a reader understands: required, optional, zero or more, ..."""
-        known = {
-            (1, 1): "required",
-            (0, 1): "optional",
-            (0, None): "zero or more",
-            (1, None): "one or more",
-        }
-        if (self.low, self.high) in known:
-            return known[self.low, self.high]
-        high = "many" if self.high is None else str(self.high)
-        return f"{self.low} to {high}"
+from gueststate.forms import (
+    Occurs,
+    alternative_label,
+    alternative_labels,
+    join_path,
+    split_forms,
+    step_name,
+    uses,
+)
+from gueststate.rng.model import Node
 
 
 @dataclass
@@ -114,7 +94,7 @@ def outline(start: Node) -> list[ElementEntry]:
         builder.visit(element, "", ())
     for entry in builder.entries.values():
         if len(entry.variants) > 1:
-            _name_variants(entry.variants)
+            _namesplit_forms(entry.variants)
     return list(builder.entries.values())
 
 
@@ -124,7 +104,7 @@ def _fixed(variant: Variant) -> set[str]:
     return {label} if label else set()
 
 
-def _name_variants(variants: list[Variant]) -> None:
+def _namesplit_forms(variants: list[Variant]) -> None:
     """Label each shape by its own alternatives, or by the enclosing form where that is all.
 
     Shapes that each sit in one enclosing form, not all the same, say which first:
@@ -180,125 +160,28 @@ def top_elements(node: Node) -> Iterator[Node]:
             yield from top_elements(child)
 
 
-def step_name(node: Node) -> str:
-    """The path step of an element or attribute: its name, ``*`` for any name."""
-    name = node.name or ANY_NAME
-    return "@" + name if node.kind == "attribute" else name
+def labelled_elements(
+    node: Node, labels: tuple[str, ...] = ()
+) -> Iterator[tuple[Node, tuple[str, ...]]]:
+    """Like :func:`top_elements`, each with the labels of the alternatives it sits in.
 
-
-def join_path(parent: str, step: str) -> str:
-    return f"{parent}/{step}" if parent else step
-
-
-def alternative_label(node: Node) -> str | None:
-    """A label a person understands for one alternative of a choice, or None.
-
-    The alternative's own documentation comes first (on a group, not on the element or
-    attribute it may be); otherwise an attribute it fixes to one value (``type="file"``) or
-    to a few (``snapshot="no" or "internal"``); otherwise the one attribute or element it is
-    (``with uuid``, ``with <auth>``).
+    ``<source>`` inside the ``type="file"`` alternative of a ``<disk>`` too varied to split
+    into forms still learns that it is the file disk's source: the attribute that tells its
+    forms apart sits on the enclosing element.
     """
-    if node.documentation and node.kind not in _LEAVES:
-        return node.documentation
-    for child in _own_level(node):
-        if child.kind == "attribute" and len(child.children) == 1:
-            values = _values_of(child.children[0])
-            if values:
-                return f"{child.name}=" + " or ".join(f'"{value}"' for value in values)
-    if node.kind == "attribute" and node.name != ANY_NAME:
-        return f"with {node.name}"
-    if node.kind == "element" and node.name != ANY_NAME:
-        return f"with <{node.name}>"
-    return None
-
-
-def _values_of(node: Node) -> list[str]:
-    """The literal values ``node`` allows, when it allows nothing else."""
-    if node.kind == "value" and node.value is not None:
-        return [node.value]
-    if node.kind == "choice" and all(c.kind == "value" and c.value for c in node.children):
-        return [c.value for c in node.children if c.value is not None]
-    return []
-
-
-def _own_level(node: Node) -> Iterator[Node]:
-    """``node`` and the patterns always present with it, not inside optional or elements."""
-    yield node
-    if node.kind in _CONTAINERS:
-        for child in node.children:
-            yield from _own_level(child)
-
-
-def _variants(node: Node) -> list[tuple[tuple[str, ...], Node]]:
-    """Split ``node`` at its labelled choices: ``[(labels, pattern without those choices)]``."""
-    if node.kind == "choice" and len(node.children) > 1:
-        labels = [alternative_label(child) for child in node.children]
-        if all(labels):
-            out: list[tuple[tuple[str, ...], Node]] = []
-            for label, child in zip(labels, node.children, strict=True):
-                out.extend(((str(label), *inner), shape) for inner, shape in _variants(child))
-            return out if len(out) <= MAX_VARIANTS else [((), node)]
-    if node.kind in _CONTAINERS and node.children:
-        per_child = [_variants(child) for child in node.children]
-        count = 1
-        for options in per_child:
-            count *= len(options)
-        if count == 1 or count > MAX_VARIANTS:
-            return [((), node)]
-        out = []
-        for combination in itertools.product(*per_child):
-            labels_of = tuple(label for labels, _ in combination for label in labels)
-            rebuilt = dataclasses.replace(node, children=[shape for _, shape in combination])
-            out.append((labels_of, rebuilt))
-        return out
-    return [((), node)]
-
-
-_Counts = dict[tuple[str, str], tuple[Occurs, list[Node]]]
-
-
-def uses(node: Node, parent_path: str) -> _Counts:
-    """How often each attribute and child element occurs in ``node``, keyed by (kind, path)."""
-    if node.kind in ("element", "attribute"):
-        return {(node.kind, join_path(parent_path, step_name(node))): (Occurs(1, 1), [node])}
-    if node.kind == "ref" and node.target:
-        return {("element", node.target): (Occurs(1, 1), [node])}
-    parts = [uses(child, parent_path) for child in node.children]
-    if node.kind == "choice":
-        return _either(parts)
-    combined = _both(parts)
-    if node.kind == "optional":
-        return {key: (Occurs(0, occ.high), defs) for key, (occ, defs) in combined.items()}
-    if node.kind == "zeroOrMore":
-        return {key: (Occurs(0, None), defs) for key, (occ, defs) in combined.items()}
-    if node.kind == "oneOrMore":
-        return {key: (Occurs(occ.low, None), defs) for key, (occ, defs) in combined.items()}
-    return combined
-
-
-def _both(parts: list[_Counts]) -> _Counts:
-    out: _Counts = {}
-    for part in parts:
-        for key, (occ, defs) in part.items():
-            if key in out:
-                seen, seen_defs = out[key]
-                high = None if seen.high is None or occ.high is None else seen.high + occ.high
-                out[key] = (Occurs(seen.low + occ.low, high), seen_defs + defs)
-            else:
-                out[key] = (occ, list(defs))
-    return out
-
-
-def _either(parts: list[_Counts]) -> _Counts:
-    out: _Counts = {}
-    keys = dict.fromkeys(key for part in parts for key in part)
-    for key in keys:
-        present = [part[key] for part in parts if key in part]
-        low = 0 if len(present) < len(parts) else min(occ.low for occ, _ in present)
-        highs = [occ.high for occ, _ in present]
-        high = None if None in highs else max(h for h in highs if h is not None)
-        out[key] = (Occurs(low, high), [d for _, defs in present for d in defs])
-    return out
+    for child in node.children:
+        if child.kind == "element":
+            yield child, labels
+        elif child.kind == "choice" and len(child.children) > 1:
+            names = alternative_labels(child.children)
+            for alternative, name in zip(child.children, names, strict=True):
+                if alternative.kind == "element":
+                    yield alternative, labels
+                elif alternative.kind != "attribute":
+                    inner = (*labels, name) if name else labels
+                    yield from labelled_elements(Node("group", children=[alternative]), inner)
+        elif child.kind != "attribute":
+            yield from labelled_elements(child, labels)
 
 
 class _Outliner:
@@ -310,7 +193,7 @@ class _Outliner:
         path = join_path(parent_path, step_name(element))
         entry = self.entries.get(path)
         if entry is None:
-            entry = self.entries[path] = ElementEntry(path, element.name or ANY_NAME, element)
+            entry = self.entries[path] = ElementEntry(path, element.qualified, element)
         elif not entry.node.documentation and element.documentation:
             entry.node = element
         if not any(known is element for known in entry.definitions):
@@ -322,11 +205,11 @@ class _Outliner:
             return
         self._seen.add(key)
         content = Node("group", children=list(element.children))
-        for labels, shape in _variants(content):
+        for labels, shape in split_forms(content):
             variant_context = (*context, *labels)
             self._add_variant(entry, (context, labels), shape, element.documentation)
-            for child in top_elements(shape):
-                self.visit(child, path, variant_context)
+            for child, within in labelled_elements(shape):
+                self.visit(child, path, (*variant_context, *within))
             for ref in _refs(shape):
                 self._note_parent(ref, path)
 

@@ -3,9 +3,14 @@
 ``.. rng-reference:: schemas/domainbackup.rng`` (path relative to the source directory)
 renders one section per element reachable from the grammar's start; ``:element: PATH`` renders
 only that element and those below it; ``:no-index:`` renders without defining ``xml`` objects
-(for a second rendering of the same grammar).  The grammar and every file it includes are
-dependencies of the page, so editing one re-reads exactly the pages that render it.  A grammar
-that cannot be read, or an element it does not have, is a located warning, never a traceback.
+(for a second rendering of the same grammar); ``:by: path``, ``definition`` or ``auto``
+chooses between one section per element path (configuration grammars like libvirt's) and an
+index with one section per element definition (document grammars where elements recur, like
+DocBook), ``auto`` taking paths unless they outnumber definitions :data:`PATHS_PER_DEFINITION`
+times.  A legend of the content-model notation comes first.  The grammar and every file it
+includes are dependencies of the page, so editing one re-reads exactly the pages that render
+it.  A grammar that cannot be read, or an element it does not have, is a located warning, never
+a traceback.
 """
 
 from __future__ import annotations
@@ -20,13 +25,20 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.typing import OptionSpec
 
 from gueststate.rng import ContentModel, GrammarError, read_grammar
+from gueststate.rng.definitions import Definitions, ElementDefinition, read_definitions
+from gueststate.sphinxext.catalog import render_definitions
 from gueststate.sphinxext.domain import XMLDomain
 from gueststate.sphinxext.outline import ElementEntry, outline
-from gueststate.sphinxext.render import render
+from gueststate.sphinxext.render import Rendered, legend, render
 from gueststate.sphinxext.warnings import Subtype, warn
+
+#: ``auto`` renders by definition when element paths outnumber definitions this many times.
+PATHS_PER_DEFINITION = 4
+_BY = ("auto", "path", "definition")
 
 # Grammars read in this process, keyed by path, with the mtimes of every file they read.
 _cache: dict[str, tuple[tuple[tuple[str, int], ...], ContentModel, list[ElementEntry]]] = {}
+_definitions: dict[str, tuple[tuple[tuple[str, int], ...], Definitions]] = {}
 
 
 def load(path: Path) -> tuple[ContentModel, list[ElementEntry]]:
@@ -39,6 +51,67 @@ def load(path: Path) -> tuple[ContentModel, list[ElementEntry]]:
     entries = outline(model.start)
     _cache[key] = (_stamps(model.files), model, entries)
     return model, entries
+
+
+def load_definitions(path: Path) -> Definitions:
+    """Read (or reuse) the grammar at ``path`` as element definitions."""
+    key = str(path)
+    cached = _definitions.get(key)
+    if cached is not None and cached[0] == _stamps(cached[1].files):
+        return cached[1]
+    found = read_definitions(path)
+    _definitions[key] = (_stamps(found.files), found)
+    return found
+
+
+def by_path_reads_well(definitions: Definitions) -> bool:
+    """Whether the element paths stay within :data:`PATHS_PER_DEFINITION` per definition.
+
+    Counts distinct paths from the roots, a definition already on the path not entered
+    again, and stops at the bound: the work is bounded by the bound.
+    """
+    limit = PATHS_PER_DEFINITION * max(len(definitions.elements), 1)
+    children = _children(definitions)
+    seen: set[str] = set()
+    stack: list[tuple[ElementDefinition, str, frozenset[int]]] = [
+        (root, root.name, frozenset()) for root in definitions.roots]
+    while stack:
+        element, path, above = stack.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        if len(seen) > limit:
+            return False
+        inside = above | {id(element)}
+        stack.extend((child, f"{path}/{child.name}", inside)
+                     for child in children.get(id(element), []) if id(child) not in inside)
+    return True
+
+
+def _children(definitions: Definitions) -> dict[int, list[ElementDefinition]]:
+    children: dict[int, list[ElementDefinition]] = {}
+    for element in definitions.elements:
+        for parent in element.parents:
+            children.setdefault(id(parent), []).append(element)
+    return children
+
+
+def _below(definitions: Definitions, key: str) -> Definitions | None:
+    """Only the definition ``key`` and those it may contain, or None if there is none."""
+    first = definitions.by_key().get(key)
+    if first is None:
+        return None
+    children = _children(definitions)
+    kept: dict[int, ElementDefinition] = {id(first): first}
+    todo = [first]
+    while todo:
+        for child in children.get(id(todo.pop()), []):
+            if id(child) not in kept:
+                kept[id(child)] = child
+                todo.append(child)
+    elements = [element for element in definitions.elements if id(element) in kept]
+    return Definitions([first], elements, definitions.patterns, definitions.namespaces,
+                       definitions.files)
 
 
 def _stamps(files: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -61,6 +134,7 @@ class RngReference(SphinxDirective):
     option_spec: ClassVar[OptionSpec] = {
         "element": directives.unchanged_required,
         "no-index": directives.flag,
+        "by": lambda argument: directives.choice(argument, _BY),
     }
 
     def run(self) -> list[nodes.Node]:
@@ -69,7 +143,7 @@ class RngReference(SphinxDirective):
         # Noted even when missing: creating the file then re-reads this page.
         self.env.note_dependency(grammar)
         try:
-            model, entries = load(grammar)
+            rendered = self._render(grammar, relative)
         except GrammarError as error:
             problem = error.problem
             warn(
@@ -85,33 +159,57 @@ class RngReference(SphinxDirective):
                 self.get_location(),
             )
             return []
-        for file in model.files:
-            self.env.note_dependency(file)
-        only = self.options.get("element", "").strip().strip("/")
-        if only:
-            entries = [e for e in entries if e.path == only or e.path.startswith(only + "/")]
-            if not entries:
-                warn(
-                    Subtype.UNKNOWN_ELEMENT,
-                    f"grammar {relative} has no element {only}",
-                    self.get_location(),
-                )
-                return []
-        indexed = "no-index" not in self.options
-        rendered = render(
-            entries,
-            index=indexed,
-            describe_source=self._describe_source,
-            since_format=str(self.config.xml_reference_since),
-        )
-        if indexed:
+        if rendered is None:
+            return []
+        if "no-index" not in self.options:
             domain = self.env.domains[XMLDomain.name]
             assert isinstance(domain, XMLDomain)
             for defined in rendered.objects:
                 domain.note_object(
                     defined.objtype, defined.path, defined.node_id, location=self.get_location()
                 )
-        return rendered.nodes
+        return [legend(), *rendered.nodes]
+
+    def _render(self, grammar: Path, relative: str) -> Rendered | None:
+        """The grammar rendered by path or by definition; None after a warning."""
+        by = self.options.get("by") or str(self.config.xml_reference_by)
+        if by not in _BY:
+            warn(Subtype.GRAMMAR, f"xml_reference_by must be one of {', '.join(_BY)}, "
+                                  f"not {by!r}", self.get_location())
+            by = "auto"
+        definitions = None
+        if by != "path":
+            definitions = load_definitions(grammar)
+            for file in definitions.files:
+                self.env.note_dependency(file)
+            if by == "auto" and by_path_reads_well(definitions):
+                definitions = None
+        only = self.options.get("element", "").strip().strip("/")
+        indexed = "no-index" not in self.options
+        since_format = str(self.config.xml_reference_since)
+        if definitions is not None:
+            if only:
+                definitions = _below(definitions, only)
+                if definitions is None:
+                    self._unknown(relative, only)
+                    return None
+            return render_definitions(definitions, index=indexed,
+                                      describe_source=self._describe_source,
+                                      since_format=since_format)
+        model, entries = load(grammar)
+        for file in model.files:
+            self.env.note_dependency(file)
+        if only:
+            entries = [e for e in entries if e.path == only or e.path.startswith(only + "/")]
+            if not entries:
+                self._unknown(relative, only)
+                return None
+        return render(entries, index=indexed, describe_source=self._describe_source,
+                      since_format=since_format)
+
+    def _unknown(self, relative: str, only: str) -> None:
+        warn(Subtype.UNKNOWN_ELEMENT, f"grammar {relative} has no element {only}",
+             self.get_location())
 
     def _describe_source(self, file: str, line: int) -> str:
         """``file:line`` relative to the source directory when the file lies inside it."""

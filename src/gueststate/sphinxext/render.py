@@ -19,15 +19,9 @@ from dataclasses import dataclass, field
 from docutils import nodes
 from sphinx import addnodes
 
+from gueststate.forms import join_path, lead, step_name
 from gueststate.rng.model import Node
-from gueststate.sphinxext.outline import (
-    ElementEntry,
-    Use,
-    Variant,
-    join_path,
-    repeats,
-    step_name,
-)
+from gueststate.sphinxext.outline import ElementEntry, Use, Variant, repeats
 
 
 class xml_examples(nodes.General, nodes.Element):
@@ -104,6 +98,27 @@ def render(
     return out
 
 
+#: What the marks of a content model mean, shown once above every reference.
+LEGEND = (
+    ("a, b", "a then b, in this order"),
+    ("a & b", "a and b, in any order"),
+    ("a | b", "a or b"),
+    ("a?", "a, optional"),
+    ("a*", "zero or more a"),
+    ("a+", "one or more a"),
+)
+
+
+def legend() -> nodes.paragraph:
+    """One line that says how to read a content model: ``a, b`` in order, ``a | b`` either."""
+    parts = [[nodes.literal(text=mark), nodes.Text(f": {meaning}")] for mark, meaning in LEGEND]
+    paragraph = nodes.paragraph(classes=["xml-legend"])
+    paragraph += nodes.Text("Content models read: ")
+    paragraph.extend(joined(parts, "; "))
+    paragraph += nodes.Text(".")
+    return paragraph
+
+
 def _note_repeated(entry: ElementEntry, same: str, objects: list[DefinedObject]) -> None:
     """Define ``entry`` and its attributes at the sections and rows of the entry ``same``."""
     objects.append(DefinedObject("element", entry.path, object_id("element", same)))
@@ -126,11 +141,11 @@ def _repeat_section(
     """A short section for an element defined exactly like the one at ``same``: a link there."""
     section = _new_section(entry, title, style, out.objects, "xml-repeat")
     facts = nodes.field_list(classes=["xml-facts"])
-    facts += _field("Path", [nodes.literal(text=entry.path)])
+    facts += field_item("Path", [nodes.literal(text=entry.path)])
     if entry.since:
-        facts += _field("Since", [nodes.Text(style.since_format.format(entry.since))])
-    facts += _field("Contained by", _parent_links(entry.parents))
-    facts += _field("Defined as", [
+        facts += field_item("Since", [nodes.Text(style.since_format.format(entry.since))])
+    facts += field_item("Contained by", _parent_links(entry.parents))
+    facts += field_item("Defined as", [
         xref("element", same, same),
         nodes.Text(": the same attributes, content and child elements, described there."),
     ])
@@ -182,35 +197,35 @@ def _index_entry(objtype: str, path: str, node_id: str) -> tuple[str, str, str, 
 
 def _facts(entry: ElementEntry, style: _Style, repeated_at: list[str]) -> nodes.Element:
     facts = nodes.field_list(classes=["xml-facts"])
-    facts += _field("Path", [nodes.literal(text=entry.path)])
+    facts += field_item("Path", [nodes.literal(text=entry.path)])
     if entry.since:
-        facts += _field("Since", [nodes.Text(style.since_format.format(entry.since))])
+        facts += field_item("Since", [nodes.Text(style.since_format.format(entry.since))])
     if entry.parents:
-        facts += _field("Contained by", _parent_links(entry.parents))
+        facts += field_item("Contained by", _parent_links(entry.parents))
     else:
-        facts += _field("Contained by", [nodes.Text("nothing: this is the root element")])
+        facts += field_item("Contained by", [nodes.Text("nothing: this is the root element")])
     if repeated_at:
         also: list[nodes.Node] = [xref("element", path, path) for path in repeated_at]
-        facts += _field("Also at", _joined(([link] for link in also), ", "))
+        facts += field_item("Also at", joined(([link] for link in also), ", "))
     models = [content_model(variant.content, entry.path) for variant in entry.variants]
     contents = len({_text(model) for model in models})  # several: a table tells them apart
     if contents > 1:
         # The table of forms and their content below names them.
-        facts += _field("Forms", [nodes.Text(f"{len(entry.variants)}, below")])
+        facts += field_item("Forms", [nodes.Text(f"{len(entry.variants)}, below")])
     elif len(entry.variants) > 1:
         labels = "; ".join(_full_labels(entry.variants))
-        facts += _field("Forms", label_nodes(f"{len(entry.variants)}: {labels}"))
+        facts += field_item("Forms", label_nodes(f"{len(entry.variants)}: {labels}"))
     if contents == 1:
-        facts += _field("Content", models[0])
+        facts += field_item("Content", models[0])
     if entry.node.source and style.describe_source is not None:
         file, line = entry.node.source
-        facts += _field("Defined at", [nodes.literal(text=style.describe_source(file, line))])
+        facts += field_item("Defined at", [nodes.literal(text=style.describe_source(file, line))])
     if contents > 1:
         rows: list[list[list[nodes.Node]]] = [
             [label_nodes(label), model]
             for label, model in zip(short_labels(entry.variants), models, strict=True)
         ]
-        return _wrap(facts, _table(["Form", "Content"], rows, [[] for _ in rows]))
+        return _wrap(facts, make_table(["Form", "Content"], rows, [[] for _ in rows]))
     return facts
 
 
@@ -224,7 +239,7 @@ def _wrap(*parts: nodes.Node) -> nodes.container:
     return box
 
 
-def _field(name: str, body: list[nodes.Node]) -> nodes.field:
+def field_item(name: str, body: list[nodes.Node]) -> nodes.field:
     paragraph = nodes.paragraph()
     paragraph.extend(body)
     return nodes.field("", nodes.field_name(text=name), nodes.field_body("", paragraph))
@@ -242,17 +257,12 @@ def short_labels(variants: list[Variant]) -> list[str]:
     """
     full = _full_labels(variants)
     for candidate in (
-        [_lead(label) for label in full],
-        [" / ".join(_lead(part) for part in label.split(" / ")) for label in full],
+        [lead(label) for label in full],
+        [" / ".join(lead(part) for part in label.split(" / ")) for label in full],
     ):
         if len(set(candidate)) == len(candidate):
             return candidate
     return full
-
-
-def _lead(label: str) -> str:
-    lead, colon, _ = label.partition(": ")
-    return lead if colon and len(lead) <= 40 and " or " not in lead else label
 
 
 def _parent_links(parents: list[str]) -> list[nodes.Node]:
@@ -263,7 +273,7 @@ def _parent_links(parents: list[str]) -> list[nodes.Node]:
         for tag, path in zip(tags, parents, strict=True)
     ]
     links: list[nodes.Node] = [xref("element", p, t) for p, t in zip(parents, shown, strict=True)]
-    return _joined(([link] for link in links), ", ")
+    return joined(([link] for link in links), ", ")
 
 
 #: ``type="file"`` or ``snapshot="no" or "internal"`` inside a label: XML, shown as code.
@@ -288,11 +298,15 @@ def _tag(path: str) -> str:
     return f"<{path.rsplit('/', 1)[-1]}>"
 
 
-def xref(objtype: str, path: str, text: str) -> addnodes.pending_xref:
-    """A generated link to an ``xml`` object; unresolved, it quietly stays text."""
+def xref(objtype: str, path: str, text: str, *, code: bool = True) -> addnodes.pending_xref:
+    """A generated link to an ``xml`` object; unresolved, it quietly stays text.
+
+    ``code=False`` shows the text plain: a third of the HTML, for pages with thousands of
+    links (the element references of document grammars).
+    """
     ref = addnodes.pending_xref(
         "",
-        nodes.literal(text=text),
+        nodes.literal(text=text) if code else nodes.Text(text),
         refdomain="xml",
         reftype=objtype,
         reftarget=path,
@@ -303,7 +317,7 @@ def xref(objtype: str, path: str, text: str) -> addnodes.pending_xref:
     return ref
 
 
-def _joined(groups: Iterable[list[nodes.Node]], separator: str) -> list[nodes.Node]:
+def joined(groups: Iterable[list[nodes.Node]], separator: str) -> list[nodes.Node]:
     """The nodes of every group in order, with ``separator`` text between two groups."""
     out: list[nodes.Node] = []
     for i, group in enumerate(groups):
@@ -395,7 +409,7 @@ def _uses_table(
                         if notes.since else [])
         tail.append([nodes.Text(notes.meaning)] if notes.meaning else [])
         rows.append(cells + tail)
-    return _table(headers, rows, [ids for _, _, ids in body])
+    return make_table(headers, rows, [ids for _, _, ids in body])
 
 
 def _name_cell(
@@ -444,7 +458,7 @@ def _which_forms(chosen: list[int], forms: list[Variant], labels: list[str], res
                 within.setdefault(label, set()).add(position)
     for label, members in within.items():
         if members == set(chosen):
-            return _lead(label).rstrip(".")
+            return lead(label).rstrip(".")
     if rest:
         return "all others"
     return "; ".join(labels[position] for position in chosen)
@@ -477,7 +491,7 @@ def _form_cell(kind: str, use: Use | None, since: str | None, style: _Style) -> 
     return cell
 
 
-def _table(
+def make_table(
     headers: list[str], rows: list[list[list[nodes.Node]]], row_ids: list[list[str]]
 ) -> nodes.table:
     table = nodes.table(classes=["xml-table"])
@@ -560,7 +574,7 @@ def describe_value(node: Node) -> list[nodes.Node]:
 
 
 def _sequence(children: list[Node], separator: str) -> list[nodes.Node]:
-    return _joined((describe_value(child) for child in children), separator)
+    return joined((describe_value(child) for child in children), separator)
 
 
 #: A pattern longer than this is described by its documentation, where it has some.
@@ -581,7 +595,7 @@ def _data(node: Node) -> list[nodes.Node]:
         else:
             facets.append([nodes.Text(f"{name} {value}")])
     if facets:
-        out += [nodes.Text(" ("), *_joined(facets, ", "), nodes.Text(")")]
+        out += [nodes.Text(" ("), *joined(facets, ", "), nodes.Text(")")]
     if node.except_ is not None:
         out.append(nodes.Text(" except "))
         out.extend(describe_value(node.except_))
@@ -590,20 +604,20 @@ def _data(node: Node) -> list[nodes.Node]:
 
 def content_model(content: Node, parent_path: str) -> list[nodes.Node]:
     """The element's content without its attributes, in compact-syntax style with links."""
-    stripped = _without_attributes(content)
+    stripped = without_attributes(content)
     if stripped is None:
         return [nodes.Text("empty")]
     return _expression(stripped, parent_path, nested=False)
 
 
-def _without_attributes(node: Node) -> Node | None:
+def without_attributes(node: Node) -> Node | None:
     if node.kind == "attribute":
         return None
     if node.kind in ("element", "ref", "text", "data", "value", "notAllowed"):
         return node
     if node.kind == "empty":
         return None
-    children = [kept for child in node.children if (kept := _without_attributes(child))]
+    children = [kept for child in node.children if (kept := without_attributes(child))]
     if not children:
         return Node("text") if node.kind == "mixed" else None
     if node.kind in ("group", "interleave") and len(children) == 1:
@@ -614,7 +628,7 @@ def _without_attributes(node: Node) -> Node | None:
 
 def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Node]:
     if node.kind == "element":
-        return [xref("element", join_path(parent_path, step_name(node)), f"<{node.name}>")]
+        return [xref("element", join_path(parent_path, step_name(node)), f"<{node.qualified}>")]
     if node.kind == "ref" and node.target:
         return [xref("element", node.target, _tag(node.target)), nodes.Text(" (recursive)")]
     if node.kind == "text":
@@ -639,7 +653,7 @@ def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Nod
             terms.append(term)  # alternatives that read the same are shown once
     if len(terms) == 1:
         return terms[0]
-    parts = _joined(terms, separator)
+    parts = joined(terms, separator)
     if nested:
         return [nodes.Text("("), *parts, nodes.Text(")")]
     return parts

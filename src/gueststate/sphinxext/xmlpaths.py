@@ -2,7 +2,9 @@
 
 ``<domainbackup><disks><disk name='vda'/></disks></domainbackup>`` uses ``domainbackup``,
 ``domainbackup/disks``, ``domainbackup/disks/disk`` and ``domainbackup/disks/disk/@name``.
-Namespaced names keep only their local part, as the grammar paths do.
+A name in a namespace is spelled with the prefix the document gives it (``xml:lang``,
+``qemu:commandline``), as the reference spells the grammar's names; the default namespace
+has none.
 """
 
 from __future__ import annotations
@@ -20,12 +22,27 @@ def document_paths(root: etree._Element) -> frozenset[str]:
 def _collect(element: etree._Element, parent: str, paths: set[str]) -> None:
     if not isinstance(element.tag, str):
         return  # comments and processing instructions
-    path = f"{parent}/{_local(element.tag)}" if parent else _local(element.tag)
+    step = _prefixed(element.tag, element.prefix)
+    path = f"{parent}/{step}" if parent else step
     paths.add(path)
     for name in element.attrib:
-        paths.add(f"{path}/@{_local(str(name))}")
+        namespace = etree.QName(name).namespace
+        prefix = None
+        if namespace == _XML_NS:
+            prefix = "xml"
+        elif namespace is not None:
+            prefix = next((p for p, uri in element.nsmap.items() if uri == namespace and p), None)
+        paths.add(f"{path}/@{_prefixed(str(name), prefix)}")
     for child in element:
         _collect(child, path, paths)
+
+
+_XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+def _prefixed(name: str, prefix: str | None) -> str:
+    local = _local(name)
+    return f"{prefix}:{local}" if prefix else local
 
 
 def _local(name: str) -> str:
