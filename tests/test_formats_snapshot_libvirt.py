@@ -128,10 +128,15 @@ class Release:
 
     #: The schema of 9.0.0 has no <snapshotDeleteInProgress/> (VALIDATE refuses it).
     schema_knows_deletion_marks: bool
+    #: The machine's release, for the refusals the model words by release.
+    libvirt_version: str
 
 
 def _release_differences(version: int) -> Release:
-    return Release(schema_knows_deletion_marks=version > 9_000_000)
+    return Release(
+        schema_knows_deletion_marks=version > 9_000_000,
+        libvirt_version=".".join(str(version // 1000**power % 1000) for power in (2, 1, 0)),
+    )
 
 
 @dataclass
@@ -347,13 +352,16 @@ def _ours_new(text: str, guest: Guest, moment: int, validate: bool) -> str:
         # A rule of the test driver, checked before alignment.
         raise FormatError([Problem("generated", 0, 0, "'manual' snapshot mode is not "
                                    "supported by the test driver")])
-    return take_snapshot(snapshot, guest.domain, moment).to_xml()
+    return take_snapshot(snapshot, guest.domain, moment,
+                         libvirt_version=guest.release.libvirt_version).to_xml()
 
 
 def _ours_redefined(text: str, guest: Guest) -> str:
     snapshot = DomainSnapshot.from_xml(text, "generated", validate=False, redefine=True)
     # Every snapshot is deleted once compared: the guest has none a parent could be.
-    return _DOMAIN.sub("", redefine_snapshot(snapshot, guest.domain, existing=()).to_xml())
+    return _DOMAIN.sub("", redefine_snapshot(
+        snapshot, guest.domain, existing=(), libvirt_version=guest.release.libvirt_version
+    ).to_xml())
 
 
 @dataclass

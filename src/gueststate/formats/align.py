@@ -25,6 +25,13 @@ from gueststate.formats.snapshot import (
 
 #: Where alignment problems are: in the definition given as a model.
 MODEL = Location("<model>")
+#: The release whose behaviour the model follows; others are named where they differ.
+MODEL_RELEASE = "11.3.0"
+
+
+def release_key(version: str) -> tuple[int, ...]:
+    """``"11.3.0"`` as ``(11, 3, 0)``, so releases compare in order."""
+    return tuple(int(part) for part in version.split("."))
 
 
 def regular_file(path: str) -> bool:
@@ -137,6 +144,7 @@ def align_snapshot(
     uniform_internal: bool = True,
     force_default: bool = False,
     is_regular_file: Callable[[str], bool] = regular_file,
+    libvirt_version: str = MODEL_RELEASE,
 ) -> DomainSnapshot:
     """Every domain disk, in domain order, with its mode decided and external names generated
     (libvirt's virDomainSnapshotAlignDisks).
@@ -144,7 +152,8 @@ def align_snapshot(
     ``uniform_internal`` is libvirt's rule that an internal snapshot covers every disk the
     same way.  New external images are named after the source with its extension replaced
     by the snapshot name (the creation time when it has none); the source must be an
-    existing regular file (``is_regular_file``).
+    existing regular file (``is_regular_file``). ``libvirt_version`` picks the words of the
+    release whose refusals differ from 11.3.0's.
     """
     if len(snapshot.disks) > len(domain.disks):
         raise model_error("too many disk snapshot requests for domain")
@@ -180,14 +189,15 @@ def align_snapshot(
         else:
             disk = SnapshotDisk(found.target, default_location)
         if disk.snapshot == "external" and not disk.source.path:
-            disk = _external_name(snapshot, disk, found, disks, is_regular_file)
+            disk = _external_name(snapshot, disk, found, disks, is_regular_file,
+                                  libvirt_version)
         disks.append(disk)
     return replace(snapshot, disks=tuple(disks))
 
 
 def _external_name(
     snapshot: DomainSnapshot, disk: SnapshotDisk, found: DomainDisk,
-    earlier: list[SnapshotDisk], is_regular_file: Callable[[str], bool],
+    earlier: list[SnapshotDisk], is_regular_file: Callable[[str], bool], libvirt_version: str,
 ) -> SnapshotDisk:
     if disk.type != "file":
         raise model_error(f"cannot generate external snapshot name for disk '{disk.name}' on "
@@ -196,8 +206,11 @@ def _external_name(
         raise model_error(f"cannot generate external snapshot name for disk '{disk.name}' "
                           "without source")
     if not is_regular_file(found.source):
-        raise model_error(f"source for disk '{disk.name}' is not a regular file; refusing to "
-                          "generate external snapshot name")
+        missing = (f"({found.source}) doesn't exist or is not a regular file"
+                   if release_key(libvirt_version) > release_key(MODEL_RELEASE)  # seen in 12.9.0
+                   else "is not a regular file")
+        raise model_error(f"source for disk '{disk.name}' {missing}; refusing to generate "
+                          "external snapshot name")
     base = found.source
     dot = base.rfind(".")
     if dot >= 0 and "/" not in base[dot:]:
@@ -218,6 +231,7 @@ def take_snapshot(
     disk_only: bool = False,
     active: bool = True,
     is_regular_file: Callable[[str], bool] = regular_file,
+    libvirt_version: str = MODEL_RELEASE,
 ) -> DomainSnapshot:
     """A new snapshot of ``domain`` (running when ``active``) as libvirt records it.
 
@@ -238,7 +252,8 @@ def take_snapshot(
         location = "internal"
         memory = SnapshotMemory("no" if state == "shutoff" else "internal")
     snapshot = replace(snapshot, state=state, memory=memory)
-    return align_snapshot(snapshot, domain, location, is_regular_file=is_regular_file)
+    return align_snapshot(snapshot, domain, location, is_regular_file=is_regular_file,
+                          libvirt_version=libvirt_version)
 
 
 def redefine_snapshot(
@@ -248,6 +263,7 @@ def redefine_snapshot(
     disk_only: bool = False,
     existing: Collection[str] | None = None,
     is_regular_file: Callable[[str], bool] = regular_file,
+    libvirt_version: str = MODEL_RELEASE,
 ) -> DomainSnapshot:
     """Saved metadata given back to libvirt (VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) for the
     guest ``domain``: parse it with ``redefine``.  Its disks are aligned against the domain
@@ -274,4 +290,4 @@ def redefine_snapshot(
         snapshot.memory is not None and snapshot.memory.snapshot == "external") or any(
         disk.snapshot == "external" for disk in snapshot.disks)
     return align_snapshot(snapshot, recorded, "external" if external else "internal",
-                          is_regular_file=is_regular_file)
+                          is_regular_file=is_regular_file, libvirt_version=libvirt_version)
