@@ -11,26 +11,14 @@ import importlib.util
 import os
 import subprocess
 import sys
-import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-# Debian 12 packages: libvirtd/virtlogd, the QEMU driver, QEMU (TCG) and its image tools,
-# the headers the binding builds against, and the NBD client library real backup tools use.
-APT_PACKAGES = (
-    "libvirt-daemon",
-    "libvirt-daemon-driver-qemu",
-    "qemu-system-x86",
-    "qemu-utils",
-    "libvirt-dev",
-    "pkg-config",
-    "python3-libnbd",
-    "gcc",
-    "gnutls-bin",  # certtool, for the TLS certificates of pull backups over TCP
-)
-# The binding must match the installed libvirt0 (9.0.0 on Debian 12).
-LIBVIRT_PYTHON = "libvirt-python==9.0.0"
+CHECKOUT = Path(__file__).resolve().parents[2]
+# The one list of the Debian packages the live tests use (libvirtd and virtlogd, the QEMU
+# driver, QEMU and its image tools, what the binding builds with, libnbd, certtool).
+DEBIAN_DEPS = CHECKOUT / "tools" / "debian-deps"
 QEMU_USER = QEMU_GROUP = "libvirt-qemu"
 DIST_PACKAGES = "/usr/lib/python3/dist-packages"
 # Lists what sandboxes created outside their directories (the user, the group, mount points)
@@ -63,24 +51,17 @@ def require_root() -> None:
     if os.geteuid() != 0:
         raise SandboxUnavailable(
             "the live tests need root: they install Debian packages and start a private libvirtd "
-            "(run `make live` as root on Debian 12)"
+            "(run `make live` as root on Debian 12 or 13)"
         )
 
 
-def _is_installed(package: str) -> bool:
-    query = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False
-    )
-    return query.returncode == 0 and query.stdout.strip().endswith(" installed")
-
-
 def missing_packages() -> list[str]:
-    """Debian packages of `APT_PACKAGES` (plus Python headers when needed) not yet installed."""
-    wanted = list(APT_PACKAGES)
-    headers = os.path.join(sysconfig.get_paths()["include"], "Python.h")
-    if not os.path.exists(headers):
-        wanted.append("python3-dev")
-    return [package for package in wanted if not _is_installed(package)]
+    """The Debian packages of `tools/debian-deps --live` not yet installed."""
+    listed = subprocess.run([str(DEBIAN_DEPS), "--live", "--missing"], capture_output=True,
+                            text=True, check=False)
+    if listed.returncode != 0:
+        raise SandboxUnavailable(f"{DEBIAN_DEPS} --missing failed: {listed.stderr.strip()}")
+    return listed.stdout.split()
 
 
 def ensure_packages() -> list[str]:
@@ -108,7 +89,9 @@ def ensure_binding() -> bool:
     if importlib.util.find_spec("libvirt") is not None:
         return False
     ensure_packages()
-    _run([sys.executable, "-m", "pip", "install", LIBVIRT_PYTHON], f"pip install {LIBVIRT_PYTHON}")
+    pin = next(line for line in (CHECKOUT / "constraints.txt").read_text().splitlines()
+               if line.startswith("libvirt-python=="))  # builds against libvirt 9.0 to 12.9
+    _run([sys.executable, "-m", "pip", "install", pin], f"pip install {pin}")
     importlib.invalidate_caches()
     return True
 
