@@ -47,14 +47,23 @@ def outcome(libvirt: ModuleType, box: Sandbox, call: Callable[[], Any]) -> str:
     return ALLOWED
 
 
-def _shut_off_with_checkpoint(libvirt: ModuleType, box: Sandbox, name: str) -> Any:
+def _shut_off(libvirt: ModuleType, box: Sandbox, name: str, checkpoint: bool = True) -> Any:
+    """A defined, shut-off guest; with a (redefined) checkpoint ``c0`` unless told otherwise."""
     disk = box.create_disk(f"{name}-vda", 0x11)
     domain = box.connect().defineXML(box.guest_xml(name, {"vda": disk}))
-    domain.checkpointCreateXML(
-        "<domaincheckpoint><name>c0</name><creationTime>1700000000</creationTime>"
-        "<disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>",
-        libvirt.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE,
-    )
+    if checkpoint:
+        domain.checkpointCreateXML(
+            "<domaincheckpoint><name>c0</name><creationTime>1700000000</creationTime>"
+            "<disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>",
+            libvirt.VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE,
+        )
+    return domain
+
+
+def _running(libvirt: ModuleType, box: Sandbox, name: str) -> Any:
+    """A running guest with a checkpoint ``c0``."""
+    domain = box.create_guest(name)
+    domain.checkpointCreateXML("<domaincheckpoint><name>c0</name></domaincheckpoint>", 0)
     return domain
 
 
@@ -71,62 +80,50 @@ def _forget(libvirt: ModuleType, domain: Any) -> None:
                              | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
 
 
-def _running_with_checkpoint(libvirt: ModuleType, box: Sandbox, name: str) -> Any:
-    domain = box.create_guest(name)
-    domain.checkpointCreateXML("<domaincheckpoint><name>c0</name></domaincheckpoint>", 0)
-    return domain
+def _answer(libvirt: ModuleType, box: Sandbox, domain: Any,
+            call: Callable[[Any], Any]) -> str:
+    """What ``call(domain)`` does; the probe's guest is removed afterwards."""
+    try:
+        return outcome(libvirt, box, lambda: call(domain))
+    finally:
+        _forget(libvirt, domain)
+
+
+def _internal(domain: Any) -> Any:
+    return domain.snapshotCreateXML("<domainsnapshot/>", 0)
+
+
+def _disk_only(libvirt: ModuleType) -> Callable[[Any], Any]:
+    return lambda domain: domain.snapshotCreateXML(
+        "<domainsnapshot/>", libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY)
 
 
 def checkpoint_of_shut_off_guest(libvirt: ModuleType, box: Sandbox) -> str:
-    disk = box.create_disk("off-checkpoint-vda", 0x11)
-    domain = box.connect().defineXML(box.guest_xml("off-checkpoint", {"vda": disk}))
-    try:
-        return outcome(libvirt, box, lambda: domain.checkpointCreateXML(
-            "<domaincheckpoint/>", 0))
-    finally:
-        _forget(libvirt, domain)
+    return _answer(libvirt, box, _shut_off(libvirt, box, "off-checkpoint", checkpoint=False),
+                   lambda domain: domain.checkpointCreateXML("<domaincheckpoint/>", 0))
 
 
 def internal_snapshot_of_shut_off_guest(libvirt: ModuleType, box: Sandbox) -> str:
-    domain = _shut_off_with_checkpoint(libvirt, box, "off-internal")
-    try:
-        return outcome(libvirt, box, lambda: domain.snapshotCreateXML("<domainsnapshot/>", 0))
-    finally:
-        _forget(libvirt, domain)
+    return _answer(libvirt, box, _shut_off(libvirt, box, "off-internal"), _internal)
 
 
 def external_snapshot_of_shut_off_guest(libvirt: ModuleType, box: Sandbox) -> str:
-    domain = _shut_off_with_checkpoint(libvirt, box, "off-external")
-    try:
-        return outcome(libvirt, box, lambda: domain.snapshotCreateXML(
-            "<domainsnapshot/>", libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY))
-    finally:
-        _forget(libvirt, domain)
+    return _answer(libvirt, box, _shut_off(libvirt, box, "off-external"),
+                   _disk_only(libvirt))
 
 
 def undefine_shut_off_guest(libvirt: ModuleType, box: Sandbox) -> str:
-    domain = _shut_off_with_checkpoint(libvirt, box, "off-undefine")
-    try:
-        return outcome(libvirt, box, domain.undefine)
-    finally:
-        _forget(libvirt, domain)
+    return _answer(libvirt, box, _shut_off(libvirt, box, "off-undefine"),
+                   lambda domain: domain.undefine())
 
 
 def external_snapshot_of_running_guest(libvirt: ModuleType, box: Sandbox) -> str:
-    domain = _running_with_checkpoint(libvirt, box, "run-external")
-    try:
-        return outcome(libvirt, box, lambda: domain.snapshotCreateXML(
-            "<domainsnapshot/>", libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY))
-    finally:
-        _forget(libvirt, domain)
+    return _answer(libvirt, box, _running(libvirt, box, "run-external"),
+                   _disk_only(libvirt))
 
 
 def internal_snapshot_of_running_guest(libvirt: ModuleType, box: Sandbox) -> str:
-    domain = _running_with_checkpoint(libvirt, box, "run-internal")
-    try:
-        return outcome(libvirt, box, lambda: domain.snapshotCreateXML("<domainsnapshot/>", 0))
-    finally:
-        _forget(libvirt, domain)
+    return _answer(libvirt, box, _running(libvirt, box, "run-internal"), _internal)
 
 
 def revert_to_external_snapshot(libvirt: ModuleType, box: Sandbox) -> str:
