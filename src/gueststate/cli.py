@@ -7,6 +7,7 @@ errors.  Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -14,13 +15,19 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gueststate import __version__, schemas, xmlsafe
-from gueststate.problems import Problem
+from gueststate.problems import Problem, printable, unicode_path
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """Bad arguments or an unreadable path: exit status 2."""
+
+
+def _cannot(path: object, verb: str, error: OSError) -> UsageError:
+    """The one-line error for a path that cannot be read or written."""
+    return UsageError(f"{printable(str(path))}: cannot {verb}: "
+                      f"{error.strerror or error}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,61 +94,103 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.handler(args)
+        sys.stdout.flush()  # a full disk shows here, not in the interpreter's exit
     except (UsageError, schemas.SchemaError) as error:
-        print(f"gueststate: {error}", file=sys.stderr)
+        _error(str(error))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The reader went away (`gueststate reference ... | head`): not an error of ours.
+        _silence_stdout()
+        return EXIT_OK
+    except OSError as error:  # writing the output failed (ENOSPC, EIO, ...)
+        _silence_stdout()
+        _error(f"cannot write the output: {error.strerror or error}")
+        return EXIT_USAGE
+    return status
+
+
+def _error(message: str) -> None:
+    with contextlib.suppress(OSError):  # nowhere left to say it; the exit status still does
+        print(f"gueststate: {message}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-    return status
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor behind sys.stdout
+        pass
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     libvirt_schemas: Path | None = args.libvirt_schemas
-    if libvirt_schemas is not None and not (libvirt_schemas / "domain.rng").is_file():
-        raise UsageError(f"{libvirt_schemas}: no domain.rng there (not a libvirt schema dir)")
+    if libvirt_schemas is not None:
+        # Compiled now, through the hardened reader: a bad directory is a usage error.
+        schemas.compiled(libvirt_schemas / "domain.rng")
     results: list[schemas.ValidationResult] = []
     unreadable: list[str] = []
-    for path in _expand(args.paths):
+    for path in _expand(args.paths, unreadable):
         try:
             if path == "-":
-                data = sys.stdin.buffer.read(xmlsafe.MAX_DOCUMENT_BYTES + 1)
-                result = schemas.validate_bytes(data, "<stdin>", args.schema, libvirt_schemas)
+                result = schemas.validate_bytes(
+                    _read_stdin(), "<stdin>", args.schema, libvirt_schemas
+                )
             else:
                 result = schemas.validate_file(path, args.schema, libvirt_schemas)
         except OSError as error:
-            unreadable.append(f"{path}: cannot read: {error.strerror or error}")
+            unreadable.append(str(_cannot("<stdin>" if path == "-" else path, "read", error)))
             continue
         results.append(result)
     if args.output == "json":
-        print(json.dumps({"files": [result.as_dict() for result in results]}, indent=2))
+        print(json.dumps({"files": [_json_result(result) for result in results]}, indent=2))
     else:
         for result in results:
             for problem in result.problems:
                 print(problem)
     for message in unreadable:
-        print(f"gueststate: {message}", file=sys.stderr)
+        _error(message)
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
 
 
-def _expand(paths: Sequence[str]) -> Iterator[str]:
-    """Each path as given; a directory becomes the ``*.xml`` files below it, sorted."""
+def _json_result(result: schemas.ValidationResult) -> dict[str, object]:
+    shape = result.as_dict()
+    shape["path"] = unicode_path(result.path)
+    return shape
+
+
+def _read_stdin() -> bytes:
+    """Standard input, bounded like a file; a closed or unreadable one is an I/O error."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise OSError(0, "standard input is closed")
+    data: bytes = stream.read(xmlsafe.MAX_DOCUMENT_BYTES + 1)
+    return data
+
+
+def _expand(paths: Sequence[str], unreadable: list[str]) -> Iterator[str]:
+    """Each path as given; a directory becomes the ``*.xml`` files below it, sorted.
+
+    A folder below it that cannot be listed is recorded in ``unreadable``, never skipped.
+    """
     for path in paths:
         if path != "-" and os.path.isdir(path):
+            def failed(error: OSError, top: str = path) -> None:
+                unreadable.append(str(_cannot(error.filename or top, "read", error)))
+
             found = sorted(
                 os.path.join(folder, name)
-                for folder, _, names in os.walk(path)
+                for folder, _, names in os.walk(path, onerror=failed)
                 for name in names
                 if name.endswith(".xml")
             )
-            if not found:
-                raise UsageError(f"{path}: no *.xml files in this directory")
+            if not found and not unreadable:
+                raise UsageError(f"{printable(path)}: no *.xml files in this directory")
             yield from found
         else:
             yield path
@@ -152,12 +201,13 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     from gueststate.rng.outline import outline
 
     try:
+        os.close(xmlsafe.open_input(args.grammar))  # a FIFO or a link loop: say so first
         model = rng.read_grammar(args.grammar)
     except rng.GrammarError as error:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID
     except OSError as error:
-        raise UsageError(f"{args.grammar}: cannot read: {error.strerror or error}") from None
+        raise _cannot(args.grammar, "read", error) from None
     if args.output == "json":
         print(json.dumps(model.start.to_dict(), indent=2))
     else:
@@ -167,7 +217,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
 
 def _cmd_schemas(args: argparse.Namespace) -> int:
     for name in schemas.FORMATS:
-        print(f"{name}\t{schemas.schema_path(name)}")
+        print(f"{name}\t{printable(str(schemas.schema_path(name)))}")
     return EXIT_OK
 
 
@@ -213,47 +263,36 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return xmlsafe.read_bounded(path)
     except OSError as error:
-        raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise _cannot(path, "read", error) from None
 
 
 def _cmd_format(args: argparse.Namespace) -> int:
     from gueststate import formats
 
     path: Path = args.file
+
+    def formatted(data: bytes) -> bytes:
+        model = formats.from_xml(data, str(path), validate=args.validate)
+        return formats.to_xml(model).encode("utf-8")
+
     try:
-        text = formats.to_xml(formats.from_xml(_read(path), str(path), validate=args.validate))
+        if not args.in_place:
+            sys.stdout.write(formatted(_read(path)).decode("utf-8"))
+            return EXIT_OK
+        from gueststate import inplace
+
+        try:
+            inplace.rewrite(path, formatted)
+        except inplace.Interrupted as interrupted:
+            return 128 + interrupted.signum
+        except OSError as error:
+            raise _cannot(path, "rewrite", error) from None
     except formats.FormatError as error:
         report(error.problems)
         return EXIT_INVALID
-    if not args.in_place:
-        sys.stdout.write(text)
-        return EXIT_OK
-    try:
-        _replace_atomically(path, text.encode("utf-8"))
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
     return EXIT_OK
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    """Write a temporary file next to ``path``, then rename it over ``path``."""
-    import tempfile
-
-    path = path.resolve()  # rewrite a symlink's target, not the link
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _cmd_align(args: argparse.Namespace) -> int:

@@ -8,14 +8,16 @@ libvirt's ``domain.rng`` and ``inactiveDomain.rng``.
 from __future__ import annotations
 
 import functools
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from gueststate import xmlsafe
-from gueststate.problems import Problem
+from gueststate.problems import GueststateError, Problem
 
 #: Format name (the root element) → schema file name.
 FORMATS: dict[str, str] = {
@@ -31,8 +33,25 @@ LIBVIRT_SCHEMA_DIR = Path("/usr/share/libvirt/schemas")
 _STRICT_EMBEDDED = {"domain": "domain.rng", "inactiveDomain": "inactiveDomain.rng"}
 
 
-class SchemaError(Exception):
-    """A schema that is missing or does not compile."""
+#: RELAX NG's namespace, whose ``include`` and ``externalRef`` name other files.
+_RNG = "{http://relaxng.org/ns/structure/1.0}"
+#: An ``href`` a grammar may use: a plain relative path below its own directory.
+_SAFE_HREF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+#: Most files one grammar may pull in.
+MAX_GRAMMAR_FILES = 1000
+
+
+class SchemaError(GueststateError):
+    """A schema that is missing, unsafe or does not compile."""
+
+    def __init__(self, message: str, path: str | Path = "", line: int = 0) -> None:
+        super().__init__(Problem(os.fspath(path), line, 0, message))
+
+    def __str__(self) -> str:
+        problem = self.problem
+        if not problem.path:
+            return problem.message
+        return str(problem) if problem.line else f"{problem.path}: {problem.message}"
 
 
 @dataclass(frozen=True)
@@ -78,13 +97,66 @@ def schema_path(name: str) -> Path:
 
 @functools.cache
 def compiled(path: Path) -> etree.RelaxNG:
-    """Compile a RELAX NG schema once per process."""
-    if not path.is_file():
-        raise SchemaError(f"{path}: schema not found")
-    try:
-        return etree.RelaxNG(file=str(path))
-    except etree.RelaxNGParseError as error:
-        raise SchemaError(f"{path}: schema does not compile: {error}") from None
+    """Compile a RELAX NG schema once per process, never letting libxml2 open a file itself.
+
+    libxml2 would follow ``include`` and ``externalRef`` anywhere (``/etc/shadow``, a FIFO, a
+    URL).  Instead every file of the grammar is read through :mod:`gueststate.xmlsafe`, its
+    references must be plain relative paths below the grammar's directory, and libxml2
+    compiles a private copy of exactly those files.
+    """
+    files = _grammar_files(path)
+    with tempfile.TemporaryDirectory(prefix="gueststate-rng-") as private:
+        for relative, data in files.items():
+            copy = Path(private, relative)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(data)
+        try:
+            return etree.RelaxNG(file=os.path.join(private, path.name))
+        except etree.RelaxNGParseError as error:
+            message = str(error).replace(private + os.sep, f"{path.parent}{os.sep}")
+            raise SchemaError(f"schema does not compile: {message}", path) from None
+
+
+def _grammar_files(path: Path) -> dict[str, bytes]:
+    """The bytes of ``path`` and of every file it references, by path relative to its folder."""
+    base = path.parent
+    files: dict[str, bytes] = {}
+    pending = [(path.name, path, 0)]
+    while pending:
+        relative, including, line = pending.pop()
+        if relative in files:
+            continue
+        if len(files) >= MAX_GRAMMAR_FILES:
+            raise SchemaError(
+                f"grammar uses more than {MAX_GRAMMAR_FILES} files", including, line
+            )
+        file = base / relative
+        try:
+            data = xmlsafe.read_bounded(file)
+            root = xmlsafe.parse_bytes(data, str(file)).getroot()
+        except OSError as error:
+            what = "schema not found" if relative == path.name else f"cannot read {relative}"
+            raise SchemaError(f"{what}: {error.strerror or error}",
+                              path if relative == path.name else including, line) from None
+        except xmlsafe.XMLParseError as error:
+            raise SchemaError(error.problem.message, file, error.problem.line) from None
+        files[relative] = data
+        folder = os.path.dirname(relative)
+        for element in root.iter():
+            if "{http://www.w3.org/XML/1998/namespace}base" in element.attrib:
+                raise SchemaError("xml:base is not allowed in a grammar", file,
+                                  element.sourceline or 0)
+            if element.tag not in (f"{_RNG}include", f"{_RNG}externalRef"):
+                continue
+            href = (element.get("href") or "").strip()
+            if not _SAFE_HREF.fullmatch(href):
+                raise SchemaError(
+                    f"href '{href}' is not a relative path below the grammar's folder",
+                    file, element.sourceline or 0,
+                )
+            pending.append((os.path.join(folder, href) if folder else href, file,
+                            element.sourceline or 0))
+    return files
 
 
 def detect_format(root: etree._Element) -> str | None:
