@@ -65,6 +65,10 @@ CASES = [
     Case("foreign-namespace", lambda d, p: b"<domainbackup xmlns='urn:example:other'/>",
          "unknown root element"),
     Case("two-roots", lambda d, p: b"<domainbackup/><domainbackup/>", "not well-formed"),
+    Case("undefined-encoding", lambda d, p: b'<?xml version="1.0" encoding="undefined"?>'
+         b"<domainbackup/>", "unsupported encoding"),
+    Case("text-codec-encoding", lambda d, p: b'<?xml version="1.0" encoding="rot13"?>'
+         b"<domainbackup/>", "unsupported encoding"),
 ]
 
 
