@@ -256,3 +256,36 @@ def run_measured_stdin(args: list[str], stdin: object) -> tuple[int, str, str, i
         )
         peak_kib = int(report.read())
     return result.returncode, result.stdout, result.stderr, peak_kib * 1024
+
+
+# --- huge domains: alignment lists every disk, once ---
+
+
+def test_backup_of_a_domain_with_thousands_of_disks_is_aligned(tmp_path: Path) -> None:
+    count = 5000
+    domain, backup = tmp_path / "domain.xml", tmp_path / "backup.xml"
+    domain.write_text(
+        "<domain type='kvm'><name>g</name><devices>"
+        + "".join(f"<disk type='file' device='disk'><source file='/v/{n}.qcow2'/>"
+                  f"<target dev='vd{n}'/></disk>" for n in range(count))
+        + "</devices></domain>"
+    )
+    listed = [n for n in range(count) if n % 2 == 0]
+    backup.write_text(
+        "<domainbackup><disks>"
+        + "".join(f"<disk name='vd{n}' type='file'><target file='/b/{n}'/></disk>"
+                  for n in listed)
+        + "</disks></domainbackup>"
+    )
+    status, out, err, rss = run_measured(
+        ["align", "--domain", str(domain), "--suffix", "s", str(backup)]
+    )
+    assert (status, err) == (0, ""), err
+    assert out.count("<disk ") == count
+    assert out.count("backup='no'") == count - len(listed)
+    assert rss < MAX_RSS_BYTES
+
+    twice = "<disk name='vd7'/>" * 2
+    backup.write_text(f"<domainbackup><disks>{twice}</disks></domainbackup>")
+    status, out, err, _ = run_measured(["align", "--domain", str(domain), str(backup)])
+    assert status == 1 and err.endswith("disk 'vd7' specified twice\n"), err

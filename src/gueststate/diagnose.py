@@ -15,8 +15,12 @@ from pathlib import Path
 
 from lxml import etree
 
+from gueststate import xmlsafe
 from gueststate.problems import Problem
 from gueststate.rng.model import ANY_NAME, Node, walk_paths
+
+#: Most problems reported for one document; the rest are summed up in one more line.
+MAX_PROBLEMS = 100
 
 
 @dataclass
@@ -134,6 +138,12 @@ def diagnose(
     problems: list[Problem] = []
     root = tree.getroot()
     _check(root, root.tag, table, path, lines, problems)
+    if len(problems) > MAX_PROBLEMS:
+        first = problems[MAX_PROBLEMS]
+        problems[MAX_PROBLEMS:] = [Problem(
+            path, first.line, first.column,
+            f"too many problems: stopped after the first {MAX_PROBLEMS}",
+        )]
     if problems:
         return problems
     from gueststate.diagnose_forms import diagnose_forms  # imports column_of from here
@@ -153,11 +163,13 @@ def _check(
     lines: list[str], problems: list[Problem],
 ) -> None:
     allowed = table.get(element_path)
-    if allowed is None or allowed.open:
+    if allowed is None or allowed.open or len(problems) > MAX_PROBLEMS:
         return
     line = _line(element)
     column = column_of(lines, line, f"<{element.tag}")
-    for name, value in element.attrib.items():
+    for name, value in xmlsafe.attributes(element):
+        if len(problems) > MAX_PROBLEMS:
+            return
         at = column_of(lines, line, f"{name}=") or column
         if name not in allowed.attributes:
             hint = _choices(allowed.attributes)
@@ -188,6 +200,8 @@ def _check(
                 f"{' or '.join(allowed.text_patterns)}: '{_shown(text)}'",
             ))
     for child in element:
+        if len(problems) > MAX_PROBLEMS:
+            return
         if not isinstance(child.tag, str):
             continue
         if child.tag not in allowed.children:
@@ -219,12 +233,27 @@ def _choices(names: set[str]) -> str:
 
 
 def column_of(lines: list[str], line: int, needle: str) -> int:
-    """1-based column of ``needle`` on ``line``, 0 when it is not there."""
+    """1-based column of ``needle`` (``<tag`` or ``name=``) on ``line``, 0 when it is not there.
+
+    The first start tag or attribute of that name on the line.  Each line is scanned once for
+    all its names (see :func:`_names_on`), so locating many problems on one long line stays
+    linear in its length.
+    """
     if not 0 < line <= len(lines):
         return 0
-    if needle.endswith("="):
-        pattern = r"(?<![\w.:-])" + re.escape(needle[:-1]) + r"\s*="
-    else:
-        pattern = re.escape(needle) + r"(?![\w.:-])"
-    found = re.search(pattern, lines[line - 1])
-    return found.start() + 1 if found else 0
+    return _names_on(lines[line - 1]).get(needle, 0)
+
+
+#: ``<name`` of a start tag, or ``name =`` of an attribute (its name not glued to a word before).
+_NAME_TOKEN = re.compile(r"<([^\s<>/=\"']+)|(?<![\w.:-])([^\s<>/=\"']+)\s*=")
+
+
+@functools.lru_cache(maxsize=8)
+def _names_on(text: str) -> dict[str, int]:
+    """``{"<tag": column, "name=": column}`` for the first occurrence of each on a line."""
+    found: dict[str, int] = {}
+    for match in _NAME_TOKEN.finditer(text):
+        tag, attribute = match.groups()
+        key = f"<{tag}" if tag is not None else f"{attribute}="
+        found.setdefault(key, match.start() + 1)
+    return found

@@ -24,6 +24,8 @@ from gueststate.problems import GueststateError, Problem
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 #: Deepest element nesting accepted: libxml2's own bound without XML_PARSE_HUGE (``huge_tree``).
 MAX_DEPTH = 256
+#: Most attributes on one element; libvirt's elements carry a few dozen at most.
+MAX_ATTRIBUTES = 1024
 
 
 class XMLParseError(GueststateError):
@@ -81,7 +83,23 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
         raise XMLParseError(_syntax_problem(error, path)) from None
     tree = root.getroottree()
     _check_no_entities(tree, path)
+    crowded = root.xpath(f"(//*[count(@*) > {MAX_ATTRIBUTES}])[1]")
+    if crowded:
+        element = crowded[0]
+        raise XMLParseError(Problem(
+            path, element.sourceline or 0, 0,
+            f"element <{element.tag}> has more than the {MAX_ATTRIBUTES} attribute limit",
+            tree.getpath(element),
+        ))
     return tree
+
+
+def attributes(element: etree._Element) -> list[tuple[str, str]]:
+    """An element's attributes (name, value) in document order, in time linear in their number.
+
+    lxml's ``attrib.items()`` looks every value up again by name, which is quadratic.
+    """
+    return [(value.attrname, str(value)) for value in element.xpath("@*")]
 
 
 _KINDS = {
