@@ -113,6 +113,7 @@ def _is_open(element: Node) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=65536)  # asked for every attribute of every form tried
 def enumeration(attribute: Node) -> tuple[str, ...] | None:
     """The values an attribute may take, when its content is only ``value`` choices."""
     values: set[str] = set()
@@ -149,6 +150,12 @@ def diagnose(
     from gueststate.diagnose_forms import diagnose_forms  # imports column_of from here
 
     return diagnose_forms(root, _start(grammar), path, lines)
+
+
+def prepare(grammar: Path) -> None:
+    """Read ``grammar``'s content model now, e.g. once before forking workers that share it."""
+    _allowed_by_path(grammar)
+    _start(grammar)
 
 
 @functools.cache

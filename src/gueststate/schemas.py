@@ -280,6 +280,18 @@ def _diagnose(
     return diagnose(tree, path, grammar, source)
 
 
+def prepare(schema: str | None = None) -> None:
+    """Compile the schemas (``schema``, or all) and read what a diagnosis needs, once.
+
+    For a caller about to fork workers: they inherit it instead of each doing it again.
+    """
+    from gueststate.diagnose import prepare as prepare_diagnosis
+
+    for name in [schema] if schema else FORMATS:
+        compiled(schema_path(name))
+        prepare_diagnosis(schema_path(name))
+
+
 def _column_of(lines: list[str], line: int, needle: str) -> int:
     from gueststate.diagnose import column_of
 

@@ -97,8 +97,11 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
 def attributes(element: etree._Element) -> list[tuple[str, str]]:
     """An element's attributes (name, value) in document order, in time linear in their number.
 
-    lxml's ``attrib.items()`` looks every value up again by name, which is quadratic.
+    lxml's ``attrib.items()`` looks every value up again by name, which is quadratic; XPath
+    reads them in one pass but costs more for the usual handful.
     """
+    if len(element.attrib) <= 32:
+        return list(element.attrib.items())
     return [(value.attrname, str(value)) for value in element.xpath("@*")]
 
 
