@@ -17,18 +17,19 @@ from typing import Protocol
 from lxml import etree
 
 
-def printable(text: str) -> str:
-    """``text`` as one line of plain text: control characters, backslashes and undecodable
-    bytes of a file name (``surrogateescape``) written as backslash escapes.
+def printable(text: str, *, backslashes: bool = True) -> str:
+    """``text`` as one line of plain text: control characters and undecodable bytes of a file
+    name (``surrogateescape``) written as backslash escapes, and backslashes doubled unless
+    ``backslashes`` is false (messages quote patterns full of them).
 
     So no file name or quoted document text can forge an output line or drive a terminal.
     """
-    if text.isprintable() and "\\" not in text:
+    if text.isprintable() and not (backslashes and "\\" in text):
         return text
     shown: list[str] = []
     for char in text:
         code = ord(char)
-        if char == "\\":
+        if char == "\\" and backslashes:
             shown.append("\\\\")
         elif 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
             shown.append(f"\\x{code - 0xDC00:02x}")
@@ -64,7 +65,8 @@ class Problem:
 
     def __str__(self) -> str:
         # One problem, one line, whatever the file name or the document text quoted.
-        return f"{printable(self.path)}:{self.line}:{self.column}: {printable(self.message)}"
+        message = printable(self.message, backslashes=False)
+        return f"{printable(self.path)}:{self.line}:{self.column}: {message}"
 
     def as_dict(self) -> dict[str, int | str]:
         """The JSON shape used by ``gueststate validate --format json``."""
