@@ -160,6 +160,34 @@ def test_hostile_libvirt_schema_dir_is_refused(attack: str, tmp_path: Path) -> N
     assert SECRET not in line
 
 
+def test_libvirt_grammar_whose_references_fan_out_or_loop_is_refused(tmp_path: Path) -> None:
+    # Each file references the next twice: libxml2 would load the last one 2**30 times.
+    folder = libvirt_dir(tmp_path, grammar(""))
+    (folder / "domain.rng").write_text(
+        f'<grammar xmlns="{RNG}"><start><element name="domain">'
+        '<externalRef href="a0.rng"/></element></start></grammar>'
+    )
+    for index in range(30):
+        inner = (f'<choice><externalRef href="a{index + 1}.rng"/>'
+                 f'<externalRef href="a{index + 1}.rng"/></choice>')
+        (folder / f"a{index}.rng").write_text(
+            f'<element xmlns="{RNG}" name="e{index}">{inner}</element>'
+        )
+    (folder / "a30.rng").write_text(f'<element xmlns="{RNG}" name="e30"><empty/></element>')
+    document = tmp_path / "snapshot.xml"
+    document.write_bytes(SNAPSHOT_WITH_DOMAIN)
+    command = ["validate", "--libvirt-schemas", str(folder), str(document)]
+
+    line = one_error_line(*run_measured(command))
+    assert "references fan out" in line, line
+
+    (folder / "a30.rng").write_text(
+        f'<element xmlns="{RNG}" name="e30"><externalRef href="a3.rng"/></element>'
+    )
+    line = one_error_line(*run_measured(command))
+    assert line.startswith(f"gueststate: {folder / 'a30.rng'}:1:0: a3.rng includes itself"), line
+
+
 def test_libvirt_schema_dir_with_relative_includes_still_validates(tmp_path: Path) -> None:
     folder = libvirt_dir(tmp_path, grammar('<include href="common/types.rng"/>'))
     (folder / "common").mkdir()

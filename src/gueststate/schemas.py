@@ -37,8 +37,10 @@ _STRICT_EMBEDDED = {"domain": "domain.rng", "inactiveDomain": "inactiveDomain.rn
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
 #: An ``href`` a grammar may use: a plain relative path below its own directory.
 _SAFE_HREF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
-#: Most files one grammar may pull in.
-MAX_GRAMMAR_FILES = 1000
+#: Most files one grammar may pull in, and most times libxml2 may load them (it loads a file
+#: again for each reference to it, so references that fan out cost exponential time).
+MAX_GRAMMAR_FILES = 256
+MAX_GRAMMAR_LOADS = 4096
 
 
 class SchemaError(GueststateError):
@@ -121,6 +123,7 @@ def _grammar_files(path: Path) -> dict[str, bytes]:
     """The bytes of ``path`` and of every file it references, by path relative to its folder."""
     base = path.parent
     files: dict[str, bytes] = {}
+    references: dict[str, list[tuple[str, int]]] = {}
     pending = [(path.name, path, 0)]
     while pending:
         relative, including, line = pending.pop()
@@ -141,6 +144,7 @@ def _grammar_files(path: Path) -> dict[str, bytes]:
         except xmlsafe.XMLParseError as error:
             raise SchemaError(error.problem.message, file, error.problem.line) from None
         files[relative] = data
+        references[relative] = []
         folder = os.path.dirname(relative)
         for element in root.iter():
             if "{http://www.w3.org/XML/1998/namespace}base" in element.attrib:
@@ -154,9 +158,38 @@ def _grammar_files(path: Path) -> dict[str, bytes]:
                     f"href '{href}' is not a relative path below the grammar's folder",
                     file, element.sourceline or 0,
                 )
-            pending.append((os.path.join(folder, href) if folder else href, file,
-                            element.sourceline or 0))
+            target = os.path.join(folder, href) if folder else href
+            references[relative].append((target, element.sourceline or 0))
+            pending.append((target, file, element.sourceline or 0))
+    _check_loads(path.name, references, base)
     return files
+
+
+def _check_loads(top: str, references: dict[str, list[tuple[str, int]]], base: Path) -> None:
+    """Refuse references that loop, or that make libxml2 load files too many times."""
+    loads: dict[str, int] = {}
+    opening: list[str] = []
+
+    def count(relative: str) -> int:
+        if relative in loads:
+            return loads[relative]
+        opening.append(relative)
+        total = 1
+        for target, line in references[relative]:
+            if target in opening:
+                raise SchemaError(f"{target} includes itself (through {relative})",
+                                  base / relative, line)
+            total += count(target)
+            if total > MAX_GRAMMAR_LOADS:
+                raise SchemaError(
+                    f"references fan out: libxml2 would load files more than "
+                    f"{MAX_GRAMMAR_LOADS} times", base / relative, line,
+                )
+        opening.pop()
+        loads[relative] = total
+        return total
+
+    count(top)
 
 
 def detect_format(root: etree._Element) -> str | None:
