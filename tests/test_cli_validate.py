@@ -60,7 +60,7 @@ def test_directory_validates_xml_files_recursively(docs: Path) -> None:
     }
     pull = by_name["pull.xml"]
     assert pull["valid"] is False and pull["schema"] == "domainbackup"
-    assert all(set(p) == {"line", "column", "message"} for p in pull["problems"])
+    assert all(set(p) == {"line", "column", "element", "message"} for p in pull["problems"])
     assert pull["problems"][0]["line"] >= 1
 
 

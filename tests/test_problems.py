@@ -6,7 +6,9 @@ from gueststate.problems import Problem
 def test_problem_renders_path_line_column_message() -> None:
     problem = Problem("a.xml", 3, 7, "attribute 'x' is not allowed")
     assert str(problem) == "a.xml:3:7: attribute 'x' is not allowed"
-    assert problem.as_dict() == {"line": 3, "column": 7, "message": "attribute 'x' is not allowed"}
+    assert problem.as_dict() == {
+        "line": 3, "column": 7, "element": "", "message": "attribute 'x' is not allowed",
+    }
 
 
 def test_quoted_line_breaks_stay_on_one_line() -> None:
@@ -51,7 +53,7 @@ def test_problem_at_an_element_names_its_line_column_and_path() -> None:
     assert problem_at("f.xml", second, "m", columns=columns, attribute="x").column == 6
     assert problem_at("f.xml", None, "m") == Problem("f.xml", 0, 0, "m")
     assert problem_at("f.xml", second, "m").as_dict() == {
-        "line": 3, "column": 0, "message": "m", "element": "/a/b[2]",
+        "line": 3, "column": 0, "element": "/a/b[2]", "message": "m",
     }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 from gueststate import xmlsafe
-from gueststate.problems import Problem
+from gueststate.problems import ColumnFinder, Problem, problem_at
 from gueststate.rng.model import ANY_NAME, Node, walk_paths
 
 #: Most problems reported for one document; the rest are summed up in one more line.
@@ -172,39 +172,41 @@ def _check(
     allowed = table.get(element_path)
     if allowed is None or allowed.open or len(problems) > MAX_PROBLEMS:
         return
-    line = _line(element)
-    column = column_of(lines, line, f"<{element.tag}")
+    columns: ColumnFinder = functools.partial(column_of, lines)
     for name, value in xmlsafe.attributes(element):
         if len(problems) > MAX_PROBLEMS:
             return
-        at = column_of(lines, line, f"{name}=") or column
         if name not in allowed.attributes:
             hint = _choices(allowed.attributes)
-            problems.append(Problem(
-                path, line, at, f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
+            problems.append(problem_at(
+                path, element, f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
+                columns=columns, attribute=name,
             ))
             continue
         values = allowed.values.get(name)
         patterns = allowed.patterns.get(name)
         if values is not None and value not in values:
-            problems.append(Problem(
-                path, line, at,
+            problems.append(problem_at(
+                path, element,
                 f"attribute '{name}' of <{element.tag}> must be one of "
                 f"{', '.join(sorted(values))}; got '{_shown(value)}'",
+                columns=columns, attribute=name,
             ))
         elif patterns is not None and not _matches(value, patterns):
-            problems.append(Problem(
-                path, line, at,
+            problems.append(problem_at(
+                path, element,
                 f"attribute '{name}' of <{element.tag}> does not match "
                 f"{' or '.join(patterns)}: '{_shown(value)}'",
+                columns=columns, attribute=name,
             ))
     if allowed.text_patterns is not None and len(element) == 0:
         text = element.text or ""
         if not _matches(text, allowed.text_patterns):
-            problems.append(Problem(
-                path, line, column,
+            problems.append(problem_at(
+                path, element,
                 f"the text of <{element.tag}> does not match "
                 f"{' or '.join(allowed.text_patterns)}: '{_shown(text)}'",
+                columns=columns,
             ))
     for child in element:
         if len(problems) > MAX_PROBLEMS:
@@ -212,20 +214,13 @@ def _check(
         if not isinstance(child.tag, str):
             continue
         if child.tag not in allowed.children:
-            child_line = _line(child)
             hint = _choices(allowed.children)
-            problems.append(Problem(
-                path, child_line, column_of(lines, child_line, f"<{child.tag}"),
-                f"element <{child.tag}> is not allowed in <{element.tag}>{hint}",
+            problems.append(problem_at(
+                path, child, f"element <{child.tag}> is not allowed in <{element.tag}>{hint}",
+                columns=columns,
             ))
             continue
         _check(child, f"{element_path}/{child.tag}", table, path, lines, problems)
-
-
-def _line(element: etree._Element) -> int:
-    """The element's line, 0 when lxml does not know it."""
-    line = element.sourceline
-    return line if isinstance(line, int) else 0
 
 
 def _shown(value: str) -> str:

@@ -70,12 +70,10 @@ class Problem:
 
     def as_dict(self) -> dict[str, int | str]:
         """The JSON shape used by ``gueststate validate --format json``."""
-        shape: dict[str, int | str] = {
-            "line": self.line, "column": self.column, "message": self.message,
+        return {
+            "line": self.line, "column": self.column, "element": self.element,
+            "message": self.message,
         }
-        if self.element:
-            shape["element"] = self.element
-        return shape
 
 
 class ColumnFinder(Protocol):

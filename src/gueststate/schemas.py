@@ -11,13 +11,13 @@ import functools
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
 
 from gueststate import xmlsafe
-from gueststate.problems import GueststateError, Problem
+from gueststate.problems import GueststateError, Problem, problem_at
 
 #: Format name (the root element) → schema file name.
 FORMATS: dict[str, str] = {
@@ -231,11 +231,10 @@ def validate_tree(
     name = schema or detect_format(root)
     if name is None:
         known = ", ".join(f"<{n}>" for n in FORMATS)
-        problem = Problem(
-            path, line_of(root), 1,
-            f"unknown root element <{root.tag}>: expected one of {known}",
+        problem = problem_at(
+            path, root, f"unknown root element <{root.tag}>: expected one of {known}"
         )
-        return ValidationResult(path, None, (problem,))
+        return ValidationResult(path, None, (replace(problem, line=line_of(root), column=1),))
     grammar = schema_path(name)
     validator = compiled(grammar)
     problems: list[Problem] = []
@@ -261,7 +260,7 @@ def _strict_embedded(
             continue  # the snapshot's uuid-only reference, which our schema checks itself
         grammar = libvirt_schemas / _STRICT_EMBEDDED[child.tag]
         problems.extend(
-            Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
+            replace(p, message=f"embedded <{child.tag}>: {p.message}")
             for p in validate_element(grammar, child, path, source)
         )
     return problems
@@ -289,17 +288,18 @@ def _problems_from_log(
     problems: list[Problem] = []
     for entry in log:
         message = _humanise(entry.message, entry.path)
-        line, column = entry.line, max(entry.column, 0)
-        if entry.path:  # libxml2 often reports line 0; the node's own line is better
-            found = _find(top, entry.path)
-            if found and isinstance(found[0], etree._Element):
-                line = line_of(found[0])
-                column = column or _column_of(lines, line, f"<{found[0].tag}")
-        key = (line, column, message)
-        if key in seen or line <= 0:
+        problem = Problem(path, entry.line, max(entry.column, 0), message)
+        found = _find(top, entry.path) if entry.path else None
+        if found and isinstance(found[0], etree._Element):
+            # libxml2 often reports line 0; the node's own line is better
+            at = problem_at(path, found[0], message,
+                            columns=lambda line, needle: _column_of(lines, line, needle))
+            problem = replace(at, line=line_of(found[0]), column=problem.column or at.column)
+        key = (problem.line, problem.column, message)
+        if key in seen or problem.line <= 0:
             continue
         seen.add(key)
-        problems.append(Problem(path, line, column, message))
+        problems.append(problem)
     return problems or [Problem(path, 1, 0, "document does not match the schema")]
 
 
