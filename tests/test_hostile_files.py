@@ -317,3 +317,19 @@ def test_backup_of_a_domain_with_thousands_of_disks_is_aligned(tmp_path: Path) -
     backup.write_text(f"<domainbackup><disks>{twice}</disks></domainbackup>")
     status, out, err, _ = run_measured(["align", "--domain", str(domain), str(backup)])
     assert status == 1 and err.endswith("disk 'vd7' specified twice\n"), err
+
+
+def test_grammar_including_a_symlink_loop_or_a_fifo_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "loop.rng").symlink_to("loop.rng")
+    os.mkfifo(tmp_path / "pipe.rng")
+    # Python 3.11's pathlib says "Symlink loop", the kernel "Too many levels of symbolic links".
+    for included, words in (("loop.rng", "link"), ("pipe.rng", "a FIFO, not a regular file")):
+        grammar_file = tmp_path / f"uses-{included}"
+        grammar_file.write_text(
+            f'<grammar xmlns="{RNG}"><include href="{included}"/>'
+            '<start><element name="a"><empty/></element></start></grammar>'
+        )
+        status, out, err, rss = run_measured(["reference", str(grammar_file)])
+        assert status in (1, 2) and out == "" and "Traceback" not in err, err
+        assert len(err.splitlines()) == 1 and words in err, err
+        assert rss < MAX_RSS_BYTES
