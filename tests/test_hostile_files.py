@@ -255,6 +255,21 @@ def test_full_disk_on_stdout_is_one_line_and_exit_2() -> None:
     assert result.stderr == "gueststate: cannot write the output: No space left on device\n"
 
 
+@pytest.mark.parametrize(("document", "status"), [
+    ("examples/backup/chain-full.xml", 0),  # nothing to write: nothing fails
+    ("examples/invalid/checkpoint/name-with-slash.xml", 2),
+])
+def test_closed_stdout_is_one_line_and_exit_2(document: str, status: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "validate", str(ROOT / document)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+        pass_fds=(), preexec_fn=lambda: os.close(1),
+    )
+    assert result.returncode == status
+    expected = "gueststate: cannot write the output: standard output is closed\n"
+    assert result.stderr == (expected if status else "")
+
+
 def test_closed_stdin_is_one_line_and_exit_2() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "import os, sys; os.close(0); sys.stdin = None; "

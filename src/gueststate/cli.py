@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import functools
+import io
 import json
 import os
 import sys
@@ -94,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdout is None:  # started with descriptor 1 closed: writing is an I/O error
+        sys.stdout = _ClosedOutput()
     try:
         status: int = args.handler(args)
         sys.stdout.flush()  # a full disk shows here, not in the interpreter's exit
@@ -113,7 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when there is none: every write fails as writing to it would."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
 def _error(message: str) -> None:
+    if sys.stderr is None:  # nowhere to say it (print would fall back to stdout)
+        return
     with contextlib.suppress(OSError):  # nowhere left to say it; the exit status still does
         print(f"gueststate: {message}", file=sys.stderr)
 
