@@ -348,3 +348,13 @@ def test_grammar_including_a_symlink_loop_or_a_fifo_is_one_line(tmp_path: Path) 
         assert status in (1, 2) and out == "" and "Traceback" not in err, err
         assert len(err.splitlines()) == 1 and words in err, err
         assert rss < MAX_RSS_BYTES
+
+
+def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None:
+    document = tmp_path / "été.xml"  # printable, but not in ASCII
+    document.write_bytes(b"")
+    env = {**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run([sys.executable, "-m", "gueststate", "validate", str(document)],
+                            capture_output=True, timeout=60, env=env)
+    assert result.returncode == 1 and result.stderr == b""
+    assert result.stdout == f"{tmp_path}/\\xe9t\\xe9.xml:1:1: document is empty\n".encode()

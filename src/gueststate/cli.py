@@ -98,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if sys.stdout is None:  # started with descriptor 1 closed: writing is an I/O error
         sys.stdout = _ClosedOutput()
+    elif isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII locale cannot fail on a name
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         status: int = args.handler(args)
         sys.stdout.flush()  # a full disk shows here, not in the interpreter's exit
