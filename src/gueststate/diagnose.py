@@ -37,11 +37,9 @@ class _Allowed:
 
 @functools.cache
 def _allowed_by_path(grammar: Path) -> dict[str, _Allowed]:
-    from gueststate.rng import read_grammar  # the reader is only needed for invalid documents
-
     table: dict[str, _Allowed] = {}
     seen: set[str] = set()
-    for path, node, _ in walk_paths(read_grammar(grammar).start):
+    for path, node, _ in walk_paths(_start(grammar)):
         parent, _, step = path.rpartition("/")
         if node.kind == "element":
             entry = table.setdefault(path, _Allowed())
@@ -160,6 +158,8 @@ def prepare(grammar: Path) -> None:
 
 @functools.cache
 def _start(grammar: Path) -> Node:
+    """The grammar's start, read once per process (the reader is needed for invalid documents
+    only, hence imported here)."""
     from gueststate.rng import read_grammar
 
     return read_grammar(grammar).start
