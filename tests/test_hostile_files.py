@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -358,3 +359,33 @@ def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None
                             capture_output=True, timeout=60, env=env)
     assert result.returncode == 1 and result.stderr == b""
     assert result.stdout == f"{tmp_path}/\\xe9t\\xe9.xml:1:1: document is empty\n".encode()
+
+
+# --- the site: a special file shown with xml-example fails the build in one located line ---
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-loop", "directory"])
+def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_path: Path) -> None:
+    from test_trust_hostile_build import LOCATED_WARNING, build
+    from test_trust_hostile_build import ROOT as HOSTILE_ROOT
+
+    srcdir = tmp_path / "src"
+    shutil.copytree(HOSTILE_ROOT, srcdir)
+    (srcdir / "examples").mkdir()
+    example = srcdir / "examples" / "hostile.xml"
+    if kind == "fifo":
+        os.mkfifo(example)
+    elif kind == "symlink-loop":
+        example.symlink_to(example.name)
+    else:
+        example.mkdir()
+
+    status, output, warnings = build(srcdir, tmp_path / "out")
+
+    assert "Traceback" not in output and "Exception occurred" not in output, output
+    assert status == 1, output
+    lines = warnings.splitlines()
+    assert len(lines) == 1, warnings
+    located = LOCATED_WARNING.match(lines[0])
+    assert located is not None and Path(located["path"]) == srcdir / "index.rst", lines[0]
+    assert "examples/hostile.xml" in located["msg"] and "cannot be read" in located["msg"]
