@@ -85,6 +85,13 @@ def test_special_file_is_refused_in_one_line(command: str, kind: str, tmp_path: 
     assert words in line, line
 
 
+def test_regular_file_that_waits_for_data_is_refused_not_waited_on() -> None:
+    # /proc/kmsg looks like a regular file and blocks until the kernel logs; unprivileged, it
+    # cannot even be opened.  Either way: one line, exit 2, at once.
+    line = one_error_line(*run_measured(["validate", "/proc/kmsg"]))
+    assert line.startswith("gueststate: /proc/kmsg: cannot read: "), line
+
+
 def test_special_file_inside_a_validated_directory_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "good.xml").write_bytes(BACKUP)
     os.mkfifo(tmp_path / "pipe.xml")

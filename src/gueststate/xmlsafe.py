@@ -120,9 +120,9 @@ def open_input(
 ) -> int:
     """Open ``path`` for reading and return the descriptor, refusing anything but a file.
 
-    The open itself never blocks (``O_NONBLOCK``: a FIFO without a writer opens at once, a
-    terminal is not made ours) and the type is checked on the descriptor, not the name, so
-    nothing can be swapped in between.  A symbolic link loop is ``ELOOP``, and so is any link
+    Neither the open nor a read ever blocks (``O_NONBLOCK``: a FIFO without a writer opens at
+    once, a terminal is not made ours) and the type is checked on the descriptor, not the name,
+    so nothing can be swapped in between.  A symbolic link loop is ``ELOOP``, and so is any link
     when ``follow_symlinks`` is false.  Works for names that are not valid UTF-8.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -134,7 +134,8 @@ def open_input(
         if not stat.S_ISREG(mode):
             kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
             raise NotRegularFile(errno.EINVAL, f"{kind}, not a regular file", os.fspath(path))
-        os.set_blocking(fd, True)
+        # O_NONBLOCK stays: it changes nothing for a file on disk, and a "regular" file that
+        # waits for data (/proc/kmsg) fails at once instead of blocking.
     except BaseException:
         os.close(fd)
         raise
@@ -152,7 +153,12 @@ def read_fd(fd: int, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while total <= limit:
-        chunk = os.read(fd, min(limit + 1 - total, max(expected + 1 - total, 8192)))
+        try:
+            chunk = os.read(fd, min(limit + 1 - total, max(expected + 1 - total, 8192)))
+        except BlockingIOError:
+            raise BlockingIOError(
+                errno.EAGAIN, "it waits for data to arrive, it is no file on disk"
+            ) from None
         if not chunk:
             break
         chunks.append(chunk)
