@@ -227,20 +227,34 @@ def _expand(paths: Sequence[str], unreadable: list[str]) -> Iterator[str]:
     """
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            def failed(error: OSError, top: str = path) -> None:
-                unreadable.append(str(_cannot(error.filename or top, "read", error)))
-
-            found = sorted(
-                os.path.join(folder, name)
-                for folder, _, names in os.walk(path, onerror=failed)
-                for name in names
-                if name.endswith(".xml")
-            )
+            found = sorted(_xml_files_below(path, unreadable))
             if not found and not unreadable:
                 raise UsageError(f"{printable(path)}: no *.xml files in this directory")
             yield from found
         else:
             yield path
+
+
+def _xml_files_below(top: str, unreadable: list[str]) -> Iterator[str]:
+    """The ``*.xml`` entries below ``top``, links to folders not followed; any depth (a stack,
+    not recursion, which ``os.walk`` uses before Python 3.12)."""
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir()
+                        linked = entry.is_symlink()
+                    except OSError:
+                        is_folder = linked = False
+                    if is_folder and not linked:
+                        folders.append(entry.path)
+                    elif not is_folder and entry.name.endswith(".xml"):
+                        yield entry.path
+        except OSError as error:
+            unreadable.append(str(_cannot(folder, "read", error)))
 
 
 def _cmd_reference(args: argparse.Namespace) -> int:
