@@ -398,17 +398,27 @@ def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_pa
     assert "examples/hostile.xml" in located["msg"] and "cannot be read" in located["msg"]
 
 
-def test_validate_directory_of_any_depth_without_following_folder_links(tmp_path: Path) -> None:
-    folder = tmp_path
-    for _ in range(1200):  # deeper than Python's recursion limit
-        folder = folder / "d"
-        folder.mkdir()
-    (folder / "deep.xml").write_bytes(BACKUP)
-    (tmp_path / "up.xml").symlink_to(".", target_is_directory=True)  # a loop, if followed
-    result = subprocess.run(
-        [sys.executable, "-m", "gueststate", "validate", "--format", "json", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert (result.returncode, result.stderr) == (0, "")
-    files = json.loads(result.stdout)["files"]
-    assert [f["path"] for f in files] == [str(folder / "deep.xml")]
+def test_validate_directory_of_any_depth_without_following_folder_links() -> None:
+    # Outside pytest's tmp_path: its clean-up (shutil.rmtree) recurses and would fail on this.
+    top = Path(tempfile.mkdtemp(prefix="gueststate-deep-"))
+    folder = top
+    try:
+        for _ in range(1200):  # deeper than Python's recursion limit
+            folder = folder / "d"
+            folder.mkdir()
+        (folder / "deep.xml").write_bytes(BACKUP)
+        (top / "up.xml").symlink_to(".", target_is_directory=True)  # a loop, if followed
+        result = subprocess.run(
+            [sys.executable, "-m", "gueststate", "validate", "--format", "json", str(top)],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert (result.returncode, result.stderr) == (0, "")
+        files = json.loads(result.stdout)["files"]
+        assert [f["path"] for f in files] == [str(folder / "deep.xml")]
+    finally:  # from the bottom up, without recursion
+        (folder / "deep.xml").unlink(missing_ok=True)
+        while folder != top:
+            folder.rmdir()
+            folder = folder.parent
+        (top / "up.xml").unlink(missing_ok=True)
+        top.rmdir()
