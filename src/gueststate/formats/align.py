@@ -30,15 +30,12 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     if not domain.disks:
         raise model_error("domain must have at least one disk to perform backup")
     disks: list[BackupDisk] = []
-    by_target = _by_target(domain)
-    listed: set[str] = set()
     for disk in backup.disks:
-        found = by_target.get(disk.name)
+        found = domain.disk_by_target(disk.name)
         if found is None:
             raise model_error(f"no disk named '{disk.name}'")
-        if disk.name in listed:
+        if any(other.name == disk.name for other in disks):
             raise model_error(f"disk '{disk.name}' specified twice")
-        listed.add(disk.name)
         if (disk.backupmode == "incremental" and disk.incremental is None
                 and backup.incremental is None):
             raise model_error(
@@ -49,7 +46,7 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
         disks.append(disk)
     back_up_all = not backup.disks
     for found in domain.disks:
-        if found.target in listed:
+        if any(disk.name == found.target for disk in disks):
             continue
         if back_up_all and not found.empty and not found.readonly:
             disks.append(_assign_store(BackupDisk(found.target), found, suffix))
@@ -81,23 +78,9 @@ def _fill_mode(disk: BackupDisk, incremental: str | None) -> BackupDisk:
     return replace(disk, backupmode=mode, incremental=checkpoint)
 
 
-def _by_target(domain: Domain) -> dict[str, DomainDisk]:
-    """The domain's disks by target, the first of each target (as ``disk_by_target``)."""
-    found: dict[str, DomainDisk] = {}
-    for disk in domain.disks:
-        found.setdefault(disk.target, disk)
-    return found
-
-
-def _listed_disk(
-    domain: Domain, name: str, chosen: Container[str],
-    by_target: dict[str, DomainDisk] | None = None,
-) -> DomainDisk:
+def _listed_disk(domain: Domain, name: str, chosen: Container[str]) -> DomainDisk:
     """The domain disk a definition lists as ``name``; ``chosen``: the targets listed before."""
-    if by_target is not None and not name.startswith("/"):
-        found = by_target.get(name)
-    else:
-        found = domain.disk_by_name(name)
+    found = domain.disk_by_name(name)
     if found is None:
         raise model_error(f"no disk named '{name}'")
     if found.target in chosen:
@@ -113,9 +96,8 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
         raise model_error("domain must have at least one disk to perform checkpoints")
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
-    by_target = _by_target(domain)
     for disk in checkpoint.disks:
-        found = _listed_disk(domain, disk.name, chosen, by_target)
+        found = _listed_disk(domain, disk.name, chosen)
         if disk.checkpoint != "no" and (found.empty or found.readonly):
             raise model_error(f"disk '{disk.name}' is empty or readonly")
         chosen[found.target] = replace(disk, name=found.target)
@@ -150,9 +132,8 @@ def align_snapshot(
         return snapshot
     require_match = uniform_internal and default_location == "internal"
     chosen: dict[str, SnapshotDisk] = {}
-    by_target = _by_target(domain)
     for disk in snapshot.disks:
-        found = _listed_disk(domain, disk.name, chosen, by_target)
+        found = _listed_disk(domain, disk.name, chosen)
         mode = disk.snapshot
         if mode is None:
             own = found.snapshot
@@ -165,7 +146,6 @@ def align_snapshot(
                               "of external snapshot mode")
         chosen[found.target] = replace(disk, name=found.target, snapshot=mode)
     disks: list[SnapshotDisk] = []
-    names_by_path: dict[str | None, str] = {}  # the first disk writing each path
     for found in domain.disks:
         listed = chosen.get(found.target)
         if listed is not None:
@@ -177,15 +157,14 @@ def align_snapshot(
         else:
             disk = SnapshotDisk(found.target, default_location)
         if disk.snapshot == "external" and not disk.source.path:
-            disk = _external_name(snapshot, disk, found, names_by_path, is_regular_file)
+            disk = _external_name(snapshot, disk, found, disks, is_regular_file)
         disks.append(disk)
-        names_by_path.setdefault(disk.source.path, disk.name)
     return replace(snapshot, disks=tuple(disks))
 
 
 def _external_name(
     snapshot: DomainSnapshot, disk: SnapshotDisk, found: DomainDisk,
-    earlier: dict[str | None, str], is_regular_file: Callable[[str], bool],
+    earlier: list[SnapshotDisk], is_regular_file: Callable[[str], bool],
 ) -> SnapshotDisk:
     if disk.type != "file":
         raise model_error(f"cannot generate external snapshot name for disk '{disk.name}' on "
@@ -203,7 +182,8 @@ def _external_name(
     if dot >= 0 and "/" not in base[dot:]:
         base = base[:dot]
     path = f"{base}.{snapshot.name}"
-    if path in earlier:
-        raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
-                          f"collision with disk '{earlier[path]}'")
+    for other in earlier:
+        if other.source.path == path:
+            raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
+                              f"collision with disk '{other.name}'")
     return replace(disk, source=replace(disk.source or SnapshotSource(), path=path))
