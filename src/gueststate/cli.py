@@ -15,7 +15,6 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from gueststate import __version__, schemas, xmlsafe
@@ -370,8 +369,8 @@ def _cmd_align(args: argparse.Namespace) -> int:
         aligned = formats.align(model, domain, suffix=suffix)
     except formats.FormatError as error:
         # Alignment problems concern the definition as a whole: name its file.
-        report([replace(p, path=str(args.file)) if p.path == "<model>" else p
-                for p in error.problems])
+        report([Problem(str(args.file), p.line, p.column, p.message)
+                if p.path == "<model>" else p for p in error.problems])
         return EXIT_INVALID
     sys.stdout.write(formats.to_xml(aligned))
     return EXIT_OK
