@@ -195,4 +195,3 @@ def test_forms_are_bounded(tmp_path: Path) -> None:
     document = b"<many a0='1' c='2'/>"
     problems = diagnose(xmlsafe.parse_bytes(document, "m.xml"), "m.xml", grammar, document)
     assert problems and all(p.line == 1 for p in problems)
-
