@@ -46,8 +46,8 @@ MAX_GRAMMAR_LOADS = 4096
 class SchemaError(GueststateError):
     """A schema that is missing, unsafe or does not compile."""
 
-    def __init__(self, message: str, path: str | Path = "", line: int = 0) -> None:
-        super().__init__(Problem(os.fspath(path), line, 0, message))
+    def __init__(self, message: str, path: object = "", line: int = 0) -> None:
+        super().__init__(Problem(str(path), line, 0, message))
 
     def __str__(self) -> str:
         problem = self.problem

@@ -1,6 +1,6 @@
 """The one place that opens input files and parses XML.
 
-:func:`open_input` opens every file the tool reads: regular files only, so a FIFO, a device
+``open_input()`` opens every file the tool reads: regular files only, so a FIFO, a device
 or a directory is refused at once instead of blocking or streaming forever.  The parser loads
 no DTD, expands no entity, opens no file or network resource, performs no XInclude and refuses
 documents that are too large or too deep.  Whatever goes wrong with a document becomes an
