@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import multiprocessing.context
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +60,7 @@ def test_directory_validates_xml_files_recursively(docs: Path) -> None:
     }
     pull = by_name["pull.xml"]
     assert pull["valid"] is False and pull["schema"] == "domainbackup"
-    assert all(set(p) == {"line", "column", "message"} for p in pull["problems"])
+    assert all(set(p) == {"line", "column", "element", "message"} for p in pull["problems"])
     assert pull["problems"][0]["line"] >= 1
 
 
@@ -92,3 +95,40 @@ def test_libvirt_schemas_dir_must_hold_domain_rng(tmp_path: Path, docs: Path) ->
     result = run("validate", "--libvirt-schemas", str(tmp_path), str(docs / "push.xml"))
     assert result.returncode == 2
     assert "domain.rng" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_many_files_are_shared_among_processes_with_the_same_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gueststate import cli
+
+    count = cli.PARALLEL_FROM * 2
+    for index in range(count):
+        data = PUSH if index % 3 else PULL_WITHOUT_SERVER
+        (tmp_path / f"{index:03d}.xml").write_bytes(data)
+    os.mkfifo(tmp_path / "050-pipe.xml")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})  # two processors
+    forked = []
+    real_pool = multiprocessing.get_context("fork").Pool
+
+    def counting_pool(*args: object, **kwargs: object) -> object:
+        forked.append(args)
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(multiprocessing.context.ForkContext, "Pool",
+                        lambda self, *a, **k: counting_pool(*a, **k))
+
+    status = cli.main(["validate", "--format", "json", str(tmp_path)])
+    shared = capsys.readouterr()
+    monkeypatch.setattr(cli, "PARALLEL_FROM", 10**9)
+    alone_status = cli.main(["validate", "--format", "json", str(tmp_path)])
+    alone = capsys.readouterr()
+
+    assert forked == [(2,)]
+    assert (status, shared.out, shared.err) == (alone_status, alone.out, alone.err)
+    assert status == 2 and "050-pipe.xml: cannot read: a FIFO" in shared.err
+    files = json.loads(shared.out)["files"]
+    assert [Path(f["path"]).name for f in files] == sorted(
+        p.name for p in tmp_path.iterdir() if p.name != "050-pipe.xml"
+    )
+    assert sum(not f["valid"] for f in files) == len(range(0, count, 3))

@@ -6,7 +6,11 @@ edit (insert, delete, overwrite, duplicate, splice two seeds) or a tree edit (dr
 or move an element; add, change or drop an attribute; change text), so that documents reach past
 the parser into the validator, its diagnosis, the model and the grammar reader.
 
-``make check`` runs a bounded, derandomized budget (10,600 cases, after the regressions given as
+Hostile input of issue 15 has its own targets: grammars handed to libxml2 through the hardened
+loader (``--libvirt-schemas``), documents on one huge line (an element repeated or attributes
+piled up), and special files (FIFOs, symbolic link loops, dangling links) under hostile names.
+
+``make check`` runs a bounded, derandomized budget (11,110 cases, after the regressions given as
 ``@example``); ``make fuzz`` selects the ``long`` Hypothesis profile (tests/conftest.py), which
 multiplies it by :data:`LONG_FACTOR` and draws fresh random cases each run, then runs the same
 document properties under atheris (``python tests/test_fuzz.py [libFuzzer options]``), whose
@@ -17,7 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
+import json
+import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -28,9 +36,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gueststate import formats, schemas, xmlsafe
+from gueststate import cli, formats, schemas, xmlsafe
+from gueststate.diagnose import MAX_PROBLEMS
 from gueststate.formats import Domain, FormatError
-from gueststate.problems import Problem
+from gueststate.problems import Problem, printable
 from gueststate.rng import GrammarError, read_grammar, walk_paths
 
 if __name__ == "__main__":  # run by atheris (`make fuzz`), without pytest's conftest
@@ -267,6 +276,123 @@ def test_grammar_reader_raises_only_grammar_errors(
         assert all(isinstance(path, str) for path, _, _ in walk_paths(model.start))
     finally:
         (grammar_dir / name).write_bytes(original)
+
+
+@fuzz_settings(300)
+@given(mutant=grammar_mutants(), entry=st.sampled_from(GRAMMARS))
+def test_grammars_for_libxml2_compile_or_raise_schema_errors(
+    grammar_dir: Path, mutant: tuple[str, bytes], entry: str
+) -> None:
+    """What ``--libvirt-schemas`` reads: the hardened loader, then libxml2, never a hang."""
+    name, data = mutant
+    original = (REPO / "schemas" / name).read_bytes()
+    (grammar_dir / name).write_bytes(data)
+    try:
+        with time_limit(30):
+            schemas.compiled.__wrapped__(grammar_dir / entry)  # not the per-process cache
+        event("compiled")
+    except schemas.SchemaError as error:
+        event("refused")
+        assert_located(error.problem, error.problem.path)
+    finally:
+        (grammar_dir / name).write_bytes(original)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: a blocked open or an endless loop raises after ``seconds``."""
+    def expire(signum: int, frame: object) -> None:
+        raise AssertionError(f"no answer after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@st.composite
+def one_line_documents(draw: st.DrawFn, seeds: Seeds) -> bytes:
+    """A seed (maybe mutated) on one huge line: an element repeated, or attributes piled up."""
+    data = draw(st.sampled_from(seeds) | tree_mutants(seeds, TAGS, ATTRIBUTES, VALUES))
+    try:
+        root = etree.fromstring(data)
+    except etree.XMLSyntaxError:
+        return data.replace(b"\n", b" ")
+    for element in root.iter():
+        element.tail = None if (element.tail or "").strip() == "" else element.tail
+        if len(element) and (element.text or "").strip() == "":
+            element.text = None
+    elements = [e for e in root.iter() if isinstance(e.tag, str)]
+    element = draw(st.sampled_from(elements))
+    count = draw(st.integers(1, 3000))
+    if draw(st.booleans()) and element.getparent() is not None:
+        parent = element.getparent()
+        at = parent.index(element)
+        for _ in range(count):
+            parent.insert(at, etree.fromstring(etree.tostring(element, with_tail=False)))
+    else:
+        name = draw(st.sampled_from(ATTRIBUTES) | short_names)
+        for index in range(count):
+            element.set(f"{name}{index}", draw(st.sampled_from(VALUES)))
+    return bytes(etree.tostring(root)).replace(b"\n", b" ")
+
+
+@fuzz_settings(60)
+@given(data=one_line_documents(SEEDS), schema=st.sampled_from([None, *schemas.FORMATS]))
+def test_huge_single_lines_give_bounded_located_problems(data: bytes, schema: str | None) -> None:
+    event(check_validator(data, schema))
+    result = schemas.validate_bytes(data, "doc.xml", schema)
+    assert len(result.problems) <= MAX_PROBLEMS + 1
+    longest = max(len(line) for line in data.decode("utf-8", "replace").splitlines() or [""])
+    assert all(problem.column <= longest + 1 for problem in result.problems)
+
+
+#: File names as bytes: anything but '/' and NUL, never '.' or '..'.
+hostile_names = st.binary(min_size=1, max_size=24).map(
+    lambda raw: raw.replace(b"/", b"_").replace(b"\0", b"_")
+).filter(lambda raw: raw not in (b".", b".."))
+
+
+@fuzz_settings(150)
+@given(name=hostile_names, kind=st.sampled_from(["document", "fifo", "loop", "dangling"]),
+       data=documents, output=st.sampled_from(["text", "json"]))
+@example(name=b"doc\nFORGED:9:9: ok\x1b[2J\xff.xml", kind="document",
+         data=b"<domainbackup><x/></domainbackup>", output="text")
+def test_cli_reports_any_file_in_lines_no_name_can_forge(
+    name: bytes, kind: str, data: bytes, output: str
+) -> None:
+    """Special files and hostile names: exit 0, 1 or 2, escaped one-line reports, valid JSON."""
+    with tempfile.TemporaryDirectory(prefix="gueststate-fuzz-") as folder:
+        path = os.path.join(os.fsencode(folder), name)
+        if kind == "document":
+            with open(path, "wb") as stream:
+                stream.write(data)
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "loop":
+            os.symlink(name, path)
+        else:
+            os.symlink(b"absent", path)
+        shown = printable(os.fsdecode(path))
+        out, err = io.StringIO(), io.StringIO()
+        with time_limit(30), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main(["validate", "--format", output, os.fsdecode(path)])
+    event(f"{kind}: exit {status}")
+    assert status in (0, 1, 2)
+    assert (status == 2) == (kind != "document")
+    for line in err.getvalue().splitlines():
+        assert line.isprintable() and line.startswith(f"gueststate: {shown}: cannot read: ")
+    assert len(err.getvalue().splitlines()) == (1 if status == 2 else 0)
+    if output == "json":
+        files = json.loads(out.getvalue().encode("utf-8"))["files"] if out.getvalue() else []
+        for file in files:
+            file["path"].encode("utf-8")  # no lone surrogate: valid UTF-8 for any reader
+    else:
+        for line in out.getvalue().splitlines():
+            assert line.isprintable() and line.startswith(f"{shown}:"), line
 
 
 def atheris_one_input(data: bytes) -> None:

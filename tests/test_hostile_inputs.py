@@ -65,6 +65,12 @@ CASES = [
     Case("foreign-namespace", lambda d, p: b"<domainbackup xmlns='urn:example:other'/>",
          "unknown root element"),
     Case("two-roots", lambda d, p: b"<domainbackup/><domainbackup/>", "not well-formed"),
+    Case("crowded-element", lambda d, p: b"<domainbackup "
+         + b" ".join(b"a%d=''" % index for index in range(20_000)) + b"/>", "attribute limit"),
+    Case("undefined-encoding", lambda d, p: b'<?xml version="1.0" encoding="undefined"?>'
+         b"<domainbackup/>", "unsupported encoding"),
+    Case("text-codec-encoding", lambda d, p: b'<?xml version="1.0" encoding="rot13"?>'
+         b"<domainbackup/>", "unsupported encoding"),
 ]
 
 

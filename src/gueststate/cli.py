@@ -7,6 +7,10 @@ errors.  Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import functools
+import io
 import json
 import os
 import sys
@@ -14,13 +18,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from gueststate import __version__, schemas, xmlsafe
-from gueststate.problems import Problem
+from gueststate.problems import Problem, printable, unicode_path
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """Bad arguments or an unreadable path: exit status 2."""
+
+
+def _cannot(path: object, verb: str, error: OSError) -> UsageError:
+    """The one-line error for a path that cannot be read or written."""
+    return UsageError(f"{printable(str(path))}: cannot {verb}: "
+                      f"{error.strerror or error}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,66 +101,165 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdout is None:  # started with descriptor 1 closed: writing is an I/O error
+        sys.stdout = _ClosedOutput()
+    elif isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII locale cannot fail on a name
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         status: int = args.handler(args)
+        sys.stdout.flush()  # a full disk shows here, not in the interpreter's exit
     except (UsageError, schemas.SchemaError) as error:
-        print(f"gueststate: {error}", file=sys.stderr)
+        _error(str(error))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The reader went away (`gueststate reference ... | head`): not an error of ours.
+        _silence_stdout()
+        return EXIT_OK
+    except OSError as error:  # writing the output failed (ENOSPC, EIO, ...)
+        _silence_stdout()
+        _error(f"cannot write the output: {error.strerror or error}")
+        return EXIT_USAGE
+    return status
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when there is none: every write fails as writing to it would."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _error(message: str) -> None:
+    if sys.stderr is None:  # nowhere to say it (print would fall back to stdout)
+        return
+    with contextlib.suppress(OSError):  # nowhere left to say it; the exit status still does
+        print(f"gueststate: {message}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-    return status
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor behind sys.stdout
+        pass
+
+
+#: Below this many files one process is quicker than starting others.
+PARALLEL_FROM = 64
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     libvirt_schemas: Path | None = args.libvirt_schemas
-    if libvirt_schemas is not None and not (libvirt_schemas / "domain.rng").is_file():
-        raise UsageError(f"{libvirt_schemas}: no domain.rng there (not a libvirt schema dir)")
+    if libvirt_schemas is not None:
+        # Compiled now, through the hardened reader: a bad directory is a usage error.
+        schemas.compiled(libvirt_schemas / "domain.rng")
     results: list[schemas.ValidationResult] = []
     unreadable: list[str] = []
-    for path in _expand(args.paths):
-        try:
-            if path == "-":
-                data = sys.stdin.buffer.read(xmlsafe.MAX_DOCUMENT_BYTES + 1)
-                result = schemas.validate_bytes(data, "<stdin>", args.schema, libvirt_schemas)
-            else:
-                result = schemas.validate_file(path, args.schema, libvirt_schemas)
-        except OSError as error:
-            unreadable.append(f"{path}: cannot read: {error.strerror or error}")
-            continue
-        results.append(result)
+    paths = list(_expand(args.paths, unreadable))
+    for outcome in _validate_all(paths, args.schema, libvirt_schemas):
+        if isinstance(outcome, str):
+            unreadable.append(outcome)
+        else:
+            results.append(outcome)
     if args.output == "json":
-        print(json.dumps({"files": [result.as_dict() for result in results]}, indent=2))
+        print(json.dumps({"files": [_json_result(result) for result in results]}, indent=2))
     else:
         for result in results:
             for problem in result.problems:
                 print(problem)
     for message in unreadable:
-        print(f"gueststate: {message}", file=sys.stderr)
+        _error(message)
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
 
 
-def _expand(paths: Sequence[str]) -> Iterator[str]:
-    """Each path as given; a directory becomes the ``*.xml`` files below it, sorted."""
+_Outcome = schemas.ValidationResult | str  # a verdict, or why the file could not be read
+
+
+def _validate_all(
+    paths: list[str], schema: str | None, libvirt_schemas: Path | None
+) -> Iterator[_Outcome]:
+    """Each path's outcome, in order; many files are shared among the processors."""
+    job = functools.partial(_validate_one, schema=schema, libvirt_schemas=libvirt_schemas)
+    workers = min(len(os.sched_getaffinity(0)), len(paths) // (PARALLEL_FROM // 2))
+    if workers < 2 or "-" in paths:
+        yield from map(job, paths)
+        return
+    import multiprocessing
+
+    # fork: the workers inherit the compiled schemas and content models prepared here; the CLI
+    # runs no threads that could hold a lock at that moment.
+    schemas.prepare(schema)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(job, paths, chunksize=max(1, min(64, len(paths) // (workers * 8))))
+
+
+def _validate_one(
+    path: str, schema: str | None, libvirt_schemas: Path | None
+) -> _Outcome:
+    try:
+        if path == "-":
+            return schemas.validate_bytes(_read_stdin(), "<stdin>", schema, libvirt_schemas)
+        return schemas.validate_file(path, schema, libvirt_schemas)
+    except OSError as error:
+        return str(_cannot("<stdin>" if path == "-" else path, "read", error))
+
+
+def _json_result(result: schemas.ValidationResult) -> dict[str, object]:
+    shape = result.as_dict()
+    shape["path"] = unicode_path(result.path)
+    return shape
+
+
+def _read_stdin() -> bytes:
+    """Standard input, bounded like a file; a closed or unreadable one is an I/O error."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise OSError(0, "standard input is closed")
+    data: bytes = stream.read(xmlsafe.MAX_DOCUMENT_BYTES + 1)
+    return data
+
+
+def _expand(paths: Sequence[str], unreadable: list[str]) -> Iterator[str]:
+    """Each path as given; a directory becomes the ``*.xml`` files below it, sorted.
+
+    A folder below it that cannot be listed is recorded in ``unreadable``, never skipped.
+    """
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            found = sorted(
-                os.path.join(folder, name)
-                for folder, _, names in os.walk(path)
-                for name in names
-                if name.endswith(".xml")
-            )
-            if not found:
-                raise UsageError(f"{path}: no *.xml files in this directory")
+            found = sorted(_xml_files_below(path, unreadable))
+            if not found and not unreadable:
+                raise UsageError(f"{printable(path)}: no *.xml files in this directory")
             yield from found
         else:
             yield path
+
+
+def _xml_files_below(top: str, unreadable: list[str]) -> Iterator[str]:
+    """The ``*.xml`` entries below ``top``, links to folders not followed; any depth (a stack,
+    not recursion, which ``os.walk`` uses before Python 3.12)."""
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        is_folder = entry.is_dir()
+                        linked = entry.is_symlink()
+                    except OSError:
+                        is_folder = linked = False
+                    if is_folder and not linked:
+                        folders.append(entry.path)
+                    elif not is_folder and entry.name.endswith(".xml"):
+                        yield entry.path
+        except OSError as error:
+            unreadable.append(str(_cannot(folder, "read", error)))
 
 
 def _cmd_reference(args: argparse.Namespace) -> int:
@@ -162,6 +271,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     data: Callable[[], object]
     text: Callable[[], str]
     try:
+        os.close(xmlsafe.open_input(args.grammar))  # a FIFO or a link loop: say so first
         if args.by == "definition":
             found = read_definitions(args.grammar)
             data, text = found.to_dict, lambda: definitions_outline(found, form_names)
@@ -172,7 +282,9 @@ def _cmd_reference(args: argparse.Namespace) -> int:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID
     except OSError as error:
-        raise UsageError(f"{args.grammar}: cannot read: {error.strerror or error}") from None
+        raise _cannot(args.grammar, "read", error) from None
+    except RuntimeError as error:  # pathlib's "Symlink loop from ..." (Python < 3.13), included
+        raise UsageError(f"{printable(str(args.grammar))}: cannot read: {error}") from None
     if args.output == "json":
         # Compact: libvirt's domain grammar is megabytes of JSON, and indenting it would
         # take the pure-Python encoder ten times as long.
@@ -185,7 +297,7 @@ def _cmd_reference(args: argparse.Namespace) -> int:
 
 def _cmd_schemas(args: argparse.Namespace) -> int:
     for name in schemas.FORMATS:
-        print(f"{name}\t{schemas.schema_path(name)}")
+        print(f"{name}\t{printable(str(schemas.schema_path(name)))}")
     return EXIT_OK
 
 
@@ -238,47 +350,36 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return xmlsafe.read_bounded(path)
     except OSError as error:
-        raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise _cannot(path, "read", error) from None
 
 
 def _cmd_format(args: argparse.Namespace) -> int:
     from gueststate import formats
 
     path: Path = args.file
+
+    def formatted(data: bytes) -> bytes:
+        model = formats.from_xml(data, str(path), validate=args.validate)
+        return formats.to_xml(model).encode("utf-8")
+
     try:
-        text = formats.to_xml(formats.from_xml(_read(path), str(path), validate=args.validate))
+        if not args.in_place:
+            sys.stdout.write(formatted(_read(path)).decode("utf-8"))
+            return EXIT_OK
+        from gueststate import inplace
+
+        try:
+            inplace.rewrite(path, formatted)
+        except inplace.Interrupted as interrupted:
+            return 128 + interrupted.signum
+        except OSError as error:
+            raise _cannot(path, "rewrite", error) from None
     except formats.FormatError as error:
         report(error.problems)
         return EXIT_INVALID
-    if not args.in_place:
-        sys.stdout.write(text)
-        return EXIT_OK
-    try:
-        _replace_atomically(path, text.encode("utf-8"))
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
     return EXIT_OK
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    """Write a temporary file next to ``path``, then rename it over ``path``."""
-    import tempfile
-
-    path = path.resolve()  # rewrite a symlink's target, not the link
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _cmd_align(args: argparse.Namespace) -> int:

@@ -15,8 +15,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from gueststate.problems import Problem
+from gueststate import xmlsafe
+from gueststate.problems import ColumnFinder, Problem, problem_at
 from gueststate.rng.model import ANY_NAME, Node, walk_paths
+
+#: Most problems reported for one document; the rest are summed up in one more line.
+MAX_PROBLEMS = 100
 
 
 @dataclass
@@ -33,11 +37,9 @@ class _Allowed:
 
 @functools.cache
 def _allowed_by_path(grammar: Path) -> dict[str, _Allowed]:
-    from gueststate.rng import read_grammar  # the reader is only needed for invalid documents
-
     table: dict[str, _Allowed] = {}
     seen: set[str] = set()
-    for path, node, _ in walk_paths(read_grammar(grammar).start):
+    for path, node, _ in walk_paths(_start(grammar)):
         parent, _, step = path.rpartition("/")
         if node.kind == "element":
             entry = table.setdefault(path, _Allowed())
@@ -109,6 +111,7 @@ def _is_open(element: Node) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=65536)  # asked for every attribute of every form tried
 def enumeration(attribute: Node) -> tuple[str, ...] | None:
     """The values an attribute may take, when its content is only ``value`` choices."""
     values: set[str] = set()
@@ -134,6 +137,12 @@ def diagnose(
     problems: list[Problem] = []
     root = tree.getroot()
     _check(root, root.tag, table, path, lines, problems)
+    if len(problems) > MAX_PROBLEMS:
+        first = problems[MAX_PROBLEMS]
+        problems[MAX_PROBLEMS:] = [Problem(
+            path, first.line, first.column,
+            f"too many problems: stopped after the first {MAX_PROBLEMS}",
+        )]
     if problems:
         return problems
     from gueststate.diagnose_forms import diagnose_forms  # imports column_of from here
@@ -141,8 +150,16 @@ def diagnose(
     return diagnose_forms(root, _start(grammar), path, lines)
 
 
+def prepare(grammar: Path) -> None:
+    """Read ``grammar``'s content model now, e.g. once before forking workers that share it."""
+    _allowed_by_path(grammar)
+    _start(grammar)
+
+
 @functools.cache
 def _start(grammar: Path) -> Node:
+    """The grammar's start, read once per process (the reader is needed for invalid documents
+    only, hence imported here)."""
     from gueststate.rng import read_grammar
 
     return read_grammar(grammar).start
@@ -153,58 +170,57 @@ def _check(
     lines: list[str], problems: list[Problem],
 ) -> None:
     allowed = table.get(element_path)
-    if allowed is None or allowed.open:
+    if allowed is None or allowed.open or len(problems) > MAX_PROBLEMS:
         return
-    line = _line(element)
-    column = column_of(lines, line, f"<{element.tag}")
-    for name, value in element.attrib.items():
-        at = column_of(lines, line, f"{name}=") or column
+    columns: ColumnFinder = functools.partial(column_of, lines)
+    for name, value in xmlsafe.attributes(element):
+        if len(problems) > MAX_PROBLEMS:
+            return
         if name not in allowed.attributes:
             hint = _choices(allowed.attributes)
-            problems.append(Problem(
-                path, line, at, f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
+            problems.append(problem_at(
+                path, element, f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
+                columns=columns, attribute=name,
             ))
             continue
         values = allowed.values.get(name)
         patterns = allowed.patterns.get(name)
         if values is not None and value not in values:
-            problems.append(Problem(
-                path, line, at,
+            problems.append(problem_at(
+                path, element,
                 f"attribute '{name}' of <{element.tag}> must be one of "
                 f"{', '.join(sorted(values))}; got '{_shown(value)}'",
+                columns=columns, attribute=name,
             ))
         elif patterns is not None and not _matches(value, patterns):
-            problems.append(Problem(
-                path, line, at,
+            problems.append(problem_at(
+                path, element,
                 f"attribute '{name}' of <{element.tag}> does not match "
                 f"{' or '.join(patterns)}: '{_shown(value)}'",
+                columns=columns, attribute=name,
             ))
     if allowed.text_patterns is not None and len(element) == 0:
         text = element.text or ""
         if not _matches(text, allowed.text_patterns):
-            problems.append(Problem(
-                path, line, column,
+            problems.append(problem_at(
+                path, element,
                 f"the text of <{element.tag}> does not match "
                 f"{' or '.join(allowed.text_patterns)}: '{_shown(text)}'",
+                columns=columns,
             ))
     for child in element:
+        if len(problems) > MAX_PROBLEMS:
+            return
         if not isinstance(child.tag, str):
             continue
         if child.tag not in allowed.children:
-            child_line = _line(child)
             hint = _choices(allowed.children)
-            problems.append(Problem(
-                path, child_line, column_of(lines, child_line, f"<{child.tag}"),
-                f"element <{child.tag}> is not allowed in <{element.tag}>{hint}",
+            problems.append(problem_at(
+                path, child, f"element <{child.tag}> is not allowed in <{element.tag}>{hint}",
+                columns=columns,
             ))
             continue
         _check(child, f"{element_path}/{child.tag}", table, path, lines, problems)
-
-
-def _line(element: etree._Element) -> int:
-    """The element's line, 0 when lxml does not know it."""
-    line = element.sourceline
-    return line if isinstance(line, int) else 0
 
 
 def _shown(value: str) -> str:
@@ -219,12 +235,27 @@ def _choices(names: set[str]) -> str:
 
 
 def column_of(lines: list[str], line: int, needle: str) -> int:
-    """1-based column of ``needle`` on ``line``, 0 when it is not there."""
+    """1-based column of ``needle`` (``<tag`` or ``name=``) on ``line``, 0 when it is not there.
+
+    The first start tag or attribute of that name on the line.  Each line is scanned once for
+    all its names (see :func:`_names_on`), so locating many problems on one long line stays
+    linear in its length.
+    """
     if not 0 < line <= len(lines):
         return 0
-    if needle.endswith("="):
-        pattern = r"(?<![\w.:-])" + re.escape(needle[:-1]) + r"\s*="
-    else:
-        pattern = re.escape(needle) + r"(?![\w.:-])"
-    found = re.search(pattern, lines[line - 1])
-    return found.start() + 1 if found else 0
+    return _names_on(lines[line - 1]).get(needle, 0)
+
+
+#: ``<name`` of a start tag, or ``name =`` of an attribute (its name not glued to a word before).
+_NAME_TOKEN = re.compile(r"<([^\s<>/=\"']+)|(?<![\w.:-])([^\s<>/=\"']+)\s*=")
+
+
+@functools.lru_cache(maxsize=8)
+def _names_on(text: str) -> dict[str, int]:
+    """``{"<tag": column, "name=": column}`` for the first occurrence of each on a line."""
+    found: dict[str, int] = {}
+    for match in _NAME_TOKEN.finditer(text):
+        tag, attribute = match.groups()
+        key = f"<{tag}" if tag is not None else f"{attribute}="
+        found.setdefault(key, match.start() + 1)
+    return found

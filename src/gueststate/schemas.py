@@ -8,14 +8,16 @@ libvirt's ``domain.rng`` and ``inactiveDomain.rng``.
 from __future__ import annotations
 
 import functools
+import os
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
 
 from gueststate import xmlsafe
-from gueststate.problems import Problem
+from gueststate.problems import GueststateError, Problem, problem_at
 
 #: Format name (the root element) → schema file name.
 FORMATS: dict[str, str] = {
@@ -31,8 +33,27 @@ LIBVIRT_SCHEMA_DIR = Path("/usr/share/libvirt/schemas")
 _STRICT_EMBEDDED = {"domain": "domain.rng", "inactiveDomain": "inactiveDomain.rng"}
 
 
-class SchemaError(Exception):
-    """A schema that is missing or does not compile."""
+#: RELAX NG's namespace, whose ``include`` and ``externalRef`` name other files.
+_RNG = "{http://relaxng.org/ns/structure/1.0}"
+#: An ``href`` a grammar may use: a plain relative path below its own directory.
+_SAFE_HREF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+#: Most files one grammar may pull in, and most times libxml2 may load them (it loads a file
+#: again for each reference to it, so references that fan out cost exponential time).
+MAX_GRAMMAR_FILES = 256
+MAX_GRAMMAR_LOADS = 4096
+
+
+class SchemaError(GueststateError):
+    """A schema that is missing, unsafe or does not compile."""
+
+    def __init__(self, message: str, path: object = "", line: int = 0) -> None:
+        super().__init__(Problem(str(path), line, 0, message))
+
+    def __str__(self) -> str:
+        problem = self.problem
+        if not problem.path:
+            return problem.message
+        return str(problem) if problem.line else f"{problem.path}: {problem.message}"
 
 
 @dataclass(frozen=True)
@@ -78,13 +99,97 @@ def schema_path(name: str) -> Path:
 
 @functools.cache
 def compiled(path: Path) -> etree.RelaxNG:
-    """Compile a RELAX NG schema once per process."""
-    if not path.is_file():
-        raise SchemaError(f"{path}: schema not found")
-    try:
-        return etree.RelaxNG(file=str(path))
-    except etree.RelaxNGParseError as error:
-        raise SchemaError(f"{path}: schema does not compile: {error}") from None
+    """Compile a RELAX NG schema once per process, never letting libxml2 open a file itself.
+
+    libxml2 would follow ``include`` and ``externalRef`` anywhere (``/etc/shadow``, a FIFO, a
+    URL).  Instead every file of the grammar is read through :mod:`gueststate.xmlsafe`, its
+    references must be plain relative paths below the grammar's directory, and libxml2
+    compiles a private copy of exactly those files.
+    """
+    files = _grammar_files(path)
+    with tempfile.TemporaryDirectory(prefix="gueststate-rng-") as private:
+        for relative, data in files.items():
+            copy = Path(private, relative)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(data)
+        try:
+            return etree.RelaxNG(file=os.path.join(private, path.name))
+        except etree.RelaxNGParseError as error:
+            message = str(error).replace(private + os.sep, f"{path.parent}{os.sep}")
+            raise SchemaError(f"schema does not compile: {message}", path) from None
+
+
+def _grammar_files(path: Path) -> dict[str, bytes]:
+    """The bytes of ``path`` and of every file it references, by path relative to its folder."""
+    base = path.parent
+    files: dict[str, bytes] = {}
+    references: dict[str, list[tuple[str, int]]] = {}
+    pending = [(path.name, path, 0)]
+    while pending:
+        relative, including, line = pending.pop()
+        if relative in files:
+            continue
+        if len(files) >= MAX_GRAMMAR_FILES:
+            raise SchemaError(
+                f"grammar uses more than {MAX_GRAMMAR_FILES} files", including, line
+            )
+        file = base / relative
+        try:
+            data = xmlsafe.read_bounded(file)
+            root = xmlsafe.parse_bytes(data, str(file)).getroot()
+        except OSError as error:
+            what = "schema not found" if relative == path.name else f"cannot read {relative}"
+            raise SchemaError(f"{what}: {error.strerror or error}",
+                              path if relative == path.name else including, line) from None
+        except xmlsafe.XMLParseError as error:
+            raise SchemaError(error.problem.message, file, error.problem.line) from None
+        files[relative] = data
+        references[relative] = []
+        folder = os.path.dirname(relative)
+        for element in root.iter():
+            if "{http://www.w3.org/XML/1998/namespace}base" in element.attrib:
+                raise SchemaError("xml:base is not allowed in a grammar", file,
+                                  element.sourceline or 0)
+            if element.tag not in (f"{_RNG}include", f"{_RNG}externalRef"):
+                continue
+            href = (element.get("href") or "").strip()
+            if not _SAFE_HREF.fullmatch(href):
+                raise SchemaError(
+                    f"href '{href}' is not a relative path below the grammar's folder",
+                    file, element.sourceline or 0,
+                )
+            target = os.path.join(folder, href) if folder else href
+            references[relative].append((target, element.sourceline or 0))
+            pending.append((target, file, element.sourceline or 0))
+    _check_loads(path.name, references, base)
+    return files
+
+
+def _check_loads(top: str, references: dict[str, list[tuple[str, int]]], base: Path) -> None:
+    """Refuse references that loop, or that make libxml2 load files too many times."""
+    loads: dict[str, int] = {}
+    opening: list[str] = []
+
+    def count(relative: str) -> int:
+        if relative in loads:
+            return loads[relative]
+        opening.append(relative)
+        total = 1
+        for target, line in references[relative]:
+            if target in opening:
+                raise SchemaError(f"{target} includes itself (through {relative})",
+                                  base / relative, line)
+            total += count(target)
+            if total > MAX_GRAMMAR_LOADS:
+                raise SchemaError(
+                    f"references fan out: libxml2 would load files more than "
+                    f"{MAX_GRAMMAR_LOADS} times", base / relative, line,
+                )
+        opening.pop()
+        loads[relative] = total
+        return total
+
+    count(top)
 
 
 def detect_format(root: etree._Element) -> str | None:
@@ -126,11 +231,10 @@ def validate_tree(
     name = schema or detect_format(root)
     if name is None:
         known = ", ".join(f"<{n}>" for n in FORMATS)
-        problem = Problem(
-            path, line_of(root), 1,
-            f"unknown root element <{root.tag}>: expected one of {known}",
+        problem = problem_at(
+            path, root, f"unknown root element <{root.tag}>: expected one of {known}"
         )
-        return ValidationResult(path, None, (problem,))
+        return ValidationResult(path, None, (replace(problem, line=line_of(root), column=1),))
     grammar = schema_path(name)
     validator = compiled(grammar)
     problems: list[Problem] = []
@@ -156,7 +260,7 @@ def _strict_embedded(
             continue  # the snapshot's uuid-only reference, which our schema checks itself
         grammar = libvirt_schemas / _STRICT_EMBEDDED[child.tag]
         problems.extend(
-            Problem(p.path, p.line, p.column, f"embedded <{child.tag}>: {p.message}")
+            replace(p, message=f"embedded <{child.tag}>: {p.message}")
             for p in validate_element(grammar, child, path, source)
         )
     return problems
@@ -184,17 +288,18 @@ def _problems_from_log(
     problems: list[Problem] = []
     for entry in log:
         message = _humanise(entry.message, entry.path)
-        line, column = entry.line, max(entry.column, 0)
-        if entry.path:  # libxml2 often reports line 0; the node's own line is better
-            found = _find(top, entry.path)
-            if found and isinstance(found[0], etree._Element):
-                line = line_of(found[0])
-                column = column or _column_of(lines, line, f"<{found[0].tag}")
-        key = (line, column, message)
-        if key in seen or line <= 0:
+        problem = Problem(path, entry.line, max(entry.column, 0), message)
+        found = _find(top, entry.path) if entry.path else None
+        if found and isinstance(found[0], etree._Element):
+            # libxml2 often reports line 0; the node's own line is better
+            at = problem_at(path, found[0], message,
+                            columns=lambda line, needle: _column_of(lines, line, needle))
+            problem = replace(at, line=line_of(found[0]), column=problem.column or at.column)
+        key = (problem.line, problem.column, message)
+        if key in seen or problem.line <= 0:
             continue
         seen.add(key)
-        problems.append(Problem(path, line, column, message))
+        problems.append(problem)
     return problems or [Problem(path, 1, 0, "document does not match the schema")]
 
 
@@ -206,6 +311,18 @@ def _diagnose(
     from gueststate.diagnose import diagnose
 
     return diagnose(tree, path, grammar, source)
+
+
+def prepare(schema: str | None = None) -> None:
+    """Compile the schemas (``schema``, or all) and read what a diagnosis needs, once.
+
+    For a caller about to fork workers: they inherit it instead of each doing it again.
+    """
+    from gueststate.diagnose import prepare as prepare_diagnosis
+
+    for name in [schema] if schema else FORMATS:
+        compiled(schema_path(name))
+        prepare_diagnosis(schema_path(name))
 
 
 def _column_of(lines: list[str], line: int, needle: str) -> int:

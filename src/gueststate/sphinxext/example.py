@@ -192,7 +192,8 @@ class XMLExample(SphinxDirective):
         try:
             data = xmlsafe.read_bounded(file)
         except OSError as error:
-            warn(Subtype.MISSING_FILE, f"example {relative} cannot be read: {error}", page)
+            warn(Subtype.MISSING_FILE,
+                 f"example {relative} cannot be read: {error.strerror or error}", page)
             return []
         expected = self.options.get("invalid")
         libvirt_dir = self.config.xml_example_libvirt_schemas
@@ -319,9 +320,13 @@ def _display_text(data: bytes) -> str:
             return data.decode(encoding, "replace")
     declared = _DECLARED_ENCODING.match(data)
     if declared:
+        # A name Python does not know, or a codec that is no text encoding ("undefined",
+        # "rot13"): the parser has already warned about it; show the bytes as UTF-8.
         try:
-            return data.decode(declared.group(1).decode("ascii"), "replace")
-        except LookupError:
+            codec = codecs.lookup(declared.group(1).decode("ascii"))
+            if codec._is_text_encoding:
+                return data.decode(codec.name, "replace")
+        except (LookupError, UnicodeError):
             pass
     return data.decode("utf-8", "replace")
 
