@@ -15,6 +15,7 @@ from gueststate.formats.common import (
     Seclabel,
     Source,
     attr,
+    digits,
     is_absolute,
     parse_encryption,
     parse_seclabels,
@@ -151,7 +152,7 @@ class DomainBackup:
 def _parse_server(source: Source, node: etree._Element) -> BackupServer:
     transport = attr(node, "transport") or "tcp"
     text = attr(node, "port")
-    if text is not None and not text.isdigit():
+    if text is not None and not digits(text):
         raise source.fail(node, port_not_a_number(text))
     server = BackupServer(
         transport,
@@ -179,7 +180,7 @@ def _parse_disk(source: Source, node: etree._Element, mode: str, internal: bool)
         if state not in DISK_STATES:
             raise source.fail(node, f"disk '{name}' backup state wrong or missing '{state}'")
         text = attr(node, "index")
-        index = int(text) if text and text.isdigit() else None
+        index = int(text) if text and digits(text) else None
     kind = attr(node, "type") or "file"
     driver = node.find("driver")
     store = BackupStore()

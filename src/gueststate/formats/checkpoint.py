@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from lxml import etree
 
 from gueststate.formats.canonical import RawElement, Tag, render
-from gueststate.formats.common import Source, attr, text_of
+from gueststate.formats.common import Source, attr, digits, text_of
 from gueststate.formats.location import Location
 from gueststate.formats.reading import load
 from gueststate.formats.rules import SPECIFIED_TWICE, Listed, Rule, enforce, report
@@ -62,14 +62,14 @@ class DomainCheckpoint:
         if redefine and name is None:
             raise source.fail(root, "a redefined checkpoint must have a name")
         created = text_of(root, "creationTime")
-        if redefine and not (created and created.isdigit()):
+        if redefine and not (created and digits(created)):
             raise source.fail(root, "missing creationTime from existing checkpoint")
         domain = root.find("domain")
         return cls(
             name=name,
             description=text_of(root, "description"),
             parent=text_of(root, "parent/name"),
-            creation_time=int(created) if created and created.isdigit() else None,
+            creation_time=int(created) if created and digits(created) else None,
             disks=_parse_disks(source, root),
             domain=RawElement.from_element(domain) if domain is not None else None,
         )

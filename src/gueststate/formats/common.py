@@ -24,6 +24,12 @@ _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
+def digits(text: str) -> bool:
+    """Only ASCII digits: ``str.isdigit()`` also takes "¹" and "٣", which ``int()`` refuses
+    and libvirt reads as junk."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a document came from (its path and, to find columns, its lines)."""
@@ -196,7 +202,7 @@ class Encryption:
         node = element.find("cipher")
         if node is not None:
             size = attr(node, "size") or ""
-            if not size.isdigit():
+            if not digits(size):
                 raise source.fail(node, f"cannot parse cipher size: '{size}'")
             cipher = Cipher(attr(node, "name") or "", int(size), attr(node, "mode"),
                             attr(node, "hash"))

@@ -11,15 +11,11 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from gueststate.problems import Problem
+from gueststate.problems import GueststateError, Problem
 
 
-class FormatError(Exception):
+class FormatError(GueststateError):
     """A definition libvirt would refuse; ``problems`` says where and why."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems: list[Problem] = list(problems)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from gueststate.formats.common import (
     Seclabel,
     Source,
     attr,
+    digits,
     format_uuid,
     invalid_value,
     is_absolute,
@@ -176,7 +177,7 @@ class DomainSnapshot:
         if redefine:
             if name is None:
                 raise source.fail(root, "a redefined snapshot must have a name")
-            if not (created and created.lstrip("-").isdigit()):
+            if not (created and digits(created.lstrip("-"))):
                 raise source.fail(root, "missing creationTime from existing snapshot")
             if state is None:
                 raise source.fail(root, "missing state from existing snapshot")
@@ -194,7 +195,7 @@ class DomainSnapshot:
             description=text_of(root, "description"),
             state=state,
             parent=text_of(root, "parent/name"),
-            creation_time=int(created) if created and created.isdigit() else None,
+            creation_time=int(created) if created and digits(created) else None,
             memory=_parse_memory(source, root.find("memory"), redefine, offline),
             disks=_parse_disks(source, root.findall("disks/*"), redefine),
             revert_disks=_parse_disks(source, root.findall("revertDisks/*"), redefine),
@@ -343,7 +344,7 @@ def _slice(source: Source, node: etree._Element) -> tuple[int, int]:
     if not offset or not size:
         raise source.fail(node, "missing offset or size attribute of slice")
     for name, value in (("offset", offset), ("size", size)):
-        if not value.isdigit():
+        if not digits(value):
             raise source.fail(node, f"malformed value '{value}' of '{name}' attribute of "
                               "slice")
     return int(offset), int(size)
@@ -360,7 +361,7 @@ def _check_device_source(source: Source, element: etree._Element, kind: str) -> 
         namespace = attr(element, "namespace")
         if namespace is None:
             raise source.fail(element, "missing 'namespace' attribute to disk source")
-        if not namespace.isdigit():
+        if not digits(namespace):
             raise source.fail(element, f"malformed namespace '{namespace}'")
         if element.find("address") is None:
             raise source.fail(element, "NVMe disk source is missing address")
@@ -414,7 +415,7 @@ def _parse_network(source: Source, element: etree._Element) -> SnapshotSource:
         transport = attr(node, "transport")
         unix = transport == "unix"
         port = None if unix else attr(node, "port")
-        if port is not None and not port.isdigit():
+        if port is not None and not digits(port):
             raise source.fail(node, port_not_a_number(port))
         host = NetworkHost(None if unix else attr(node, "name"), int(port) if port else None,
                            transport, attr(node, "socket"))
@@ -459,7 +460,7 @@ def _network_extras(
         for name, path, attribute in (("readahead", "./readahead/@size", "size"),
                                       ("timeout", "./timeout/@seconds", "seconds")):
             found = value(path)
-            if found is not None and not found.isdigit():
+            if found is not None and not digits(found):
                 raise source.fail(element, "invalid readahead size or timeout")
             if found is not None and int(found):
                 tags.append(Tag(name, [(attribute, str(int(found)))]))
@@ -471,7 +472,7 @@ def _scaled(source: Source, element: etree._Element) -> int:
     text = "".join(element.itertext())
     if not text:
         return 0  # libvirt reads empty text as no value
-    if not text.lstrip().isdigit():
+    if not digits(text.lstrip()):
         raise source.fail(element, f"Invalid value '{text}' for element or attribute "
                           "'./driver/metadata_cache/max_size'")
     unit = attr(element, "unit") or "b"

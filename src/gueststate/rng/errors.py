@@ -6,17 +6,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from gueststate.problems import Problem
+from gueststate.problems import GueststateError, Problem
 from gueststate.rng.patterns import RNG_NS
 from gueststate.xmlsafe import XMLParseError, parse_file
 
 
-class GrammarError(Exception):
+class GrammarError(GueststateError):
     """A grammar that cannot be read; ``problem`` says where and why."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 def fault(path: str, element: etree._Element, message: str) -> GrammarError:
