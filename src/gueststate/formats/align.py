@@ -15,7 +15,7 @@ from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
 from gueststate.formats.common import model_error
 from gueststate.formats.domain import Domain, DomainDisk
 from gueststate.formats.location import Location
-from gueststate.formats.rules import SPECIFIED_TWICE, enforce
+from gueststate.formats.rules import SPECIFIED_TWICE, Listed, enforce
 from gueststate.formats.snapshot import (
     DomainSnapshot,
     SnapshotDisk,
@@ -52,18 +52,23 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     if not domain.disks:
         raise model_error("domain must have at least one disk to perform backup")
     disks: list[BackupDisk] = []
+    names = [disk.name for disk in backup.disks]  # libvirt knows backup disks by name
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        first.setdefault(name, index)
     for index, disk in enumerate(backup.disks):
         found = domain.disk_by_target(disk.name)
         if found is None:
             raise model_error(f"no disk named '{disk.name}'")
-        enforce(backup_rules.DISK_RULES, backup_rules.listed(backup, index),
+        enforce(backup_rules.DISK_RULES, Listed(backup, index, names, first=first),
                 MODEL.at(f"domainbackup/disks/disk[{index + 1}]"), "align")
         if disk.backup:
             disk = _assign_store(disk, found, suffix)
         disks.append(disk)
     back_up_all = not backup.disks
+    listed = {disk.name for disk in disks}
     for found in domain.disks:
-        if any(disk.name == found.target for disk in disks):
+        if found.target in listed:
             continue
         if back_up_all and not found.empty and not found.readonly:
             disks.append(_assign_store(BackupDisk(found.target), found, suffix))
@@ -98,16 +103,20 @@ def _fill_mode(disk: BackupDisk, incremental: str | None) -> BackupDisk:
 
 
 def _resolved(domain: Domain, names: Sequence[str]) -> Iterator[tuple[int, DomainDisk,
-                                                                      tuple[str, ...]]]:
-    """Each listed name's index and domain disk, with the targets resolved so far (what
-    libvirt's "specified twice" compares); an unknown name is refused."""
-    targets: list[str] = []
+                                                                      Sequence[str],
+                                                                      dict[str, int]]]:
+    """Each listed name's index and domain disk, with the targets resolved so far and where
+    each first appeared (what libvirt's "specified twice" compares); an unknown name is
+    refused."""
+    targets: list[str] = []  # shared: entry i is judged when it holds i + 1 targets
+    first: dict[str, int] = {}
     for index, name in enumerate(names):
         found = domain.disk_by_name(name)
         if found is None:
             raise model_error(f"no disk named '{name}'")
         targets.append(found.target)
-        yield index, found, tuple(targets)
+        first.setdefault(found.target, index)
+        yield index, found, targets, first
 
 
 def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainCheckpoint:
@@ -119,9 +128,9 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
     names = [disk.name for disk in checkpoint.disks]
-    for index, found, targets in _resolved(domain, names):
+    for index, found, targets, first in _resolved(domain, names):
         disk = checkpoint.disks[index]
-        enforce(checkpoint_rules.DISK_RULES, checkpoint_rules.listed(checkpoint, index, targets),
+        enforce(checkpoint_rules.DISK_RULES, Listed(checkpoint, index, targets, first=first),
                 MODEL.at(f"domaincheckpoint/disks/disk[{index + 1}]"), "align")
         if disk.checkpoint != "no" and (found.empty or found.readonly):
             raise model_error(f"disk '{disk.name}' is empty or readonly")
@@ -162,10 +171,10 @@ def align_snapshot(
     require_match = uniform_internal and default_location == "internal"
     chosen: dict[str, SnapshotDisk] = {}
     names = [disk.name for disk in snapshot.disks]
-    for index, found, targets in _resolved(domain, names):
+    for index, found, targets, first in _resolved(domain, names):
         disk = snapshot.disks[index]
         place = MODEL.at(f"domainsnapshot/disks/disk[{index + 1}]")
-        enforce((SPECIFIED_TWICE,), snapshot_rules.listed(snapshot, index, targets), place)
+        enforce((SPECIFIED_TWICE,), Listed(snapshot, index, targets, first=first), place)
         mode = disk.snapshot
         if mode is None:
             own = found.snapshot
@@ -173,11 +182,12 @@ def align_snapshot(
         elif require_match and mode != default_location and not (
                 mode == "no" and found.snapshot == "no"):
             raise model_error(f"disk '{disk.name}' must use snapshot mode '{default_location}'")
-        decided = replace(snapshot, disks=(*snapshot.disks[:index], replace(disk, snapshot=mode)))
-        enforce(snapshot_rules.DISK_RULES, snapshot_rules.listed(decided, index, targets), place,
-                "align")
+        decided = replace(disk, snapshot=mode)
+        enforce(snapshot_rules.DISK_RULES,
+                Listed(snapshot, index, targets, decided, first), place, "align")
         chosen[found.target] = replace(disk, name=found.target, snapshot=mode)
     disks: list[SnapshotDisk] = []
+    taken: dict[str, str] = {}  # a file name some earlier disk uses -> that disk
     for found in domain.disks:
         listed = chosen.get(found.target)
         if listed is not None:
@@ -189,15 +199,17 @@ def align_snapshot(
         else:
             disk = SnapshotDisk(found.target, default_location)
         if disk.snapshot == "external" and not disk.source.path:
-            disk = _external_name(snapshot, disk, found, disks, is_regular_file,
+            disk = _external_name(snapshot, disk, found, taken, is_regular_file,
                                   libvirt_version)
+        if disk.source.path:
+            taken.setdefault(disk.source.path, disk.name)
         disks.append(disk)
     return replace(snapshot, disks=tuple(disks))
 
 
 def _external_name(
     snapshot: DomainSnapshot, disk: SnapshotDisk, found: DomainDisk,
-    earlier: list[SnapshotDisk], is_regular_file: Callable[[str], bool], libvirt_version: str,
+    taken: dict[str, str], is_regular_file: Callable[[str], bool], libvirt_version: str,
 ) -> SnapshotDisk:
     if disk.type != "file":
         raise model_error(f"cannot generate external snapshot name for disk '{disk.name}' on "
@@ -216,10 +228,9 @@ def _external_name(
     if dot >= 0 and "/" not in base[dot:]:
         base = base[:dot]
     path = f"{base}.{snapshot.name if snapshot.name is not None else snapshot.creation_time}"
-    for other in earlier:
-        if other.source.path == path:
-            raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
-                              f"collision with disk '{other.name}'")
+    if path in taken:
+        raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
+                          f"collision with disk '{taken[path]}'")
     return replace(disk, source=replace(disk.source or SnapshotSource(), path=path))
 
 

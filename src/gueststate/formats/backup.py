@@ -258,8 +258,7 @@ DiskIn = Listed[DomainBackup]
 
 def listed(backup: DomainBackup, index: int) -> DiskIn:
     """Disk ``index`` of ``backup`` for its rules (libvirt knows backup disks by name)."""
-    names = tuple(disk.name for disk in backup.disks)
-    return Listed(backup, index, names[index], names)
+    return Listed(backup, index)
 
 
 def _disk(item: DiskIn) -> BackupDisk:
@@ -320,7 +319,7 @@ DISK_RULES: tuple[Rule[DiskIn], ...] = (
 
 def check(backup: DomainBackup, path: str = "<model>") -> list[Problem]:
     """Every rule the backup breaks (libvirt's, at parse and start, and advice)."""
-    here = Location(path, "domainbackup")
+    here = Location(path, ("domainbackup",))
     found = list(report(BACKUP_RULES, backup, here))
     if backup.server is not None:
         found += report(SERVER_RULES, backup.server, here.at("server"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from lxml import etree
@@ -141,10 +142,9 @@ DiskIn = Listed[DomainCheckpoint]
 
 
 def listed(checkpoint: DomainCheckpoint, index: int,
-           identities: tuple[str, ...] | None = None) -> DiskIn:
+           identities: Sequence[str] | None = None) -> DiskIn:
     """Disk ``index`` for its rules; ``identities`` default to the names as written."""
-    names = tuple(disk.name for disk in checkpoint.disks)
-    return Listed(checkpoint, index, names[index], identities or names)
+    return Listed(checkpoint, index, identities)
 
 
 def _disk(item: DiskIn) -> CheckpointDisk:
@@ -165,7 +165,7 @@ DISK_RULES: tuple[Rule[DiskIn], ...] = (
 
 def check(checkpoint: DomainCheckpoint, path: str = "<model>") -> list[Problem]:
     """Every rule the checkpoint breaks (libvirt's and advice), with the place it points at."""
-    here = Location(path, "domaincheckpoint")
+    here = Location(path, ("domaincheckpoint",))
     found = list(report(CHECKPOINT_RULES, checkpoint, here))
     for index in range(len(checkpoint.disks)):
         found += report(DISK_RULES, listed(checkpoint, index),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from lxml import etree
 
@@ -61,15 +62,27 @@ class Domain:
         uuid = text_of(root, "uuid")
         return cls(text_of(root, "name"), format_uuid(uuid) if uuid else None, tuple(disks))
 
+    @cached_property
+    def _by_target(self) -> dict[str, DomainDisk]:
+        return {disk.target: disk for disk in reversed(self.disks)}  # the first one wins
+
+    @cached_property
+    def _by_source(self) -> dict[str, list[DomainDisk]]:
+        found: dict[str, list[DomainDisk]] = {}
+        for disk in self.disks:
+            if disk.source:
+                found.setdefault(disk.source, []).append(disk)
+        return found
+
     def disk_by_target(self, target: str) -> DomainDisk | None:
         """The disk whose target is exactly ``target``."""
-        return next((disk for disk in self.disks if disk.target == target), None)
+        return self._by_target.get(target)
 
     def disk_by_name(self, name: str) -> DomainDisk | None:
         """Target name, or an absolute source path that names exactly one disk."""
         if not name.startswith("/"):
             return self.disk_by_target(name)
-        found = [disk for disk in self.disks if disk.source == name]
+        found = self._by_source.get(name, [])
         return found[0] if len(found) == 1 else None
 
 

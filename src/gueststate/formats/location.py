@@ -22,32 +22,46 @@ class FormatError(GueststateError):
 class Location:
     """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python.
 
-    A place in a parsed document keeps its element and the document's lines, to find the
-    line and column of the places below it.
+    A place in a parsed document keeps its element (``node``) and the document's lines.
+    Line, column and element path are worked out only when a problem is reported, so that
+    parsing a definition of many disks stays linear.
     """
 
     path: str = "<model>"
-    element: str = ""
-    line: int = 0
-    column: int = 0
+    steps: tuple[str, ...] = ()
     node: etree._Element | None = field(default=None, compare=False, repr=False)
     lines: Sequence[str] = field(default=(), compare=False, repr=False)
+    #: The element the ``steps`` start from (its path in the document comes first).
+    anchor: etree._Element | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def element(self) -> str:
+        """The path of the place: ``domainbackup/disks/disk[2]/@name``."""
+        start = [] if self.anchor is None else [
+            self.anchor.getroottree().getpath(self.anchor).lstrip("/")]
+        return "/".join([*start, *self.steps])
+
+    @property
+    def line(self) -> int:
+        node = self.node
+        return node.sourceline if node is not None and isinstance(node.sourceline, int) else 0
+
+    @property
+    def column(self) -> int:
+        return 0 if self.node is None else _column(self.lines, self.line, self.node)
 
     def at(self, where: str) -> Location:
         """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
         if not where:
             return self
-        moved = replace(self, element=f"{self.element}/{where}" if self.element else where)
+        moved = replace(self, steps=(*self.steps, where))
         child = where.split("/@")[0] if not where.startswith("@") else ""
         found = self.node.find(child) if self.node is not None and child else None
-        if found is None:
-            return moved
-        inner = locate(self.path, self.lines, found)
-        return replace(moved, line=inner.line, column=inner.column, node=found)
+        return moved if found is None else replace(moved, node=found)
 
     def problem(self, message: str) -> Problem:
         """A problem at this place, worded as libvirt words it."""
-        return Problem(self.path, self.line, self.column, message)
+        return Problem(self.path, self.line, self.column, message, self.element)
 
     def error(self, message: str) -> FormatError:
         """The error libvirt raises here."""
@@ -58,10 +72,7 @@ def locate(path: str, lines: Sequence[str], element: etree._Element | None) -> L
     """The location of a parsed ``element`` of the document at ``path`` (text ``lines``)."""
     if element is None:
         return Location(path)
-    line = element.sourceline if isinstance(element.sourceline, int) else 0
-    tree = element.getroottree()
-    return Location(path, tree.getpath(element).lstrip("/"), line,
-                    _column(lines, line, element), element, lines)
+    return Location(path, (), element, lines, anchor=element)
 
 
 def _column(lines: Sequence[str], line: int, element: etree._Element) -> int:

@@ -8,9 +8,10 @@ breaks, with the element path of what broke it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar
+from operator import attrgetter
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from gueststate.formats.location import Location
 
@@ -59,29 +60,49 @@ def report(
         yield location.at(where), message
 
 
-D_co = TypeVar("D_co", covariant=True)
+class HasDisks(Protocol):
+    """A definition with a disk list (backup, checkpoint, snapshot)."""
+
+    @property
+    def disks(self) -> Sequence[Any]: ...
+
+
+D_co = TypeVar("D_co", bound=HasDisks, covariant=True)
 
 
 @dataclass(frozen=True)
 class Listed(Generic[D_co]):
     """Entry ``index`` of a definition's disk list, as a part that rules judge.
 
-    ``identities`` says which entries are the same disk: their names as written when a
-    model is checked alone, the domain's targets they resolve to when it is aligned.
+    ``identities`` says which entries are the same disk: the domain's targets they resolve to
+    when the definition is aligned; None means their names as written (a model checked alone).
     """
 
     definition: D_co
     index: int
-    name: str
-    identities: tuple[str, ...]
+    identities: Sequence[str] | None = None
+    #: The entry as judged where it differs from the definition's (a mode decided by alignment).
+    entry: Any = None
+    #: Where each identity first appears, kept by alignment, so that judging the last entry of
+    #: a long list costs no more than judging the first.
+    first: Mapping[str, int] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.definition.disks[self.index].name)
 
     def repeated(self) -> bool:
         """Whether an earlier entry names the same disk."""
-        return self.identities[self.index] in self.identities[:self.index]
+        if self.identities is None:
+            return self.name in map(attrgetter("name"), self.definition.disks[:self.index])
+        identity = self.identities[self.index]
+        if self.first is not None:
+            return self.first[identity] < self.index
+        return identity in self.identities[:self.index]
 
 
 #: libvirt checks that a definition lists each disk once when it aligns it.
-SPECIFIED_TWICE: Rule[Listed[object]] = Rule(
+SPECIFIED_TWICE: Rule[Listed[HasDisks]] = Rule(
     "@name", lambda item: f"disk '{item.name}' specified twice" if item.repeated() else None,
     "align")
 

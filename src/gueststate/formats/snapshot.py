@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from lxml import etree
@@ -564,14 +565,13 @@ DiskIn = Listed[DomainSnapshot]
 
 
 def listed(snapshot: DomainSnapshot, index: int,
-           identities: tuple[str, ...] | None = None) -> DiskIn:
+           identities: Sequence[str] | None = None) -> DiskIn:
     """Disk ``index`` for its rules; ``identities`` default to the names as written."""
-    names = tuple(disk.name for disk in snapshot.disks)
-    return Listed(snapshot, index, names[index], identities or names)
+    return Listed(snapshot, index, identities)
 
 
 def _disk(item: DiskIn) -> SnapshotDisk:
-    return item.definition.disks[item.index]
+    return item.entry if item.entry is not None else item.definition.disks[item.index]
 
 
 def _external_only(item: DiskIn) -> str | None:
@@ -608,7 +608,7 @@ IMAGE_RULES: tuple[Rule[DiskIn], ...] = (
 
 def check(snapshot: DomainSnapshot, path: str = "<model>") -> list[Problem]:
     """Every rule the snapshot breaks (libvirt's and advice), with the place it points at."""
-    here = Location(path, "domainsnapshot")
+    here = Location(path, ("domainsnapshot",))
     found = list(report(SNAPSHOT_RULES, snapshot, here))
     if snapshot.memory is not None:
         offline = snapshot.state in OFFLINE_STATES
