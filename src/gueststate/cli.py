@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also validate an embedded <domain> strictly with libvirt's own schemas from DIR "
         f"(Debian installs them in {schemas.LIBVIRT_SCHEMA_DIR})",
     )
+    validate.add_argument(
+        "--libvirt-version", metavar="X.Y.Z",
+        help="judge documents as that libvirt release's schemas would: what a later release "
+        "added is refused, naming the release that added it",
+    )
     validate.set_defaults(handler=_cmd_validate)
 
     reference = commands.add_parser(
@@ -104,15 +109,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     libvirt_schemas: Path | None = args.libvirt_schemas
     if libvirt_schemas is not None and not (libvirt_schemas / "domain.rng").is_file():
         raise UsageError(f"{libvirt_schemas}: no domain.rng there (not a libvirt schema dir)")
+    version: str | None = args.libvirt_version
+    try:
+        schemas.check_libvirt_version(version)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     results: list[schemas.ValidationResult] = []
     unreadable: list[str] = []
     for path in _expand(args.paths):
         try:
             if path == "-":
                 data = sys.stdin.buffer.read(xmlsafe.MAX_DOCUMENT_BYTES + 1)
-                result = schemas.validate_bytes(data, "<stdin>", args.schema, libvirt_schemas)
+                result = schemas.validate_bytes(
+                    data, "<stdin>", args.schema, libvirt_schemas, libvirt_version=version
+                )
             else:
-                result = schemas.validate_file(path, args.schema, libvirt_schemas)
+                result = schemas.validate_file(
+                    path, args.schema, libvirt_schemas, libvirt_version=version
+                )
         except OSError as error:
             unreadable.append(f"{path}: cannot read: {error.strerror or error}")
             continue

@@ -1,0 +1,248 @@
+"""Our schemas as a given libvirt release had them, derived from their ``gs:since`` annotations.
+
+Each pattern a later release added carries ``gs:since="X.Y.Z"``.  For release R, every pattern
+whose ``since`` is newer than R is pruned from a copy of the schema files and the copy is
+compiled by libxml2, which still decides validity.  Pruning means "this did not exist yet":
+
+* an ``optional`` or ``zeroOrMore`` keeps its place but loses its content, so it matches
+  nothing (the release allowed none of what it holds);
+* any other pattern (element, attribute, value, group, choice branch...) becomes
+  ``notAllowed``, which removes a choice branch or makes a group that needs it fail.
+
+When a document fails for a release but passes for a later one, :func:`needed_additions` names
+the additions it relies on, so the verdict can say "fdgroup: libvirt 11.3.0 or newer".
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from gueststate import xmlsafe
+
+RELAX_NG = "http://relaxng.org/ns/structure/1.0"
+SINCE = "{urn:x-gueststate:annotations}since"
+
+#: Patterns that may match nothing: pruning empties them instead of forbidding them.
+_EMPTIED_WHEN_PRUNED = frozenset({"optional", "zeroOrMore"})
+
+_VERSION = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:\.(0|[1-9][0-9]{0,3}))?")
+
+
+class ReleaseError(ValueError):
+    """A libvirt version that cannot be read, or a schema whose annotations cannot be."""
+
+
+@dataclass(frozen=True, order=True)
+class Release:
+    """A libvirt release number, compared numerically (9.10.0 comes after 9.9.0)."""
+
+    major: int
+    minor: int
+    micro: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Release:
+        found = _VERSION.fullmatch(text.strip())
+        if found is None:
+            raise ReleaseError(f"'{text}' is not a libvirt version (expected X.Y.Z, e.g. 9.0.0)")
+        major, minor, micro = found.groups()
+        return cls(int(major), int(minor), int(micro or 0))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.micro}"
+
+
+@dataclass(frozen=True)
+class Addition:
+    """One annotated pattern: where it is, what it is and the release that added it.
+
+    ``key`` is the schema file's name and the pattern's position among the annotated
+    patterns of that file, in document order.
+    """
+
+    key: tuple[str, int]
+    since: Release
+    kind: str
+    name: str | None
+    value: str | None
+    owner: str | None  # the attribute or element a value or group belongs to
+    within: frozenset[tuple[str, int]]  # keys of the annotated patterns around this one
+
+    def describe(self) -> str:
+        """How a reader recognises it: ``fdgroup``, ``<revertDisks>``, ``format='luks-any'``."""
+        if self.kind == "element":
+            shown = f"<{self.name}>"
+            return f"{shown[:-1]} {self.owner}='{self.value}'>" if self.value else shown
+        if self.kind == "attribute":
+            return f"{self.name}='{self.value}'" if self.value else str(self.name)
+        if self.kind == "value":
+            return f"{self.owner}='{self.value}'" if self.owner else repr(self.value)
+        return f"this form of <{self.owner}>" if self.owner else f"<{self.kind}>"
+
+
+def _local(element: etree._Element) -> str:
+    return str(etree.QName(element).localname)
+
+
+def _single_value(pattern: etree._Element) -> str | None:
+    values = [v for v in pattern.iter(f"{{{RELAX_NG}}}value")]
+    return (values[0].text or "") if len(values) == 1 else None
+
+
+def _first_fixed_attribute(pattern: etree._Element) -> etree._Element | None:
+    for attribute in pattern.iter(f"{{{RELAX_NG}}}attribute"):
+        if attribute.get("name") and _single_value(attribute) is not None:
+            return attribute
+    return None
+
+
+def _describe(
+    key: tuple[str, int], pattern: etree._Element, since: Release,
+    within: frozenset[tuple[str, int]],
+) -> Addition:
+    kind = _local(pattern)
+    name = pattern.get("name")
+    value: str | None = None
+    owner: str | None = None
+    if kind == "attribute":
+        value = _single_value(pattern)
+    elif kind == "element":
+        # An element told apart by a fixed attribute, such as <source protocol='nfs'>.
+        for child in pattern:
+            if isinstance(child.tag, str) and _local(child) == "attribute":
+                fixed = _single_value(child)
+                if fixed is not None:
+                    owner, value = child.get("name"), fixed
+                    break
+    elif kind != "value" and (fixed := _first_fixed_attribute(pattern)) is not None:
+        # A form told apart by a fixed attribute, such as type='vhostvdpa': named like one.
+        kind, name, value = "attribute", fixed.get("name"), _single_value(fixed)
+    else:
+        value = pattern.text if kind == "value" else None
+        for ancestor in pattern.iterancestors():
+            if _local(ancestor) in ("attribute", "element") and ancestor.get("name"):
+                owner = ancestor.get("name")
+                break
+    return Addition(key, since, kind, name, value, owner, within)
+
+
+def _annotated(tree: etree._ElementTree) -> list[etree._Element]:
+    return [e for e in tree.iter() if isinstance(e.tag, str) and e.get(SINCE) is not None]
+
+
+@functools.cache
+def additions(schema_dir: Path) -> tuple[Addition, ...]:
+    """Every annotated pattern of the ``*.rng`` files in ``schema_dir``."""
+    found: list[Addition] = []
+    for path in sorted(schema_dir.glob("*.rng")):
+        annotated = _annotated(xmlsafe.parse_file(path))
+        keys = {pattern: (path.name, index) for index, pattern in enumerate(annotated)}
+        for index, pattern in enumerate(annotated):
+            within = frozenset(keys[a] for a in pattern.iterancestors() if a in keys)
+            text = str(pattern.get(SINCE))
+            try:
+                since = Release.parse(text)
+            except ReleaseError:
+                raise ReleaseError(
+                    f"{path}:{pattern.sourceline}: gs:since='{text}' is not a version"
+                ) from None
+            found.append(_describe((path.name, index), pattern, since, within))
+    return tuple(found)
+
+
+def _prune(pattern: etree._Element) -> None:
+    if _local(pattern) in _EMPTIED_WHEN_PRUNED:
+        for child in list(pattern):
+            pattern.remove(child)
+        etree.SubElement(pattern, f"{{{RELAX_NG}}}notAllowed")
+        return
+    parent = pattern.getparent()
+    if parent is None:
+        raise ReleaseError("a schema's root cannot carry gs:since")
+    replacement = etree.Element(f"{{{RELAX_NG}}}notAllowed")
+    replacement.tail = pattern.tail
+    parent.replace(pattern, replacement)
+
+
+@functools.cache
+def _workspace() -> Path:
+    """One temporary folder per process for the pruned copies, removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="gueststate-releases-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_without(grammar: Path, removed: frozenset[tuple[str, int]]) -> etree.RelaxNG:
+    """``grammar`` compiled with the annotated patterns ``removed`` pruned."""
+    if not removed:
+        return etree.RelaxNG(file=str(grammar))
+    target = Path(tempfile.mkdtemp(dir=_workspace()))
+    for path in sorted(grammar.parent.glob("*.rng")):
+        tree = xmlsafe.parse_file(path)
+        annotated = _annotated(tree)
+        for file, index in removed:
+            if file == path.name:
+                _prune(annotated[index])
+        tree.write(str(target / path.name), encoding="UTF-8", xml_declaration=True)
+    return etree.RelaxNG(file=str(target / grammar.name))
+
+
+def _newer_than(schema_dir: Path, release: Release) -> frozenset[tuple[str, int]]:
+    return frozenset(a.key for a in additions(schema_dir) if a.since > release)
+
+
+def compiled_for(grammar: Path, release: Release) -> etree.RelaxNG:
+    """``grammar`` as libvirt ``release`` had it: everything added later pruned."""
+    return compiled_without(grammar, _newer_than(grammar.parent, release))
+
+
+def later_releases(schema_dir: Path, release: Release) -> list[Release]:
+    """The releases after ``release`` that added something to these schemas, oldest first."""
+    return sorted({a.since for a in additions(schema_dir) if a.since > release})
+
+
+def needed_additions(
+    tree: etree._ElementTree | etree._Element, grammar: Path, release: Release
+) -> list[Addition]:
+    """What ``tree``, refused by ``release``'s grammar, needs from a later release.
+
+    Empty when no later release accepts it either (the document is wrong anyway).  Otherwise
+    the additions, up to the first release that accepts it, without which it fails; an
+    annotated pattern is named only when none of the annotated patterns inside it is.
+    """
+    schema_dir = grammar.parent
+    accepting = next(
+        (later for later in later_releases(schema_dir, release)
+         if compiled_for(grammar, later).validate(tree)),
+        None,
+    )
+    if accepting is None:
+        return []
+    pruned = _newer_than(schema_dir, accepting)
+    candidates = [a for a in additions(schema_dir) if release < a.since <= accepting]
+    needed = [
+        a for a in candidates
+        if not compiled_without(grammar, pruned | {a.key}).validate(tree)
+    ]
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    format_itself = [
+        a for a in needed if a.kind == "element" and a.name == root.tag and not a.within
+    ]
+    return format_itself or _innermost(needed)
+
+
+def _innermost(needed: Iterable[Addition]) -> list[Addition]:
+    """Drop a pattern when a needed pattern inside it already says what is missing."""
+    chosen = list(needed)
+    around = {key for a in chosen for key in a.within}
+    return [a for a in chosen if a.key not in around]
