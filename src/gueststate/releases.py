@@ -4,10 +4,10 @@ Each pattern a later release added carries ``gs:since="X.Y.Z"``.  For release R,
 whose ``since`` is newer than R is pruned from a copy of the schema files and the copy is
 compiled by libxml2, which still decides validity.  Pruning means "this did not exist yet":
 
-* an ``optional`` or ``zeroOrMore`` keeps its place but loses its content, so it matches
-  nothing (the release allowed none of what it holds);
-* any other pattern (element, attribute, value, group, choice branch...) becomes
-  ``notAllowed``, which removes a choice branch or makes a group that needs it fail.
+* an ``optional`` or ``zeroOrMore`` becomes ``empty`` (the release allowed none of it);
+* a branch of a ``choice`` is dropped;
+* anything else (element, attribute, value, group...) takes with it the pattern that needs it,
+  up to the enclosing ``define``, which becomes ``notAllowed``.
 
 When a document fails for a release but passes for a later one, :func:`needed_additions` names
 the additions it relies on, so the verdict can say "fdgroup: libvirt 11.3.0 or newer".
@@ -105,6 +105,20 @@ def _first_fixed_attribute(pattern: etree._Element) -> etree._Element | None:
     return None
 
 
+def _held(pattern: etree._Element) -> etree._Element | None:
+    """The element or attribute a wrapper holds first, through a ``ref`` to the same file."""
+    for child in _patterns(pattern):
+        kind = _local(child)
+        if kind in ("element", "attribute") and child.get("name"):
+            return child
+        if kind == "ref":
+            defines = pattern.getroottree().getroot().findall(f"{{{RELAX_NG}}}define")
+            target = next((d for d in defines if d.get("name") == child.get("name")), None)
+            return None if target is None else _held(target)
+        return _held(child)
+    return None
+
+
 def _describe(
     key: tuple[str, int], pattern: etree._Element, since: Release,
     within: frozenset[tuple[str, int]],
@@ -126,6 +140,9 @@ def _describe(
     elif kind != "value" and (fixed := _first_fixed_attribute(pattern)) is not None:
         # A form told apart by a fixed attribute, such as type='vhostvdpa': named like one.
         kind, name, value = "attribute", fixed.get("name"), _single_value(fixed)
+    elif kind in _EMPTIED_WHEN_PRUNED and (held := _held(pattern)) is not None:
+        # An optional <auth> or <slices>, say: named by what it holds.
+        kind, name = _local(held), held.get("name")
     else:
         value = pattern.text if kind == "value" else None
         for ancestor in pattern.iterancestors():
@@ -160,15 +177,45 @@ def additions(schema_dir: Path) -> tuple[Addition, ...]:
 
 
 def _prune(pattern: etree._Element) -> None:
-    if _local(pattern) in _EMPTIED_WHEN_PRUNED:
-        for child in list(pattern):
-            pattern.remove(child)
-        etree.SubElement(pattern, f"{{{RELAX_NG}}}notAllowed")
-        return
+    """Remove ``pattern`` from the language, simplifying upwards as RELAX NG would.
+
+    libxml2 refuses some grammars where ``notAllowed`` stays nested (inside ``zeroOrMore``, for
+    one), so the simplification is done here: a choice loses the branch, an optional or
+    repeated pattern becomes ``empty``, and a pattern that needs the pruned one (group,
+    interleave, element, attribute...) is pruned in turn, up to its ``define``.
+    """
     parent = pattern.getparent()
     if parent is None:
         raise ReleaseError("a schema's root cannot carry gs:since")
-    replacement = etree.Element(f"{{{RELAX_NG}}}notAllowed")
+    kind = _local(parent)
+    if _local(pattern) in _EMPTIED_WHEN_PRUNED:
+        # ``empty`` is dropped where it changes nothing: libxml2 mishandles it in interleave.
+        alone = len(_patterns(parent)) == 1 or kind not in ("group", "interleave")
+        _replace(pattern, "empty" if alone else None)
+        return
+    if kind == "choice" and len(_patterns(parent)) > 1:
+        _replace(pattern, None)
+    elif kind in ("define", "start", "grammar"):
+        _replace(pattern, "notAllowed")
+    else:
+        _prune(parent)
+
+
+def _patterns(parent: etree._Element) -> list[etree._Element]:
+    """Children that are patterns (not annotations)."""
+    return [c for c in parent if isinstance(c.tag, str) and c.tag.startswith(f"{{{RELAX_NG}}}")]
+
+
+def _replace(pattern: etree._Element, kind: str | None) -> None:
+    parent = pattern.getparent()
+    assert parent is not None
+    if kind is None:
+        previous = pattern.getprevious()
+        if pattern.tail and previous is not None:
+            previous.tail = (previous.tail or "") + pattern.tail
+        parent.remove(pattern)
+        return
+    replacement = etree.Element(f"{{{RELAX_NG}}}{kind}")
     replacement.tail = pattern.tail
     parent.replace(pattern, replacement)
 
@@ -190,9 +237,11 @@ def compiled_without(grammar: Path, removed: frozenset[tuple[str, int]]) -> etre
     for path in sorted(grammar.parent.glob("*.rng")):
         tree = xmlsafe.parse_file(path)
         annotated = _annotated(tree)
-        for file, index in removed:
-            if file == path.name:
-                _prune(annotated[index])
+        root = tree.getroot()
+        here = sorted(index for file, index in removed if file == path.name)
+        for pattern in (annotated[index] for index in here):  # outer patterns first
+            if any(a is root for a in pattern.iterancestors()):  # not gone with an outer one
+                _prune(pattern)
         tree.write(str(target / path.name), encoding="UTF-8", xml_declaration=True)
     return etree.RelaxNG(file=str(target / grammar.name))
 
