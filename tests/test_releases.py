@@ -52,7 +52,7 @@ def test_every_annotation_is_a_version_and_sits_on_a_pattern() -> None:
     found = releases.additions(schema_dir())
     assert len(found) >= 20
     kinds = {a.kind for a in found}
-    assert kinds <= {"element", "attribute", "value", "group", "optional", "zeroOrMore",
+    assert kinds <= {"element", "attribute", "value", "group", "absent", "optional", "zeroOrMore",
                      "choice", "interleave", "empty"}, kinds
 
 

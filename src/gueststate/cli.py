@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--libvirt-version", metavar="X.Y.Z",
         help="judge documents as that libvirt release's schemas would: what a later release "
-        "added is refused, naming the release that added it",
+        "added is refused, naming the release that added it (the schemas know releases up to "
+        "12.9.0)",
     )
     validate.set_defaults(handler=_cmd_validate)
 

@@ -30,6 +30,7 @@ from gueststate import xmlsafe
 
 RELAX_NG = "http://relaxng.org/ns/structure/1.0"
 SINCE = "{urn:x-gueststate:annotations}since"
+ANNOTATIONS = "http://relaxng.org/ns/compatibility/annotations/1.0"
 
 #: Patterns that may match nothing: pruning empties them instead of forbidding them.
 _EMPTIED_WHEN_PRUNED = frozenset({"optional", "zeroOrMore"})
@@ -76,6 +77,7 @@ class Addition:
     value: str | None
     owner: str | None  # the attribute or element a value or group belongs to
     within: frozenset[tuple[str, int]]  # keys of the annotated patterns around this one
+    documentation: str | None = None
 
     def describe(self) -> str:
         """How a reader recognises it: ``fdgroup``, ``<revertDisks>``, ``format='luks-any'``."""
@@ -84,8 +86,13 @@ class Addition:
             return f"{shown[:-1]} {self.owner}='{self.value}'>" if self.value else shown
         if self.kind == "attribute":
             return f"{self.name}='{self.value}'" if self.value else str(self.name)
+        if self.kind == "absent":
+            return f"<{self.owner}> without <{self.name}>"
         if self.kind == "value":
             return f"{self.owner}='{self.value}'" if self.owner else repr(self.value)
+        if self.owner and self.documentation:
+            words = self.documentation.rstrip(".")
+            return f"<{self.owner}> ({words[:1].lower()}{words[1:]})"
         return f"this form of <{self.owner}>" if self.owner else f"<{self.kind}>"
 
 
@@ -98,8 +105,23 @@ def _single_value(pattern: etree._Element) -> str | None:
     return (values[0].text or "") if len(values) == 1 else None
 
 
-def _first_fixed_attribute(pattern: etree._Element) -> etree._Element | None:
+def _first_fixed_attribute(
+    pattern: etree._Element, within: etree._Element | None = None
+) -> etree._Element | None:
+    """The first attribute with one possible value.
+
+    With ``within``, an attribute that element always has: not optional, not one branch of a
+    choice, not on an element below it.
+    """
     for attribute in pattern.iter(f"{{{RELAX_NG}}}attribute"):
+        if within is not None:
+            path = []
+            for ancestor in attribute.iterancestors():
+                if ancestor is within:
+                    break
+                path.append(_local(ancestor))
+            if set(path) - {"group", "interleave"}:
+                continue
         if attribute.get("name") and _single_value(attribute) is not None:
             return attribute
     return None
@@ -131,25 +153,45 @@ def _describe(
         value = _single_value(pattern)
     elif kind == "element":
         # An element told apart by a fixed attribute, such as <source protocol='nfs'>.
-        for child in pattern:
-            if isinstance(child.tag, str) and _local(child) == "attribute":
-                fixed = _single_value(child)
-                if fixed is not None:
-                    owner, value = child.get("name"), fixed
-                    break
+        fixed = _first_fixed_attribute(pattern, within=pattern)
+        if fixed is not None:
+            owner, value = fixed.get("name"), _single_value(fixed)
     elif kind != "value" and (fixed := _first_fixed_attribute(pattern)) is not None:
         # A form told apart by a fixed attribute, such as type='vhostvdpa': named like one.
         kind, name, value = "attribute", fixed.get("name"), _single_value(fixed)
     elif kind in _EMPTIED_WHEN_PRUNED and (held := _held(pattern)) is not None:
         # An optional <auth> or <slices>, say: named by what it holds.
         kind, name = _local(held), held.get("name")
+    elif kind == "empty" and (held := _held_beside(pattern)) is not None:
+        # <empty/> beside <identity> in a choice: the element became optional.
+        kind, name, owner = "absent", held.get("name"), _owner(pattern)
     else:
         value = pattern.text if kind == "value" else None
-        for ancestor in pattern.iterancestors():
-            if _local(ancestor) in ("attribute", "element") and ancestor.get("name"):
-                owner = ancestor.get("name")
-                break
-    return Addition(key, since, kind, name, value, owner, within)
+        owner = _owner(pattern)
+    documentation = pattern.findtext(f"{{{ANNOTATIONS}}}documentation")
+    return Addition(key, since, kind, name, value, owner, within, documentation)
+
+
+def _owner(pattern: etree._Element) -> str | None:
+    """The name of the attribute or element that ``pattern`` is part of."""
+    for ancestor in pattern.iterancestors():
+        if _local(ancestor) in ("attribute", "element") and ancestor.get("name"):
+            return str(ancestor.get("name"))
+    return None
+
+
+def _held_beside(pattern: etree._Element) -> etree._Element | None:
+    """For a choice branch, the element the other branch holds."""
+    parent = pattern.getparent()
+    if parent is None or _local(parent) != "choice":
+        return None
+    others = [p for p in _patterns(parent) if p is not pattern]
+    if len(others) != 1:
+        return None
+    if _local(others[0]) == "element":
+        return others[0]
+    held = _held(others[0])
+    return held if held is not None and _local(held) == "element" else None
 
 
 def _annotated(tree: etree._ElementTree) -> list[etree._Element]:

@@ -3,7 +3,7 @@
 The embedded ``<domain>`` and ``<inactiveDomain>`` are open content in our schemas.  Given
 libvirt's own schema directory, :func:`validate_tree` also checks them strictly against
 libvirt's ``domain.rng`` and ``inactiveDomain.rng``.  Given a libvirt version, it judges the
-document as that release's schemas would (see :mod:`gueststate.releases`).
+document as that release's schemas would (see ``gueststate.releases``).
 """
 
 from __future__ import annotations
@@ -201,6 +201,10 @@ def _first_use(addition: releases.Addition, root: etree._Element) -> tuple[etree
             element.get(addition.owner) == addition.value
         ):
             return element, f"{addition.owner}="
+        if addition.kind == "absent" and element.tag == addition.owner and (
+            element.find(str(addition.name)) is None
+        ):
+            return element, f"<{element.tag}"
         if addition.kind not in ("element", "attribute") and element.tag == addition.owner:
             return element, f"<{element.tag}"
     return root, f"<{root.tag}"
