@@ -134,3 +134,22 @@ def test_cli_malformed_version_is_a_usage_error_in_one_line(tmp_path: Path) -> N
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "gueststate: 'eleven' is not a libvirt version (expected X.Y.Z, e.g. 9.0.0)"]
+
+
+def test_reference_pages_show_the_release_of_an_enumerated_value() -> None:
+    from gueststate.rng import read_grammar
+    from gueststate.sphinxext.render import describe_value
+
+    model = read_grammar(schema_path("domainsnapshot"))
+    shown = set()
+    pending = [model.start]
+    seen: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.kind == "attribute" and node.name == "format":
+            shown.add("".join(part.astext() for part in describe_value(node)))
+        pending.extend(node.children)
+    assert "default | qcow | luks | luks2 (since 7.9.0) | luks-any (since 9.3.0)" in shown, shown

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import re
 import shutil
 import tempfile
@@ -275,7 +276,12 @@ def compiled_without(grammar: Path, removed: frozenset[tuple[str, int]]) -> etre
     """``grammar`` compiled with the annotated patterns ``removed`` pruned."""
     if not removed:
         return etree.RelaxNG(file=str(grammar))
-    target = Path(tempfile.mkdtemp(dir=_workspace()))
+    # One folder per set of pruned patterns: a set evicted from the cache reuses its folder.
+    label = ",".join(f"{file}:{index}" for file, index in sorted(removed))
+    target = _workspace() / hashlib.sha256(f"{grammar.parent}|{label}".encode()).hexdigest()[:24]
+    if (target / grammar.name).is_file():
+        return etree.RelaxNG(file=str(target / grammar.name))
+    target.mkdir(exist_ok=True)
     for path in sorted(grammar.parent.glob("*.rng")):
         tree = xmlsafe.parse_file(path)
         annotated = _annotated(tree)
