@@ -79,22 +79,47 @@ class Addition:
     owner: str | None  # the attribute or element a value or group belongs to
     within: frozenset[tuple[str, int]]  # keys of the annotated patterns around this one
     documentation: str | None = None
+    #: The element around it, told apart by a fixed attribute: ("source", "protocol", "http").
+    context: tuple[str, str, str] | None = None
+
+    def _in_context(self) -> str:
+        return "" if self.context is None else " in " + _shown(self.context)
 
     def describe(self) -> str:
         """How a reader recognises it: ``fdgroup``, ``<revertDisks>``, ``format='luks-any'``."""
         if self.kind == "element":
             shown = f"<{self.name}>"
-            return f"{shown[:-1]} {self.owner}='{self.value}'>" if self.value else shown
+            if self.value:
+                shown = f"{shown[:-1]} {self.owner}='{self.value}'>"
+            return shown + self._in_context()
         if self.kind == "attribute":
-            return f"{self.name}='{self.value}'" if self.value else str(self.name)
+            shown = f"{self.name}='{self.value}'" if self.value else str(self.name)
+            return shown + self._in_context()
         if self.kind == "absent":
-            return f"<{self.owner}> without <{self.name}>"
+            around = _shown(self.context) if self.context else f"<{self.owner}>"
+            return f"{around} without <{self.name}>"
         if self.kind == "value":
             return f"{self.owner}='{self.value}'" if self.owner else repr(self.value)
         if self.owner and self.documentation:
             words = self.documentation.rstrip(".")
             return f"<{self.owner}> ({words[:1].lower()}{words[1:]})"
         return f"this form of <{self.owner}>" if self.owner else f"<{self.kind}>"
+
+
+def _shown(context: tuple[str, str, str]) -> str:
+    element, attribute, value = context
+    return f"<{element} {attribute}='{value}'>"
+
+
+def _context(pattern: etree._Element) -> tuple[str, str, str] | None:
+    """The element pattern around ``pattern``, if a fixed attribute tells it apart."""
+    element = next(pattern.iterancestors(f"{{{RELAX_NG}}}element"), None)
+    if element is None or not element.get("name"):
+        return None
+    fixed = _first_fixed_attribute(element, within=element)
+    if fixed is None:
+        return None
+    return str(element.get("name")), str(fixed.get("name")), str(_single_value(fixed))
 
 
 def _local(element: etree._Element) -> str:
@@ -150,6 +175,7 @@ def _describe(
     name = pattern.get("name")
     value: str | None = None
     owner: str | None = None
+    context: tuple[str, str, str] | None = None
     if kind == "attribute":
         value = _single_value(pattern)
     elif kind == "element":
@@ -162,15 +188,16 @@ def _describe(
         kind, name, value = "attribute", fixed.get("name"), _single_value(fixed)
     elif kind in _EMPTIED_WHEN_PRUNED and (held := _held(pattern)) is not None:
         # An optional <auth> or <slices>, say: named by what it holds.
-        kind, name = _local(held), held.get("name")
+        kind, name, context = _local(held), held.get("name"), _context(pattern)
     elif kind == "empty" and (held := _held_beside(pattern)) is not None:
         # <empty/> beside <identity> in a choice: the element became optional.
         kind, name, owner = "absent", held.get("name"), _owner(pattern)
+        context = _context(pattern)
     else:
         value = pattern.text if kind == "value" else None
         owner = _owner(pattern)
     documentation = pattern.findtext(f"{{{ANNOTATIONS}}}documentation")
-    return Addition(key, since, kind, name, value, owner, within, documentation)
+    return Addition(key, since, kind, name, value, owner, within, documentation, context)
 
 
 def _owner(pattern: etree._Element) -> str | None:

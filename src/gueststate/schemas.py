@@ -189,6 +189,11 @@ def _first_use(addition: releases.Addition, root: etree._Element) -> tuple[etree
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
+        if addition.context is not None:
+            tag, attribute, value = addition.context
+            around = element if addition.kind == "absent" else element.getparent()
+            if around is None or around.tag != tag or around.get(attribute) != value:
+                continue
         if addition.kind == "element" and element.tag == addition.name and (
             addition.value is None or element.get(str(addition.owner)) == addition.value
         ):
