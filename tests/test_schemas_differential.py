@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = ROOT / "tests" / "schema_seeds"
 EXAMPLES_DIR = ROOT / "examples"
 RANDOM_SEED = 20251126
-MUTANT_COUNT = 6000
+MUTANT_COUNT = 10000
 XMLLINT_BATCH = 400
 RELAX_NG = "http://relaxng.org/ns/structure/1.0"
 
