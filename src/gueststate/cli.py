@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also validate an embedded <domain> strictly with libvirt's own schemas from DIR "
         f"(Debian installs them in {schemas.LIBVIRT_SCHEMA_DIR})",
     )
+    validate.add_argument(
+        "--libvirt-version", metavar="X.Y.Z",
+        help="judge documents as that libvirt release's schemas would: what a later release "
+        "added is refused, naming the release that added it (the schemas know releases up to "
+        "12.9.0)",
+    )
     validate.set_defaults(handler=_cmd_validate)
 
     reference = commands.add_parser(
@@ -157,10 +163,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if libvirt_schemas is not None:
         # Compiled now, through the hardened reader: a bad directory is a usage error.
         schemas.compiled(libvirt_schemas / "domain.rng")
+    version: str | None = args.libvirt_version
+    try:
+        schemas.check_libvirt_version(version)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     results: list[schemas.ValidationResult] = []
     unreadable: list[str] = []
     paths = list(_expand(args.paths, unreadable))
-    for outcome in _validate_all(paths, args.schema, libvirt_schemas):
+    for outcome in _validate_all(paths, args.schema, libvirt_schemas, version):
         if isinstance(outcome, str):
             unreadable.append(outcome)
         else:
@@ -182,10 +193,11 @@ _Outcome = schemas.ValidationResult | str  # a verdict, or why the file could no
 
 
 def _validate_all(
-    paths: list[str], schema: str | None, libvirt_schemas: Path | None
+    paths: list[str], schema: str | None, libvirt_schemas: Path | None, version: str | None
 ) -> Iterator[_Outcome]:
     """Each path's outcome, in order; many files are shared among the processors."""
-    job = functools.partial(_validate_one, schema=schema, libvirt_schemas=libvirt_schemas)
+    job = functools.partial(_validate_one, schema=schema, libvirt_schemas=libvirt_schemas,
+                            version=version)
     workers = min(len(os.sched_getaffinity(0)), len(paths) // (PARALLEL_FROM // 2))
     if workers < 2 or "-" in paths:
         yield from map(job, paths)
@@ -200,12 +212,13 @@ def _validate_all(
 
 
 def _validate_one(
-    path: str, schema: str | None, libvirt_schemas: Path | None
+    path: str, schema: str | None, libvirt_schemas: Path | None, version: str | None
 ) -> _Outcome:
     try:
         if path == "-":
-            return schemas.validate_bytes(_read_stdin(), "<stdin>", schema, libvirt_schemas)
-        return schemas.validate_file(path, schema, libvirt_schemas)
+            return schemas.validate_bytes(_read_stdin(), "<stdin>", schema, libvirt_schemas,
+                                          libvirt_version=version)
+        return schemas.validate_file(path, schema, libvirt_schemas, libvirt_version=version)
     except OSError as error:
         return str(_cannot("<stdin>" if path == "-" else path, "read", error))
 

@@ -2,7 +2,8 @@
 
 The embedded ``<domain>`` and ``<inactiveDomain>`` are open content in our schemas.  Given
 libvirt's own schema directory, :func:`validate_tree` also checks them strictly against
-libvirt's ``domain.rng`` and ``inactiveDomain.rng``.
+libvirt's ``domain.rng`` and ``inactiveDomain.rng``.  Given a libvirt version, it judges the
+document as that release's schemas would (see ``gueststate.releases``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gueststate import xmlsafe
+from gueststate import releases, xmlsafe
 from gueststate.problems import GueststateError, Problem, problem_at
 
 #: Format name (the root element) → schema file name.
@@ -201,32 +202,52 @@ def detect_format(root: etree._Element) -> str | None:
 
 
 def validate_file(
-    path: str | Path, schema: str | None = None, libvirt_schemas: Path | None = None
+    path: str | Path, schema: str | None = None, libvirt_schemas: Path | None = None,
+    *, libvirt_version: str | None = None,
 ) -> ValidationResult:
     """Read and validate one file; I/O errors propagate as :class:`OSError`."""
-    return validate_bytes(xmlsafe.read_bounded(path), str(path), schema, libvirt_schemas)
+    return validate_bytes(
+        xmlsafe.read_bounded(path), str(path), schema, libvirt_schemas,
+        libvirt_version=libvirt_version,
+    )
 
 
 def validate_bytes(
     data: bytes, path: str = "<string>", schema: str | None = None,
-    libvirt_schemas: Path | None = None,
+    libvirt_schemas: Path | None = None, *, libvirt_version: str | None = None,
 ) -> ValidationResult:
     """Validate a document held in memory; ``path`` names it in problems."""
+    check_libvirt_version(libvirt_version)  # the caller's error, whatever the data
     try:
         tree = xmlsafe.parse_bytes(data, path)
     except xmlsafe.XMLParseError as error:
         return ValidationResult(path, schema, (error.problem,))
-    return validate_tree(tree, path, schema, libvirt_schemas, source=data)
+    return validate_tree(
+        tree, path, schema, libvirt_schemas, source=data, libvirt_version=libvirt_version
+    )
+
+
+def check_libvirt_version(libvirt_version: str | None) -> None:
+    """Raise :class:`ValueError` for a version that is not ``X.Y.Z`` (or ``X.Y``)."""
+    _release(libvirt_version)
+
+
+def _release(libvirt_version: str | None) -> releases.Release | None:
+    return None if libvirt_version is None else releases.Release.parse(libvirt_version)
 
 
 def validate_tree(
     tree: etree._ElementTree, path: str, schema: str | None = None,
     libvirt_schemas: Path | None = None, source: bytes | None = None,
+    *, libvirt_version: str | None = None,
 ) -> ValidationResult:
     """Validate a parsed document against ``schema`` (detected from the root when None).
 
     ``source``, the document's bytes, lets problems name a column as well as a line.
+    ``libvirt_version`` (``X.Y.Z``) judges it by that release's schemas: what a later release
+    added is refused, naming the release that added it.
     """
+    release = _release(libvirt_version)
     root = tree.getroot()
     name = schema or detect_format(root)
     if name is None:
@@ -236,17 +257,66 @@ def validate_tree(
         )
         return ValidationResult(path, None, (replace(problem, line=line_of(root), column=1),))
     grammar = schema_path(name)
-    validator = compiled(grammar)
+    validator = compiled(grammar) if release is None else releases.compiled_for(grammar, release)
     problems: list[Problem] = []
     if not validator.validate(tree):
         # libxml2 decides; the diagnosis only words the verdict better when it can.
+        later = [] if release is None else releases.needed_additions(tree, grammar, release)
         problems.extend(
-            _diagnose(tree, path, grammar, source)
+            _too_new(later, root, path, source)
+            or _diagnose(tree, path, grammar, source)
             or _problems_from_log(validator.error_log, root, path, source)
         )
     if libvirt_schemas is not None:
         problems.extend(_strict_embedded(root, path, libvirt_schemas, source))
     return ValidationResult(path, name, tuple(problems))
+
+
+def _too_new(
+    later: list[releases.Addition], root: etree._Element, path: str, source: bytes | None
+) -> list[Problem]:
+    """One problem per construct the release lacks, at its first use in the document."""
+    lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
+    problems = []
+    for addition in later:
+        element, needle = _first_use(addition, root)
+        line = line_of(element)
+        column = _column_of(lines, line, needle) if lines else 0
+        problems.append(
+            Problem(path, line, column, f"{addition.describe()}: libvirt {addition.since} or newer")
+        )
+    return sorted(set(problems), key=lambda p: (p.line, p.column, p.message))
+
+
+def _first_use(addition: releases.Addition, root: etree._Element) -> tuple[etree._Element, str]:
+    """The first element that uses ``addition``, and what to look for on its line."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if addition.context is not None:
+            tag, attribute, value = addition.context
+            around = element if addition.kind == "absent" else element.getparent()
+            if around is None or around.tag != tag or around.get(attribute) != value:
+                continue
+        if addition.kind == "element" and element.tag == addition.name and (
+            addition.value is None or element.get(str(addition.owner)) == addition.value
+        ):
+            return element, f"<{element.tag}"
+        if addition.kind == "attribute" and addition.name in element.attrib and (
+            addition.value is None or element.get(addition.name) == addition.value
+        ):
+            return element, f"{addition.name}="
+        if addition.kind == "value" and addition.owner is not None and (
+            element.get(addition.owner) == addition.value
+        ):
+            return element, f"{addition.owner}="
+        if addition.kind == "absent" and element.tag == addition.owner and (
+            element.find(str(addition.name)) is None
+        ):
+            return element, f"<{element.tag}"
+        if addition.kind not in ("element", "attribute") and element.tag == addition.owner:
+            return element, f"<{element.tag}"
+    return root, f"<{root.tag}"
 
 
 def _strict_embedded(
@@ -259,6 +329,8 @@ def _strict_embedded(
         if root.tag == "domainsnapshot" and [c.tag for c in child] == ["uuid"]:
             continue  # the snapshot's uuid-only reference, which our schema checks itself
         grammar = libvirt_schemas / _STRICT_EMBEDDED[child.tag]
+        if child.tag == "inactiveDomain" and not grammar.is_file():
+            continue  # a release from before <inactiveDomain>: our grammar refuses it already
         problems.extend(
             replace(p, message=f"embedded <{child.tag}>: {p.message}")
             for p in validate_element(grammar, child, path, source)

@@ -554,7 +554,8 @@ def describe_value(node: Node) -> list[nodes.Node]:
             return [nodes.Text("text")]
         return _sequence(node.children, ", ")
     if node.kind == "value":
-        return [nodes.literal(text=node.value or "", classes=["xml-value"])]
+        value: list[nodes.Node] = [nodes.literal(text=node.value or "", classes=["xml-value"])]
+        return value + [nodes.Text(f" (since {node.since})")] * bool(node.since)
     if node.kind == "data":
         return _data(node)
     if node.kind == "text":
