@@ -114,8 +114,8 @@ def test_cli_option_refuses_later_constructs_with_exit_1(tmp_path: Path) -> None
     assert older.returncode == 1, older.stderr
     (found,) = json.loads(older.stdout)["files"]
     assert found["valid"] is False
-    assert found["problems"][1] == {
-        "line": 2, "column": 26, "message": "fdgroup: libvirt 11.3.0 or newer"}
+    assert found["problems"][1] == {"line": 2, "column": 26, "element": "/domainbackup/server",
+                                    "message": "fdgroup: libvirt 11.3.0 or newer"}
     newer = run("validate", "--libvirt-version", "11.3.0", str(document))
     assert (newer.returncode, newer.stdout, newer.stderr) == (0, "", "")
 

@@ -282,9 +282,10 @@ def _too_new(
         element, needle = _first_use(addition, root)
         line = line_of(element)
         column = _column_of(lines, line, needle) if lines else 0
-        problems.append(
-            Problem(path, line, column, f"{addition.describe()}: libvirt {addition.since} or newer")
-        )
+        problems.append(Problem(
+            path, line, column, f"{addition.describe()}: libvirt {addition.since} or newer",
+            element.getroottree().getpath(element),
+        ))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.message))
 
 
