@@ -10,6 +10,7 @@ the datatypes with their facets.  Our own schemas face the same oracle.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ def _jing() -> str:
 @functools.cache
 def jing_inventory(path: Path) -> Inventory:
     """Names (not those of ``except``), values and datatypes in jing's simplified grammar."""
-    run = subprocess.run([_jing(), "-s", str(path)], capture_output=True, check=False)
+    # Without performance data the JVM leaves no /tmp/hsperfdata_<user> behind.
+    quiet_jvm = {**os.environ, "JAVA_TOOL_OPTIONS": "-XX:-UsePerfData"}
+    run = subprocess.run([_jing(), "-s", str(path)], capture_output=True, check=False,
+                         env=quiet_jvm)
     if run.returncode != 0:
         pytest.fail(f"jing -s {path} failed: {run.stdout.decode()} {run.stderr.decode()}")
     root = parse_bytes(run.stdout, f"jing -s {path}").getroot()
