@@ -35,9 +35,11 @@ typecheck: venv
 
 # pytest's temporary directories stay in the build directory, not in /tmp.
 test: venv
+	mkdir -p $(BUILDDIR)
 	$(VENV)/bin/pytest -q --basetemp=$(BUILDDIR)/pytest
 
 live: venv
+	mkdir -p $(BUILDDIR)
 	$(VENV)/bin/pytest -q -m live --basetemp=$(BUILDDIR)/pytest
 
 # Every test, on the libvirt this machine has; and nothing left outside the clone's build dirs.
