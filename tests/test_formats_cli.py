@@ -109,3 +109,29 @@ def test_format_in_place_follows_symlinks(tmp_path: Path) -> None:
     assert main(["format", "--in-place", str(link)]) == 0
     assert link.is_symlink()
     assert real.read_text() == "<domaincheckpoint>\n  <name>c1</name>\n</domaincheckpoint>\n"
+
+
+@pytest.mark.parametrize(("release", "words"), [
+    (None, "source for disk 'vda' is not a regular file"),
+    ("11.3.0", "source for disk 'vda' is not a regular file"),
+    ("12.9.0", "source for disk 'vda' (/nonexistent/g.qcow2) doesn't exist or is not a regular "
+               "file"),
+])
+def test_align_words_a_refusal_as_the_release_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release: str | None, words: str
+) -> None:
+    domain = _write(tmp_path, "guest.xml", "<domain><name>g</name><devices><disk type='file'>"
+                    "<source file='/nonexistent/g.qcow2'/><target dev='vda'/></disk></devices>"
+                    "</domain>")
+    snapshot = _write(tmp_path, "s.xml", "<domainsnapshot><name>s</name></domainsnapshot>")
+    version = [] if release is None else ["--libvirt-version", release]
+    assert main(["align", "--disk-only", "--domain", str(domain), *version, str(snapshot)]) == 1
+    assert capsys.readouterr().err == (
+        f"{snapshot}:0:0: {words}; refusing to generate external snapshot name\n")
+
+
+def test_align_refuses_a_malformed_release(tmp_path: Path) -> None:
+    domain = _write(tmp_path, "guest.xml", "<domain><devices/></domain>")
+    snapshot = _write(tmp_path, "s.xml", "<domainsnapshot/>")
+    assert main(["align", "--libvirt-version", "12", "--domain", str(domain),
+                 str(snapshot)]) == 2

@@ -358,6 +358,9 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     align.add_argument("--disk-only", action="store_true",
                        help="snapshot: disks only, every disk external by default, no memory "
                        "(VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY)")
+    align.add_argument("--libvirt-version", metavar="X.Y.Z",
+                       help="word refusals as that libvirt release does where it differs from "
+                       "11.3.0, whose behaviour the model follows")
     align.set_defaults(handler=_cmd_align)
 
 
@@ -401,13 +404,18 @@ def _cmd_align(args: argparse.Namespace) -> int:
     from gueststate import formats
 
     try:
+        schemas.check_libvirt_version(args.libvirt_version)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
         domain = formats.Domain.from_xml(_read(args.domain), str(args.domain))
         flags = {"redefine": args.redefine, "disk_only": args.disk_only}
         model = formats.from_xml(_read(args.file), str(args.file), validate=args.validate,
                                  **flags)
         now = int(time.time())
         suffix = args.suffix if args.suffix is not None else str(now)
-        aligned = formats.align(model, domain, suffix=suffix, creation_time=now, **flags)
+        aligned = formats.align(model, domain, suffix=suffix, creation_time=now,
+                                libvirt_version=args.libvirt_version, **flags)
     except formats.FormatError as error:
         # Alignment problems concern the definition as a whole: name its file.
         report([Problem(str(args.file), p.line, p.column, p.message)

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from gueststate.formats import backup, checkpoint, snapshot
 from gueststate.formats.align import (
+    MODEL_RELEASE,
     align_backup,
     align_checkpoint,
     align_snapshot,
@@ -102,6 +103,7 @@ def align(
     redefine: bool = False,
     disk_only: bool = False,
     creation_time: int | None = None,
+    libvirt_version: str | None = None,
 ) -> Model:
     """Complete a definition against ``domain`` as libvirt does before it acts on it.
 
@@ -110,7 +112,8 @@ def align(
     ``external`` when the memory goes to a file, else ``internal``, as libvirt chooses).
     A snapshot without a name is named after ``creation_time`` (default: now), as libvirt
     names it.  ``redefine`` and ``disk_only`` are libvirt's snapshot flags of those names
-    (parse the document with the same flags).  Problems of ``align`` carry the path
+    (parse the document with the same flags).  ``libvirt_version`` words refusals as that
+    release does where it differs from 11.3.0.  Problems of ``align`` carry the path
     ``<model>``.
     """
     if isinstance(model, DomainBackup):
@@ -120,14 +123,17 @@ def align(
     if isinstance(model, DomainCheckpoint):
         return align_checkpoint(model, domain)
     files = is_regular_file or regular_file
+    release = libvirt_version or MODEL_RELEASE
     if redefine:
-        return redefine_snapshot(model, domain, disk_only=disk_only, is_regular_file=files)
+        return redefine_snapshot(model, domain, disk_only=disk_only, is_regular_file=files,
+                                 libvirt_version=release)
     if model.name is None:
         model = replace(model, name=str(creation_time or int(time.time())))
     if disk_only:
         return align_snapshot(replace(model, memory=SnapshotMemory("no")), domain,
-                              "external", is_regular_file=files)
+                              "external", is_regular_file=files, libvirt_version=release)
     if default_location is None:
         external = model.memory is not None and model.memory.snapshot == "external"
         default_location = "external" if external else "internal"
-    return align_snapshot(model, domain, default_location, is_regular_file=files)
+    return align_snapshot(model, domain, default_location, is_regular_file=files,
+                          libvirt_version=release)
