@@ -108,29 +108,8 @@ class _Builder:
             if self.steps > MAX_NODES:
                 raise self.too_large()
             return made
-        if kind in ("optional", "zeroOrMore", "oneOrMore"):
-            return simplify.repeat(kind, children[0], documentation, since, source)
-        if kind in ("mixed", "list"):
-            inner = children[0]
-            if inner.kind == "notAllowed":
-                return inner
-            if kind == "mixed" and inner.kind == "empty":
-                return Node("text", documentation=documentation, since=since, source=source)
-            return Node(kind, children=simplify.content([inner], source) or [],
-                        documentation=documentation, since=since, source=source)
-        node = Node(kind, documentation=documentation, since=since, source=source)
-        if kind == "data":
-            node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
-            node.params = dict(pattern.params)
-            if pattern.except_ is not None:
-                excluded = self.node(pattern.except_, path)
-                node.except_ = None if excluded.kind == "notAllowed" else excluded
-        elif kind == "value":
-            node.value = pattern.value
-            node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
-            if pattern.datatype in ("QName", "NOTATION"):
-                node.namespace = pattern.namespace
-        return node
+        return simplify.rest(pattern, kind, children, documentation, since, source,
+                             lambda inner: self.node(inner, path))
 
     def too_large(self) -> GrammarError:
         """The error for a grammar whose tree would pass :data:`MAX_NODES`."""

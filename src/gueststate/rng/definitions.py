@@ -242,29 +242,7 @@ class _Converter:
                 made = simplify.sequence(kind, children, documentation, since, source)
             self.spend(len(made.children))
             return made
-        if kind in ("optional", "zeroOrMore", "oneOrMore"):
-            return simplify.repeat(kind, children[0], documentation, since, source)
-        if kind in ("mixed", "list"):
-            inner = children[0]
-            if inner.kind == "notAllowed":
-                return inner
-            if kind == "mixed" and inner.kind == "empty":
-                return Node("text", documentation=documentation, since=since, source=source)
-            return Node(kind, children=simplify.content([inner], source) or [],
-                        documentation=documentation, since=since, source=source)
-        node = Node(kind, documentation=documentation, since=since, source=source)
-        if kind == "data":
-            node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
-            node.params = dict(pattern.params)
-            if pattern.except_ is not None:
-                excluded = self.node(pattern.except_)
-                node.except_ = None if excluded.kind == "notAllowed" else excluded
-        elif kind == "value":
-            node.value = pattern.value
-            node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
-            if pattern.datatype in ("QName", "NOTATION"):
-                node.namespace = pattern.namespace
-        return node
+        return simplify.rest(pattern, kind, children, documentation, since, source, self.node)
 
     def named(self, define: Define, made: Node) -> Node:
         """``made``, or a ``define`` node naming it when it is too big to repeat everywhere.

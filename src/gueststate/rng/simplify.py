@@ -13,9 +13,10 @@ given: it makes a new one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gueststate.rng.model import Node, NodeKind
+from gueststate.rng.patterns import Pattern
 
 _REPEATS = frozenset(("optional", "zeroOrMore", "oneOrMore"))
 
@@ -130,3 +131,34 @@ def content(children: Sequence[Node], source: Source) -> list[Node] | None:
     if body.kind == "group" and not annotated(body):
         return list(body.children)
     return [body]
+
+
+def rest(
+    pattern: Pattern, kind: NodeKind, children: list[Node], documentation: str | None,
+    since: str | None, source: Source, node_of: Callable[[Pattern], Node],
+) -> Node:
+    """Every pattern but the named, referencing and grouping ones, from its built
+    ``children``: repeats, mixed and list, data (``node_of`` builds its except) and values."""
+    if kind in ("optional", "zeroOrMore", "oneOrMore"):
+        return repeat(kind, children[0], documentation, since, source)
+    if kind in ("mixed", "list"):
+        inner = children[0]
+        if inner.kind == "notAllowed":
+            return inner
+        if kind == "mixed" and inner.kind == "empty":
+            return Node("text", documentation=documentation, since=since, source=source)
+        return Node(kind, children=content([inner], source) or [],
+                    documentation=documentation, since=since, source=source)
+    node = Node(kind, documentation=documentation, since=since, source=source)
+    if kind == "data":
+        node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
+        node.params = dict(pattern.params)
+        if pattern.except_ is not None:
+            excluded = node_of(pattern.except_)
+            node.except_ = None if excluded.kind == "notAllowed" else excluded
+    elif kind == "value":
+        node.value = pattern.value
+        node.datatype, node.datatype_library = pattern.datatype, pattern.datatype_library
+        if pattern.datatype in ("QName", "NOTATION"):
+            node.namespace = pattern.namespace
+    return node
