@@ -23,6 +23,7 @@ from gueststate.sphinxext.render import (
     DefinedObject,
     Rendered,
     describe_value,
+    expression,
     field_item,
     joined,
     make_table,
@@ -270,8 +271,6 @@ def _attributes(
     return make_table(["Attribute", "Use", "Value", "Default", "Meaning"], rows, ids)
 
 
-_MARKS = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}
-_SEPARATORS = {"group": ", ", "interleave": " & ", "choice": " | "}
 
 
 def content_expression(
@@ -287,7 +286,7 @@ def content_expression(
     stripped = _strip(Node("group", children=list(content)), memo, set(groups))
     if stripped is None:
         return [nodes.Text("empty")]
-    return _expression(stripped, nested=False)
+    return expression(stripped, _named)
 
 
 def _strip(node: Node, memo: dict[int, Node | None], groups: set[str]) -> Node | None:
@@ -311,30 +310,11 @@ def _strip(node: Node, memo: dict[int, Node | None], groups: set[str]) -> Node |
     return kept
 
 
-def _expression(node: Node, *, nested: bool) -> list[nodes.Node]:
+def _named(node: Node) -> list[nodes.Node] | None:
+    """A child element (a link to its entry) or a named pattern (a link to its section)."""
     if node.kind == "ref":
         return [xref("element", node.target or "", f"<{node.name}>", code=False)]
     if node.kind == "define":
-        link = nodes.reference("", "", nodes.literal(text=node.name or ""), internal=True,
-                               refid=pattern_id(node.name or ""))
-        return [link]
-    if node.kind == "text":
-        return [nodes.Text("text")]
-    if node.kind in ("data", "value"):
-        return describe_value(node)
-    if node.kind == "notAllowed":
-        return [nodes.Text("nothing")]
-    if node.kind in _MARKS:
-        return [*_expression(_single(node), nested=True), nodes.Text(_MARKS[node.kind])]
-    if node.kind in ("mixed", "list"):
-        words = {"mixed": "text mixed with ", "list": "a list of "}[node.kind]
-        return [nodes.Text(words), *_expression(_single(node), nested=True)]
-    terms = [_expression(child, nested=True) for child in node.children]
-    if len(terms) == 1:
-        return terms[0]
-    parts = joined(terms, _SEPARATORS.get(node.kind, ", "))
-    return [nodes.Text("("), *parts, nodes.Text(")")] if nested else parts
-
-
-def _single(node: Node) -> Node:
-    return node.children[0] if len(node.children) == 1 else Node("group", children=node.children)
+        return [nodes.reference("", "", nodes.literal(text=node.name or ""), internal=True,
+                                refid=pattern_id(node.name or ""))]
+    return None

@@ -569,8 +569,7 @@ def describe_value(node: Node) -> list[nodes.Node]:
     if node.kind == "list":
         return [nodes.Text("a blank-separated list of "), *_sequence(node.children, ", ")]
     if node.kind in ("optional", "zeroOrMore", "oneOrMore"):
-        mark = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}[node.kind]
-        return [*_sequence(node.children, ", "), nodes.Text(mark)]
+        return [*_sequence(node.children, ", "), nodes.Text(MARKS[node.kind])]
     return _sequence(node.children, ", ")
 
 
@@ -628,33 +627,49 @@ def without_attributes(node: Node) -> Node | None:
 
 
 def _expression(node: Node, parent_path: str, *, nested: bool) -> list[nodes.Node]:
-    if node.kind == "element":
-        return [xref("element", join_path(parent_path, step_name(node)), f"<{node.qualified}>")]
-    if node.kind == "ref" and node.target:
-        return [xref("element", node.target, _tag(node.target)), nodes.Text(" (recursive)")]
+    def named(node: Node) -> list[nodes.Node] | None:
+        if node.kind == "element":
+            return [xref("element", join_path(parent_path, step_name(node)),
+                         f"<{node.qualified}>")]
+        if node.kind == "ref" and node.target:
+            return [xref("element", node.target, _tag(node.target)), nodes.Text(" (recursive)")]
+        return None
+
+    return expression(node, named, nested=nested)
+
+
+#: The content-model notation, which :func:`legend` explains and every expression uses.
+MARKS = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}
+SEPARATORS = {"group": ", ", "interleave": " & ", "choice": " | "}
+_WRAPPERS = {"mixed": "text mixed with ", "list": "a list of "}
+
+
+def expression(
+    node: Node, named: Callable[[Node], list[nodes.Node] | None], *, nested: bool = False
+) -> list[nodes.Node]:
+    """``node`` in the content-model notation; ``named`` renders what stands for an element or
+    a named pattern (a link), and returns None for every other node."""
+    linked = named(node)
+    if linked is not None:
+        return linked
     if node.kind == "text":
         return [nodes.Text("text")]
     if node.kind in ("data", "value"):
         return describe_value(node)
     if node.kind == "notAllowed":
         return [nodes.Text("nothing")]
-    marks = {"optional": "?", "zeroOrMore": "*", "oneOrMore": "+"}
-    if node.kind in marks:
-        inner = _single(node)
-        return [*_expression(inner, parent_path, nested=True), nodes.Text(marks[node.kind])]
-    if node.kind in ("mixed", "list"):
-        words = {"mixed": "text mixed with ", "list": "a list of "}[node.kind]
-        inner = _single(node)
-        return [nodes.Text(words), *_expression(inner, parent_path, nested=True)]
-    separator = {"group": ", ", "interleave": " & ", "choice": " | "}.get(node.kind, ", ")
+    if node.kind in MARKS:
+        return [*expression(_single(node), named, nested=True), nodes.Text(MARKS[node.kind])]
+    if node.kind in _WRAPPERS:
+        return [nodes.Text(_WRAPPERS[node.kind]), *expression(_single(node), named, nested=True)]
     terms: list[list[nodes.Node]] = []
     for child in node.children:
-        term = _expression(child, parent_path, nested=True)
+        term = expression(child, named, nested=True)
         if node.kind != "choice" or _text(term) not in {_text(t) for t in terms}:
             terms.append(term)  # alternatives that read the same are shown once
     if len(terms) == 1:
         return terms[0]
-    parts = joined(terms, separator)
+    parts = joined(terms, SEPARATORS.get(node.kind, ", "))
     if nested:
         return [nodes.Text("("), *parts, nodes.Text(")")]
     return parts
