@@ -9,7 +9,8 @@ import pytest
 
 from gueststate import schemas, xmlsafe
 from gueststate.diagnose import diagnose
-from gueststate.diagnose_forms import MAX_FORMS, element_forms
+from gueststate.diagnose_forms import parts_of
+from gueststate.forms import FOR_FITTING
 from gueststate.rng import read_grammar
 from gueststate.sphinxext.outline import outline
 
@@ -193,7 +194,7 @@ def test_forms_are_bounded(tmp_path: Path) -> None:
         '<element name="many" xmlns="http://relaxng.org/ns/structure/1.0">'
         f"{branches}</element>"
     )
-    assert len(element_forms(read_grammar(grammar).start)) <= MAX_FORMS
+    assert len(parts_of(read_grammar(grammar).start)) <= FOR_FITTING.limit
     document = b"<many a0='1' c='2'/>"
     problems = diagnose(xmlsafe.parse_bytes(document, "m.xml"), "m.xml", grammar, document)
     assert problems and all(p.line == 1 for p in problems)

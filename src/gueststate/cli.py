@@ -177,7 +177,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         else:
             results.append(outcome)
     if args.output == "json":
-        print(json.dumps({"files": [_json_result(result) for result in results]}, indent=2))
+        # One file a line: json.dumps without indent encodes in C, ten times as fast.
+        lines = ",\n".join(json.dumps(_json_result(result)) for result in results)
+        print(f'{{"files": [\n{lines}\n]}}' if results else '{"files": []}')
     else:
         for result in results:
             for problem in result.problems:

@@ -74,6 +74,7 @@ def _merge(known: list[str] | None, new: list[str] | None, seen_before: bool) ->
     return sorted(set(known + new))
 
 
+@functools.cache  # a define's nodes are shared by every path that uses it
 def _patterns(node: Node) -> list[str] | None:
     """Compiled-ready patterns when the node's content is only patterned data (or choices)."""
     found: list[str] = []
@@ -100,6 +101,7 @@ def _matches(value: str, patterns: list[str]) -> bool:
     return False
 
 
+@functools.cache
 def _is_open(element: Node) -> bool:
     stack = list(element.children)
     while stack:

@@ -1,11 +1,14 @@
 """Name the fault when an element's attributes and children do not go together.
 
-An element's content model is a set of *forms*: one per way through the choices among its
-attributes and direct children (choices inside child elements belong to those children).  A
-form says which attributes and children it requires, allows, and which values it accepts.
-Once libxml2 has refused a document, :func:`diagnose_forms` fits each element to its closest
-form, top down, and words the differences.  It never decides validity: it runs only after
-libxml2 has said no, and it is silent when it finds no difference.
+An element's forms are those of :mod:`gueststate.forms`, the labelled alternatives its
+reference page shows.  Once libxml2 has refused a document, :func:`diagnose_forms` fits each
+element to its closest form, top down, and words the differences with the form's label.  It
+never decides validity: it runs only after libxml2 has said no, and it is silent when it finds
+no difference.
+
+A fit depends only on an element's *shape*: its name, its attributes (with the values of
+those some definition lists), and its children's shapes.  Fits are remembered by shape for the
+life of the process, so a corpus of similar documents costs one fit per new shape.
 """
 
 from __future__ import annotations
@@ -13,136 +16,67 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import product
 
 from lxml import etree
 
 from gueststate.diagnose import column_of, enumeration
-from gueststate.forms import alternative_labels, message_label
+from gueststate.forms import FOR_FITTING, Form, element_forms, message_label, uses
 from gueststate.problems import Problem
 from gueststate.rng.model import Node
 
-#: At most this many forms per element; past it the alternatives are merged into one.
-MAX_FORMS = 256
 #: Cost of a value outside a fixed list: such a value tells which form the author meant.
 VALUE_WEIGHT = 3
+#: Most shapes (and fits) remembered; past it the memory starts again.
+MAX_REMEMBERED = 200_000
 
-
-#: name -> (its definitions in this form, whether the form requires it)
-_Parts = dict[str, tuple[tuple[Node, ...], bool]]
+#: name (as lxml spells it) -> (its definitions in this form, whether the form requires it)
+_Named = dict[str, tuple[tuple[Node, ...], bool]]
 
 
 @dataclass(frozen=True)
-class _Form:
-    """One way to fill an element: name -> (definitions, required), plus labels."""
+class _Parts:
+    """What one form allows, by the names lxml gives attributes and elements."""
 
-    attributes: _Parts = field(default_factory=dict)
-    children: _Parts = field(default_factory=dict)
-    any_attribute: bool = False
-    any_child: bool = False
-    labels: tuple[str, ...] = ()
-
-
-_EMPTY = _Form()
-
-
-def _join(first: _Form, second: _Form) -> _Form:
-    """Both forms at once (a group or an interleave of their patterns)."""
-
-    def merge(a: _Parts, b: _Parts) -> _Parts:
-        out = dict(a)
-        for name, (nodes, required) in b.items():
-            known, was_required = out.get(name, ((), False))
-            out[name] = (known + nodes, was_required or required)
-        return out
-
-    return _Form(
-        merge(first.attributes, second.attributes), merge(first.children, second.children),
-        first.any_attribute or second.any_attribute, first.any_child or second.any_child,
-        first.labels + second.labels,
-    )
-
-
-def _loosen(form: _Form) -> _Form:
-    """The form with nothing required."""
-    return _Form(
-        {name: (nodes, False) for name, (nodes, _) in form.attributes.items()},
-        {name: (nodes, False) for name, (nodes, _) in form.children.items()},
-        form.any_attribute, form.any_child, form.labels,
-    )
-
-
-def _merged(forms: list[_Form]) -> _Form:
-    """One loose form allowing whatever any of ``forms`` allows."""
-    return _loosen(functools.reduce(_join, forms, _EMPTY))
-
-
-def _qualified(node: Node, name: str) -> str:
-    return f"{{{node.namespace}}}{name}" if node.namespace else name
-
-
-def _named(node: Node, name: str, is_attribute: bool) -> _Form:
-    if "*" in name:  # anyName or nsName: anything goes here
-        return _Form(any_attribute=True) if is_attribute else _Form(any_child=True)
-    defined: tuple[Node, ...] = (node,) if node.kind != "ref" else ()
-    entry = (defined, True)
-    names = {_qualified(node, part): entry for part in name.split("|")}
-    return _Form(attributes=names) if is_attribute else _Form(children=names)
+    attributes: _Named
+    children: _Named
+    any_attribute: bool
+    any_child: bool
+    labels: tuple[str, ...]  # the form's labels, worded for a message
 
 
 @functools.cache
-def element_forms(element: Node) -> tuple[_Form, ...]:
-    """The forms of an element's content (bounded by :data:`MAX_FORMS`)."""
-    return tuple(_forms_of_all(element.children))
+def parts_of(element: Node) -> tuple[_Parts, ...]:
+    """The forms of an element definition, as the fitting reads them."""
+    return tuple(_parts(form) for form in element_forms(element, FOR_FITTING))
 
 
-def _forms_of_all(patterns: Iterable[Node]) -> list[_Form]:
-    forms = [_EMPTY]
-    for pattern in patterns:
-        forms = _bounded([_join(a, b) for a, b in product(forms, _forms(pattern))])
-    return forms
+def _parts(form: Form) -> _Parts:
+    named: dict[str, _Named] = {"attribute": {}, "element": {}}
+    any_name = {"attribute": False, "element": False}
+    for (kind, _), (occurs, nodes) in uses(form.content, "").items():
+        for node in nodes:
+            defined: tuple[Node, ...]
+            if node.kind == "ref":  # recursion: the element is known, not checked again
+                names, defined = [(node.target or "*").rpartition("/")[2]], ()
+            else:
+                names, defined = (node.name or "*").split("|"), (node,)
+            for name in names:
+                if "*" in name:  # anyName or nsName: anything goes here
+                    any_name[kind] = True
+                    continue
+                qualified = f"{{{node.namespace}}}{name}" if node.namespace else name
+                known, required = named[kind].get(qualified, ((), False))
+                named[kind][qualified] = (known + defined, required or occurs.low > 0)
+    return _Parts(
+        named["attribute"], named["element"], any_name["attribute"], any_name["element"],
+        tuple(message_label(label) for label in form.labels),
+    )
 
 
-def _bounded(forms: list[_Form]) -> list[_Form]:
-    return forms if len(forms) <= MAX_FORMS else [_merged(forms)]
-
-
-def _forms(node: Node) -> list[_Form]:
-    kind = node.kind
-    if kind in ("element", "attribute"):
-        return [_named(node, node.name or "*", kind == "attribute")]
-    if kind == "ref":
-        return [_named(node, (node.target or "*").rpartition("/")[2], False)]
-    if kind in ("group", "interleave", "mixed"):
-        return _forms_of_all(node.children)
-    if kind == "choice":
-        labels = alternative_labels(node.children)
-        return _bounded([form for branch, label in zip(node.children, labels, strict=True)
-                         for form in _branch(branch, label)])
-    if kind == "notAllowed":
-        return []
-    inner = _forms_of_all(node.children)
-    if kind == "optional":
-        return [_loosen(inner[0])] if len(inner) == 1 else [*inner, _EMPTY]
-    if kind == "zeroOrMore":
-        return [_merged(inner)] if inner else [_EMPTY]
-    if kind == "oneOrMore":
-        return inner if len(inner) <= 1 else [_merged(inner)]
-    return [_EMPTY]  # text, data, value, list, empty: nothing to fit here
-
-
-def _branch(branch: Node, label: str | None) -> list[_Form]:
-    """A choice branch's forms, labelled as the reference pages label that alternative.
-
-    ``label`` comes from :func:`gueststate.forms.alternative_labels`; a branch that is one
-    element or attribute is named by that part already, so it carries no label.
-    """
-    forms = _forms(branch)
-    if not label or branch.kind in ("element", "attribute"):
-        return forms
-    label = message_label(label)
-    return [_Form(f.attributes, f.children, f.any_attribute, f.any_child, (label, *f.labels))
-            for f in forms]
+@functools.cache
+def _root_definitions(start: Node) -> _Named:
+    """The elements a document may start with, by name."""
+    return _parts(Form((), start)).children
 
 
 @dataclass
@@ -153,51 +87,86 @@ class _Miss:
     name: str
     weight: int
     values: tuple[str, ...] = ()
-    node: etree._Element | None = None  # the child at fault
+    child: int = -1  # the child at fault, by its place among the element's children
 
 
 @dataclass
 class _Fit:
-    """How well an element fits one definition, with its children's fits."""
+    """How well an element of some shape fits one definition, with its children's fits."""
 
     node: Node
     cost: int
     matched: int
-    form: _Form
+    parts: _Parts
     misses: list[_Miss]
-    children: list[tuple[etree._Element, _Fit]]
+    children: list[tuple[int, _Fit]] = field(default_factory=list)  # by place, as above
+
+
+_NO_PARTS = _Parts({}, {}, False, False, ())
 
 
 def _rank(fit: _Fit) -> tuple[int, int, int]:
     """Fewest differences, then most parts recognised, then fewest choices taken."""
-    return fit.cost, -fit.matched, len(fit.form.labels)
+    return fit.cost, -fit.matched, len(fit.parts.labels)
+
+
+class _Memory:
+    """Shapes by number, and the best fit of each shape to each definition."""
+
+    def __init__(self) -> None:
+        self.shapes: dict[tuple[object, ...], int] = {}
+        self.fits: dict[tuple[Node, int], _Fit] = {}
+
+    def forget_if_full(self) -> None:
+        if len(self.shapes) + len(self.fits) > MAX_REMEMBERED:
+            self.shapes.clear()
+            self.fits.clear()
+
+
+_MEMORY = _Memory()
 
 
 class _Fitter:
-    def __init__(self) -> None:
-        self._memo: dict[tuple[etree._Element, Node], _Fit] = {}
+    """Fits the elements of one document, numbering their shapes first."""
+
+    def __init__(self, root: etree._Element, listed: frozenset[str]) -> None:
+        _MEMORY.forget_if_full()
+        self.children: dict[etree._Element, list[etree._Element]] = {}
+        self.shape: dict[etree._Element, int] = {}
+        shapes = _MEMORY.shapes
+        for element in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
+            kids = [child for child in element if isinstance(child.tag, str)]
+            key = (
+                element.tag,
+                tuple((name, value if name in listed else None)
+                      for name, value in element.attrib.items()),
+                tuple(self.shape[child] for child in kids),
+            )
+            self.children[element] = kids
+            self.shape[element] = shapes.setdefault(key, len(shapes))
 
     def best(self, element: etree._Element, nodes: Iterable[Node]) -> _Fit | None:
         fits = [self.fit(element, node) for node in nodes if node.kind == "element"]
         return min(fits, key=_rank, default=None)
 
     def fit(self, element: etree._Element, node: Node) -> _Fit:
-        key = (element, node)
-        if key not in self._memo:
-            candidates = [self._fit_form(element, node, form) for form in element_forms(node)]
-            self._memo[key] = min(candidates, key=_rank, default=_Fit(node, 0, 0, _EMPTY, [], []))
-        return self._memo[key]
+        key = (node, self.shape[element])
+        found = _MEMORY.fits.get(key)
+        if found is None:
+            candidates = [self._fit_form(element, node, parts) for parts in parts_of(node)]
+            found = min(candidates, key=_rank, default=_Fit(node, 0, 0, _NO_PARTS, []))
+            _MEMORY.fits[key] = found
+        return found
 
-    def _fit_form(self, element: etree._Element, node: Node, form: _Form) -> _Fit:
+    def _fit_form(self, element: etree._Element, node: Node, form: _Parts) -> _Fit:
         misses: list[_Miss] = []
         matched = 0
         for name, value in element.attrib.items():
-            nodes, _ = form.attributes.get(name, ((), False))
             if name not in form.attributes:
                 if not form.any_attribute:
                     misses.append(_Miss("attribute", name, 1))
                 continue
-            allowed = _allowed_values(nodes)
+            allowed = _allowed_values(form.attributes[name][0])
             if allowed is not None and value not in allowed:
                 misses.append(_Miss("value", name, VALUE_WEIGHT, allowed))
             else:
@@ -207,19 +176,18 @@ class _Fitter:
                 values = _allowed_values(nodes) or ()
                 misses.append(_Miss("missing-attribute", name, 1, values))
         present: set[str] = set()
-        children: list[tuple[etree._Element, _Fit]] = []
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue
-            present.add(child.tag)
-            if child.tag not in form.children:
+        children: list[tuple[int, _Fit]] = []
+        for place, child in enumerate(self.children[element]):
+            tag = str(child.tag)
+            present.add(tag)
+            if tag not in form.children:
                 if not form.any_child:
-                    misses.append(_Miss("child", child.tag, 1, node=child))
+                    misses.append(_Miss("child", tag, 1, child=place))
                 continue
             matched += 1
-            found = self.best(child, form.children[child.tag][0])
+            found = self.best(child, form.children[tag][0])
             if found is not None:
-                children.append((child, found))
+                children.append((place, found))
         for name, (_, required) in form.children.items():
             if required and name not in present:
                 misses.append(_Miss("missing-child", name, 1))
@@ -239,30 +207,48 @@ def _allowed_values(nodes: tuple[Node, ...]) -> tuple[str, ...] | None:
     return tuple(sorted(values)) if nodes else None
 
 
+@functools.cache
+def _listed_attributes(start: Node) -> frozenset[str]:
+    """Names of the attributes some definition below ``start`` limits to a list of values:
+    the only attribute values a fit depends on."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    pending = [start]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.kind == "attribute" and enumeration(node) is not None:
+            for name in (node.name or "").split("|"):
+                names.add(f"{{{node.namespace}}}{name}" if node.namespace else name)
+        pending.extend(node.children)
+    return frozenset(names)
+
+
 def diagnose_forms(
     root: etree._Element, start: Node, path: str, lines: list[str]
 ) -> list[Problem]:
     """Problems from fitting ``root`` to the closest forms of the grammar's ``start``."""
-    candidates = [
-        nodes for form in _forms(start)
-        for name, (nodes, _) in form.children.items() if name == root.tag
-    ]
-    fit = _Fitter().best(root, (node for nodes in candidates for node in nodes))
+    candidates = _root_definitions(start).get(str(root.tag), ((), False))[0]
+    fitter = _Fitter(root, _listed_attributes(start))
+    fit = fitter.best(root, candidates)
     if fit is None or fit.cost == 0:
         return []
     problems: list[Problem] = []
-    _report(root, fit, (), path, lines, problems)
+    _report(fitter, root, fit, (), path, lines, problems)
     return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def _report(
-    element: etree._Element, fit: _Fit, labels: tuple[str, ...], path: str,
+    fitter: _Fitter, element: etree._Element, fit: _Fit, labels: tuple[str, ...], path: str,
     lines: list[str], problems: list[Problem],
 ) -> None:
-    labels = labels + fit.form.labels
+    labels = labels + fit.parts.labels
+    children = fitter.children[element]
     line = element.sourceline if isinstance(element.sourceline, int) else 0
     column = column_of(lines, line, f"<{element.tag}")
-    desc = _describe(element, fit.form)
+    desc = _describe(element, fit.parts)
     where = f" (form: {' / '.join(labels[-2:])})" if labels else ""
     for miss in fit.misses:
         at_line, at = line, column
@@ -276,29 +262,28 @@ def _report(
         elif miss.kind == "missing-attribute":
             need = (f"{miss.name}='{miss.values[0]}'" if len(miss.values) == 1
                     else f"a '{miss.name}' attribute")
-            why = _what_needs(element, fit.node, miss.name) if len(miss.values) == 1 else ""
+            why = _what_needs(fitter, element, fit.node, miss.name) if len(miss.values) == 1 else ""
             text = f"{desc} needs {need}{why}"
         elif miss.kind == "missing-child":
             text = f"{desc} needs a <{miss.name}> child"
         else:
-            child = miss.node
-            if child is not None and isinstance(child.sourceline, int):
+            child = children[miss.child]
+            if isinstance(child.sourceline, int):
                 at_line = child.sourceline
                 at = column_of(lines, at_line, f"<{miss.name}")
             text = f"element <{miss.name}> is not allowed in {desc}"
         problems.append(Problem(path, at_line, at, text + where))
-    for child, child_fit in fit.children:
+    for place, child_fit in fit.children:
         if child_fit.cost:
-            _report(child, child_fit, labels, path, lines, problems)
+            _report(fitter, children[place], child_fit, labels, path, lines, problems)
 
 
-def _what_needs(element: etree._Element, node: Node, attribute: str) -> str:
+def _what_needs(fitter: _Fitter, element: etree._Element, node: Node, attribute: str) -> str:
     """' to allow <x>, 'y'': the parts present that only forms requiring ``attribute`` allow."""
-    others = [f for f in element_forms(node) if not f.attributes.get(attribute, ((), False))[1]]
+    others = [f for f in parts_of(node) if not f.attributes.get(attribute, ((), False))[1]]
     needing = [
-        f"<{child.tag}>" for child in element
-        if isinstance(child.tag, str)
-        and not any(child.tag in f.children or f.any_child for f in others)
+        f"<{child.tag}>" for child in fitter.children[element]
+        if not any(child.tag in f.children or f.any_child for f in others)
     ] + [
         f"'{name}'" for name in element.attrib
         if not any(name in f.attributes or f.any_attribute for f in others)
@@ -306,7 +291,7 @@ def _what_needs(element: etree._Element, node: Node, attribute: str) -> str:
     return f" to allow {', '.join(dict.fromkeys(needing))}" if needing and others else ""
 
 
-def _describe(element: etree._Element, form: _Form) -> str:
+def _describe(element: etree._Element, form: _Parts) -> str:
     """``<tag a='v'>`` with the attributes whose listed value picked this form."""
     shown = []
     for name, value in element.attrib.items():

@@ -14,6 +14,7 @@ Nothing here knows about Sphinx or lxml.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -160,32 +161,83 @@ def join_path(parent: str, step: str) -> str:
     return f"{parent}/{step}" if parent else step
 
 
-def split_forms(node: Node) -> list[tuple[tuple[str, ...], Node]]:
-    """Split ``node`` at its labelled choices: ``[(labels, pattern without those choices)]``.
+@dataclass(frozen=True)
+class Split:
+    """How finely to split: a page shows a few forms, each named; a diagnosis fits to many.
 
-    Past :data:`MAX_VARIANTS` combinations the choice stays whole in one form.
+    ``limit`` bounds the forms of one pattern (past it the pattern stays whole, its choices
+    loose); ``every_choice`` splits choices whose alternatives are not all named, and those
+    inside an ``optional``; ``leaf_labels`` names an alternative that is one element or
+    attribute (a message names that part already).
     """
+
+    limit: int
+    every_choice: bool
+    leaf_labels: bool
+
+
+#: The forms a reference page shows, and the CLI's outline.
+FOR_PAGES = Split(MAX_VARIANTS, every_choice=False, leaf_labels=True)
+#: The forms an invalid element is fitted to (:mod:`gueststate.diagnose_forms`).
+FOR_FITTING = Split(256, every_choice=True, leaf_labels=False)
+
+
+@dataclass(frozen=True)
+class Form:
+    """One way to fill an element: the labels of the alternatives taken, the pattern left."""
+
+    labels: tuple[str, ...]
+    content: Node  # a group of the element's patterns, the split choices resolved
+
+
+@functools.cache
+def element_forms(element: Node, split: Split = FOR_PAGES) -> tuple[Form, ...]:
+    """The forms of an element's content, worked out once per definition.
+
+    Pages, the CLI's outline and the diagnosis of an invalid document all take an element's
+    forms from here, so a message names a form as the reference page does.
+    """
+    content = Node("group", children=list(element.children))
+    return tuple(Form(labels, shape) for labels, shape in split_forms(content, split))
+
+
+_Split = list[tuple[tuple[str, ...], Node]]
+
+
+def split_forms(node: Node, split: Split = FOR_PAGES) -> _Split:
+    """Split ``node`` at its choices: ``[(labels, pattern without those choices)]``.
+
+    Past ``split.limit`` combinations the pattern stays whole in one form.
+    """
+    out: _Split = [((), node)]
     if node.kind == "choice" and len(node.children) > 1:
         labels = alternative_labels(node.children)
-        if all(labels):
-            out: list[tuple[tuple[str, ...], Node]] = []
+        if split.every_choice or all(labels):
+            out = []
             for label, child in zip(labels, node.children, strict=True):
-                out.extend(((str(label), *inner), shape) for inner, shape in split_forms(child))
-            return out if len(out) <= MAX_VARIANTS else [((), node)]
-    if node.kind in _CONTAINERS and node.children:
-        per_child = [split_forms(child) for child in node.children]
-        count = 1
-        for options in per_child:
-            count *= len(options)
-        if count == 1 or count > MAX_VARIANTS:
-            return [((), node)]
-        out = []
-        for combination in itertools.product(*per_child):
-            labels_of = tuple(label for labels, _ in combination for label in labels)
-            rebuilt = dataclasses.replace(node, children=[shape for _, shape in combination])
-            out.append((labels_of, rebuilt))
-        return out
-    return [((), node)]
+                named = label and (split.leaf_labels or child.kind not in ("element", "attribute"))
+                own = (str(label),) if named else ()
+                out.extend(((*own, *inner), shape) for inner, shape in split_forms(child, split))
+    elif node.kind == "optional" and split.every_choice and node.children:
+        inner = split_forms(Node("group", children=node.children), split)
+        if len(inner) > 1:
+            out = [*inner, ((), Node("empty"))]
+    elif node.kind in _CONTAINERS and node.children:
+        per_child = [split_forms(child, split) for child in node.children]
+        if 1 < _product_size(per_child) <= split.limit:
+            out = []
+            for combination in itertools.product(*per_child):
+                labels_of = tuple(label for labels, _ in combination for label in labels)
+                rebuilt = dataclasses.replace(node, children=[shape for _, shape in combination])
+                out.append((labels_of, rebuilt))
+    return out if len(out) <= split.limit else [((), node)]
+
+
+def _product_size(options: list[_Split]) -> int:
+    size = 1
+    for choices in options:
+        size *= len(choices)
+    return size
 
 
 _Counts = dict[tuple[str, str], tuple[Occurs, list[Node]]]

@@ -140,21 +140,18 @@ def walk_paths(root: Node) -> Iterator[tuple[str, Node, tuple[Node, ...]]]:
     than once when alternatives define the same element differently; ``ref`` nodes are not
     followed, so the walk always ends.
     """
-    yield from _walk(root, "", ())
-
-
-def _walk(
-    node: Node, parent_path: str, ancestors: tuple[Node, ...]
-) -> Iterator[tuple[str, Node, tuple[Node, ...]]]:
-    if node.kind in ("element", "attribute"):
+    # A stack, not recursion: nested generators would cost each node its depth again.
+    pending: list[tuple[Node, str, tuple[Node, ...]]] = [(root, "", ())]
+    while pending:
+        node, parent_path, ancestors = pending.pop()
+        if node.kind not in ("element", "attribute"):
+            within = (*ancestors, node)
+            pending.extend((child, parent_path, within) for child in reversed(node.children))
+            continue
         step = node.qualified
         if node.kind == "attribute":
             step = "@" + step
         path = f"{parent_path}/{step}" if parent_path else step
         yield path, node, ancestors
         if node.kind == "element":
-            for child in node.children:
-                yield from _walk(child, path, ())
-        return
-    for child in node.children:
-        yield from _walk(child, parent_path, (*ancestors, node))
+            pending.extend((child, path, ()) for child in reversed(node.children))

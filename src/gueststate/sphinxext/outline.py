@@ -15,8 +15,8 @@ from gueststate.forms import (
     Occurs,
     alternative_label,
     alternative_labels,
+    element_forms,
     join_path,
-    split_forms,
     step_name,
     uses,
 )
@@ -204,8 +204,7 @@ class _Outliner:
         if key in self._seen:
             return
         self._seen.add(key)
-        content = Node("group", children=list(element.children))
-        for labels, shape in split_forms(content):
+        for labels, shape in ((form.labels, form.content) for form in element_forms(element)):
             variant_context = (*context, *labels)
             self._add_variant(entry, (context, labels), shape, element.documentation)
             for child, within in labelled_elements(shape):
