@@ -59,7 +59,10 @@ compat: venv
 matrix: deps
 	tools/matrix
 
+# Byte-compiled first, as an installed wheel is: the editable .venv would otherwise compile every
+# module in every timed run when PYTHONDONTWRITEBYTECODE is set.
 bench: venv
+	@$(PYTHON) -m compileall -q src
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
 
 fuzz: venv

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from gueststate import xmlsafe
+from gueststate.forms import step_name
 from gueststate.problems import ColumnFinder, Problem, problem_at
-from gueststate.rng.model import ANY_NAME, Node, walk_paths
+from gueststate.rng.model import ANY_NAME, Node
 
 #: Most problems reported for one document; the rest are summed up in one more line.
 MAX_PROBLEMS = 100
@@ -28,41 +30,78 @@ class _Allowed:
     """What the grammar allows at one element path, over all its alternatives."""
 
     attributes: set[str] = field(default_factory=set)
-    children: set[str] = field(default_factory=set)
+    children: dict[str, list[Node]] = field(default_factory=dict)  # step -> its definitions
     open: bool = False  # any name, or recursion: not checked below this point
     values: dict[str, set[str] | None] = field(default_factory=dict)  # None: not an enumeration
     patterns: dict[str, list[str] | None] = field(default_factory=dict)  # None: not patterned
     text_patterns: list[str] | None = None
 
 
-@functools.cache
-def _allowed_by_path(grammar: Path) -> dict[str, _Allowed]:
-    table: dict[str, _Allowed] = {}
-    seen: set[str] = set()
-    for path, node, _ in walk_paths(_start(grammar)):
-        parent, _, step = path.rpartition("/")
-        if node.kind == "element":
-            entry = table.setdefault(path, _Allowed())
-            entry.open |= _is_open(node)
-            entry.text_patterns = _merge(entry.text_patterns, _patterns(node), path in seen)
-            seen.add(path)
-            if parent:
-                table.setdefault(parent, _Allowed()).children.add(step)
-        else:
-            owner = table.setdefault(parent, _Allowed())
-            name = step[1:]
-            owner.attributes.add(name)
-            listed = enumeration(node)
-            values = set(listed) if listed else None
-            if name in owner.values:
-                known = owner.values[name]
-                owner.values[name] = None if known is None or values is None else known | values
+class _ByPath:
+    """What is allowed at each element path, worked out for the paths documents reach.
+
+    An entry merges every definition of the element at that path; a child's entry is made
+    from the definitions its parent's entry lists, so only the paths met cost anything.
+    """
+
+    def __init__(self, start: Node) -> None:
+        top = [start] if start.kind == "element" else [
+            node for node, _ in _own_level(start) if node.kind == "element"]
+        self._top = {step_name(node): [n for n in top if step_name(n) == step_name(node)]
+                     for node in top}
+        self._entries: dict[str, _Allowed | None] = {}
+
+    def get(self, path: str) -> _Allowed | None:
+        if path not in self._entries:
+            parent, _, step = path.rpartition("/")
+            if not parent:
+                nodes = self._top.get(step, [])
             else:
-                owner.values[name] = values
-            owner.patterns[name] = _merge(
-                owner.patterns.get(name), _patterns(node), name in owner.patterns
+                above = self.get(parent)
+                nodes = [] if above is None else above.children.get(step, [])
+            self._entries[path] = _entry(nodes) if nodes else None
+        return self._entries[path]
+
+
+def _own_level(node: Node) -> Iterator[tuple[Node, Node]]:
+    """``(part, owner)`` for the elements and attributes of ``node``'s content at its own
+    level, in document order: not those inside a nested element."""
+    pending = list(reversed(node.children))
+    while pending:
+        child = pending.pop()
+        if child.kind in ("element", "attribute"):
+            yield child, node
+        else:
+            pending.extend(reversed(child.children))
+
+
+def _entry(definitions: list[Node]) -> _Allowed:
+    entry = _Allowed()
+    for position, node in enumerate(definitions):
+        entry.open |= _is_open(node)
+        entry.text_patterns = _merge(entry.text_patterns, _patterns(node), position > 0)
+        for part, _ in _own_level(node):
+            name = part.qualified
+            if part.kind == "element":
+                entry.children.setdefault(name, []).append(part)
+                continue
+            entry.attributes.add(name)
+            listed = enumeration(part)
+            values = set(listed) if listed else None
+            if name in entry.values:
+                known = entry.values[name]
+                entry.values[name] = None if known is None or values is None else known | values
+            else:
+                entry.values[name] = values
+            entry.patterns[name] = _merge(
+                entry.patterns.get(name), _patterns(part), name in entry.patterns
             )
-    return table
+    return entry
+
+
+@functools.cache
+def _allowed_by_path(grammar: Path) -> _ByPath:
+    return _ByPath(_start(grammar))
 
 
 def _merge(known: list[str] | None, new: list[str] | None, seen_before: bool) -> list[str] | None:
@@ -168,7 +207,7 @@ def _start(grammar: Path) -> Node:
 
 
 def _check(
-    element: etree._Element, element_path: str, table: dict[str, _Allowed], path: str,
+    element: etree._Element, element_path: str, table: _ByPath, path: str,
     lines: list[str], problems: list[Problem],
 ) -> None:
     allowed = table.get(element_path)
@@ -230,7 +269,7 @@ def _shown(value: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
-def _choices(names: set[str]) -> str:
+def _choices(names: Collection[str]) -> str:
     if not names:
         return " (it takes none)"
     return f" (allowed: {', '.join(sorted(names))})"

@@ -276,6 +276,8 @@ def _too_new(
     later: list[releases.Addition], root: etree._Element, path: str, source: bytes | None
 ) -> list[Problem]:
     """One problem per construct the release lacks, at its first use in the document."""
+    if not later:
+        return []
     lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
     problems = []
     for addition in later:

@@ -64,6 +64,15 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
+def _crowded() -> etree.XPath:
+    """The first element with too many attributes: compiled once per thread, as it is asked
+    of every document (and an XPath evaluator, like a parser, is not shared between threads)."""
+    finder: etree.XPath | None = getattr(_local, "crowded", None)
+    if finder is None:
+        finder = _local.crowded = etree.XPath(f"(//*[count(@*) > {MAX_ATTRIBUTES}])[1]")
+    return finder
+
+
 def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
     """Parse ``data`` (read from ``path``, used only in messages) into an element tree."""
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -83,7 +92,7 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
         raise XMLParseError(_syntax_problem(error, path)) from None
     tree = root.getroottree()
     _check_no_entities(tree, path)
-    crowded = root.xpath(f"(//*[count(@*) > {MAX_ATTRIBUTES}])[1]")
+    crowded = _crowded()(root)
     if crowded:
         element = crowded[0]
         raise XMLParseError(Problem(
