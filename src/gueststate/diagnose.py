@@ -33,8 +33,8 @@ class _Allowed:
     children: dict[str, list[Node]] = field(default_factory=dict)  # step -> its definitions
     open: bool = False  # any name, or recursion: not checked below this point
     values: dict[str, set[str] | None] = field(default_factory=dict)  # None: not an enumeration
-    patterns: dict[str, list[str] | None] = field(default_factory=dict)  # None: not patterned
-    text_patterns: list[str] | None = None
+    patterns: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # None: not patterned
+    text_patterns: tuple[str, ...] | None = None
 
 
 class _ByPath:
@@ -104,17 +104,19 @@ def _allowed_by_path(grammar: Path) -> _ByPath:
     return _ByPath(_start(grammar))
 
 
-def _merge(known: list[str] | None, new: list[str] | None, seen_before: bool) -> list[str] | None:
+def _merge(
+    known: tuple[str, ...] | None, new: tuple[str, ...] | None, seen_before: bool
+) -> tuple[str, ...] | None:
     """Patterns of all alternatives; None as soon as one alternative is not patterned."""
     if not seen_before:
         return new
     if known is None or new is None:
         return None
-    return sorted(set(known + new))
+    return tuple(sorted(set(known + new)))
 
 
 @functools.cache  # a define's nodes are shared by every path that uses it
-def _patterns(node: Node) -> list[str] | None:
+def _patterns(node: Node) -> tuple[str, ...] | None:
     """Compiled-ready patterns when the node's content is only patterned data (or choices)."""
     found: list[str] = []
     stack = list(node.children)
@@ -126,11 +128,23 @@ def _patterns(node: Node) -> list[str] | None:
             stack.extend(child.children)
         else:
             return None
-    return sorted(set(found)) or None
+    return tuple(sorted(set(found))) or None
 
 
-def _matches(value: str, patterns: list[str]) -> bool:
-    """Whether any XSD pattern matches the whole value; True when one does not compile."""
+def _matches(value: str, patterns: tuple[str, ...]) -> bool:
+    """Whether any XSD pattern matches the whole value; True when one does not compile.
+
+    Short values are remembered: the same names and types come back document after document.
+    """
+    return _matches_short(value, patterns) if len(value) <= 256 else _match(value, patterns)
+
+
+@functools.lru_cache(maxsize=8192)
+def _matches_short(value: str, patterns: tuple[str, ...]) -> bool:
+    return _match(value, patterns)
+
+
+def _match(value: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
         try:
             if re.fullmatch(pattern, value):
