@@ -142,3 +142,84 @@ def test_many_elements_on_one_line_from_one_scan(
     assert attribute.calls == 5_000  # once per start tag, each over its own attributes only
     assert attribute.scanned < len(text)
 
+
+# --- every problem located through the one helper: validation, diagnosis, formats ------------
+
+
+def _columns_of(text: str, needle: str) -> list[int]:
+    return [found.start() + 1 for found in re.finditer(re.escape(needle), text)]
+
+
+def test_diagnosis_points_at_the_attribute_of_the_element_at_fault() -> None:
+    from gueststate import schemas
+
+    text = ("<domainbackup><disks><disk name='vda' backupmode='full'/>"
+            "<disk name='vdb' backupmode='partial'/><disk name='vdc' backupmode='sideways'/>"
+            "</disks></domainbackup>")
+    problems = schemas.validate_bytes(text.encode(), "b.xml").problems
+    assert [(p.line, p.column, p.element) for p in problems] == [
+        (1, column, f"/domainbackup/disks/disk[{index}]")
+        for index, column in enumerate(_columns_of(text, "backupmode=")[1:], 2)
+    ]
+
+
+def test_form_diagnosis_points_at_the_second_of_two_alike_elements() -> None:
+    from gueststate import schemas
+
+    text = ("<domainbackup><disks><disk name='vda' backupmode='incremental' incremental='c'/>"
+            "<disk name='vdb' backupmode='full' incremental='c'/></disks></domainbackup>")
+    (problem,) = schemas.validate_bytes(text.encode(), "b.xml").problems
+    assert "attribute 'incremental' is not allowed" in problem.message
+    assert (problem.line, problem.column) == (1, _columns_of(text, "incremental=")[1])
+    assert problem.element == "/domainbackup/disks/disk[2]"
+
+
+def test_a_release_refusal_skips_the_attribute_quoted_in_a_comment() -> None:
+    from gueststate import schemas
+
+    secret = "<secret type='passphrase' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/>"
+    text = ("<domainbackup><disks><!-- engine='qemu' -->"
+            f"<disk name='vda' type='file'><target file='/a'><encryption format='luks'>{secret}"
+            "</encryption></target></disk><disk name='vdb' type='file'><target file='/b'>"
+            f"<encryption format='luks' engine='qemu'>{secret}</encryption></target></disk>"
+            "</disks></domainbackup>")
+    (problem,) = schemas.validate_bytes(text.encode(), "b.xml", libvirt_version="7.0.0").problems
+    assert problem.message == "engine='qemu': libvirt 7.9.0 or newer"
+    assert (problem.line, problem.column) == (1, _columns_of(text, "engine=")[1])
+
+
+def test_libxml2s_own_problems_are_at_the_element_it_names(tmp_path: Path) -> None:
+    from gueststate import schemas
+
+    grammar = tmp_path / "g.rng"
+    grammar.write_text(
+        "<element name='a' xmlns='http://relaxng.org/ns/structure/1.0'><zeroOrMore>"
+        "<element name='b'><attribute name='x'><value>1</value></attribute></element>"
+        "</zeroOrMore></element>")
+    text = "<a><b x='1'/><b x='1'/><b x='2'/></a>"
+    root = etree.fromstring(text.encode())
+    (problem,) = schemas.validate_element(grammar, root, "a.xml", text.encode())
+    assert (problem.line, problem.column) == (1, _columns_of(text, "<b ")[2])
+
+
+def test_a_format_refusal_points_at_the_third_alike_element() -> None:
+    from gueststate.formats import FormatError, from_xml
+
+    text = ("<domainbackup><disks><disk name='vda'/><disk name='vdb'/>"
+            "<disk name='vdc' backup='maybe'/></disks></domainbackup>")
+    with pytest.raises(FormatError) as caught:
+        from_xml(text, "b.xml", validate=False)
+    assert str(caught.value.problem) == (
+        f"b.xml:1:{_columns_of(text, '<disk ')[2]}: invalid disk backup value 'maybe'")
+
+
+def test_a_domain_refusal_names_its_column_too() -> None:
+    from gueststate.formats import Domain, FormatError
+
+    text = ("<domain><devices><disk><target dev='vda'/></disk><disk><source file='/f'/></disk>"
+            "</devices></domain>")
+    with pytest.raises(FormatError) as caught:
+        Domain.from_xml(text, "d.xml")
+    assert str(caught.value.problem) == (
+        f"d.xml:1:{_columns_of(text, '<disk>')[1]}: missing target information for device")
+

@@ -17,9 +17,10 @@ from itertools import product
 
 from lxml import etree
 
-from gueststate.diagnose import column_of, enumeration
+from gueststate.diagnose import enumeration
 from gueststate.forms import alternative_labels, message_label
-from gueststate.problems import Problem
+from gueststate.positions import Positions
+from gueststate.problems import Problem, problem_at
 from gueststate.rng.model import Node
 
 #: At most this many forms per element; past it the alternatives are merged into one.
@@ -240,7 +241,7 @@ def _allowed_values(nodes: tuple[Node, ...]) -> tuple[str, ...] | None:
 
 
 def diagnose_forms(
-    root: etree._Element, start: Node, path: str, lines: list[str]
+    root: etree._Element, start: Node, path: str, positions: Positions | None = None
 ) -> list[Problem]:
     """Problems from fitting ``root`` to the closest forms of the grammar's ``start``."""
     candidates = [
@@ -251,26 +252,24 @@ def diagnose_forms(
     if fit is None or fit.cost == 0:
         return []
     problems: list[Problem] = []
-    _report(root, fit, (), path, lines, problems)
+    _report(root, fit, (), path, positions, problems)
     return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def _report(
     element: etree._Element, fit: _Fit, labels: tuple[str, ...], path: str,
-    lines: list[str], problems: list[Problem],
+    positions: Positions | None, problems: list[Problem],
 ) -> None:
     labels = labels + fit.form.labels
-    line = element.sourceline if isinstance(element.sourceline, int) else 0
-    column = column_of(lines, line, f"<{element.tag}")
     desc = _describe(element, fit.form)
     where = f" (form: {' / '.join(labels[-2:])})" if labels else ""
     for miss in fit.misses:
-        at_line, at = line, column
+        at, attribute = element, None
         if miss.kind == "attribute":
-            at = column_of(lines, line, f"{miss.name}=") or column
+            attribute = miss.name
             text = f"attribute '{miss.name}' is not allowed on {desc}"
         elif miss.kind == "value":
-            at = column_of(lines, line, f"{miss.name}=") or column
+            attribute = miss.name
             shown = f"<{element.tag} {miss.name}='{element.get(miss.name)}'>"
             text = f"{shown} is not allowed (allowed: {', '.join(miss.values)})"
         elif miss.kind == "missing-attribute":
@@ -281,15 +280,13 @@ def _report(
         elif miss.kind == "missing-child":
             text = f"{desc} needs a <{miss.name}> child"
         else:
-            child = miss.node
-            if child is not None and isinstance(child.sourceline, int):
-                at_line = child.sourceline
-                at = column_of(lines, at_line, f"<{miss.name}")
+            at = element if miss.node is None else miss.node
             text = f"element <{miss.name}> is not allowed in {desc}"
-        problems.append(Problem(path, at_line, at, text + where))
+        problems.append(problem_at(
+            path, at, text + where, positions=positions, attribute=attribute))
     for child, child_fit in fit.children:
         if child_fit.cost:
-            _report(child, child_fit, labels, path, lines, problems)
+            _report(child, child_fit, labels, path, positions, problems)
 
 
 def _what_needs(element: etree._Element, node: Node, attribute: str) -> str:

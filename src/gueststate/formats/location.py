@@ -6,12 +6,12 @@ itself, :meth:`Location.problem` is the one place to pass it on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from gueststate.problems import GueststateError, Problem
+from gueststate.positions import Position, Positions
+from gueststate.problems import GueststateError, Problem, position_of
 
 
 class FormatError(GueststateError):
@@ -22,7 +22,7 @@ class FormatError(GueststateError):
 class Location:
     """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python.
 
-    A place in a parsed document keeps its element (``node``) and the document's lines.
+    A place in a parsed document keeps its element (``node``) and the document's positions.
     Line, column and element path are worked out only when a problem is reported, so that
     parsing a definition of many disks stays linear.
     """
@@ -30,7 +30,7 @@ class Location:
     path: str = "<model>"
     steps: tuple[str, ...] = ()
     node: etree._Element | None = field(default=None, compare=False, repr=False)
-    lines: Sequence[str] = field(default=(), compare=False, repr=False)
+    positions: Positions | None = field(default=None, compare=False, repr=False)
     #: The element the ``steps`` start from (its path in the document comes first).
     anchor: etree._Element | None = field(default=None, compare=False, repr=False)
 
@@ -43,12 +43,18 @@ class Location:
 
     @property
     def line(self) -> int:
-        node = self.node
-        return node.sourceline if node is not None and isinstance(node.sourceline, int) else 0
+        return self._start.line
 
     @property
     def column(self) -> int:
-        return 0 if self.node is None else _column(self.lines, self.line, self.node)
+        return self._start.column
+
+    @property
+    def _start(self) -> Position:
+        """Where the node's start tag begins (0, 0 for a model built in Python)."""
+        if self.node is None:
+            return Position(0, 0)
+        return position_of(self.node, positions=self.positions)
 
     def at(self, where: str) -> Location:
         """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
@@ -68,29 +74,10 @@ class Location:
         return FormatError([self.problem(message)])
 
 
-def locate(path: str, lines: Sequence[str], element: etree._Element | None) -> Location:
-    """The location of a parsed ``element`` of the document at ``path`` (text ``lines``)."""
+def locate(
+    path: str, positions: Positions | None, element: etree._Element | None
+) -> Location:
+    """The location of a parsed ``element`` of the document at ``path``."""
     if element is None:
         return Location(path)
-    return Location(path, (), element, lines, anchor=element)
-
-
-def _column(lines: Sequence[str], line: int, element: etree._Element) -> int:
-    """1-based column of the element's start tag (lxml knows only lines): the n-th ``<tag`` of
-    its line, n counting the same-named elements opened before it there; 0 when unknown."""
-    if not 0 < line <= len(lines):
-        return 0
-    earlier = 0
-    for other in element.getroottree().iter(element.tag):
-        if other is element:
-            break
-        earlier += other.sourceline == line
-    text, needle, found = lines[line - 1], f"<{element.tag}", -1
-    while earlier >= 0:
-        found = text.find(needle, found + 1)
-        if found < 0:
-            return 0
-        after = text[found + len(needle):found + len(needle) + 1]
-        if not (after.isalnum() or after in ("_", "-", ".", ":")):
-            earlier -= 1
-    return found + 1
+    return Location(path, (), element, positions, anchor=element)
