@@ -56,6 +56,12 @@ class Location:
             return Position(0, 0)
         return position_of(self.node, positions=self.positions)
 
+    def __reduce__(self) -> tuple[type[Location], tuple[str, tuple[str, ...]]]:
+        # A pickle or a copy keeps the path and the element path, not the parsed document (an
+        # lxml element cannot be pickled): its problems then name no line.
+        element = self.element
+        return Location, (self.path, (element,) if element else ())
+
     def at(self, where: str) -> Location:
         """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
         if not where:
