@@ -320,7 +320,7 @@ def redefine_snapshot(
             raise origin.at("domain").error(f"definition for snapshot {snapshot.name} must use "
                                             f"uuid {domain.uuid}")
     if recorded is None:
-        raise origin.error("missing domain in snapshot")
+        raise origin.at("domain").error("missing domain in snapshot")  # a uuid alone
     external = snapshot.state == "disk-snapshot" or (
         snapshot.memory is not None and snapshot.memory.snapshot == "external") or any(
         disk.snapshot == "external" for disk in snapshot.disks)
