@@ -43,10 +43,12 @@ class Location:
 
     @property
     def line(self) -> int:
+        """The line where the element's start tag begins; 0 for a model built in Python."""
         return self._start.line
 
     @property
     def column(self) -> int:
+        """The column of that start tag's ``<``; 0 when the document's text is not at hand."""
         return self._start.column
 
     @property
