@@ -70,8 +70,8 @@ class Positions:
 
     def start_tag(self, element: etree._Element) -> Position | None:
         """Where ``element``'s start tag begins (its ``<``)."""
-        tag = self._tag_of(element)
-        return None if tag is None else self._position(tag.start)
+        index = self._index_of(element)
+        return None if index is None else self._position(self._tags_read()[index].start)
 
     def attribute(self, element: etree._Element, name: str) -> Position | None:
         """Where attribute ``name`` (lxml's name: ``x`` or ``{uri}x``) of ``element`` begins
@@ -111,10 +111,6 @@ class Positions:
         if index is None or tags[index].name != _written_tag(element):
             return None
         return index
-
-    def _tag_of(self, element: etree._Element) -> _StartTag | None:
-        index = self._index_of(element)
-        return None if index is None else self._tags_read()[index]
 
     def _read_attributes(self, tag: _StartTag) -> dict[str, int]:
         """Offset of each attribute name in one start tag; its first one when written twice."""

@@ -22,14 +22,14 @@ class FormatError(GueststateError):
 class Location:
     """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python.
 
-    A place in a parsed document keeps its element (``node``) and the document's positions.
-    Line, column and element path are worked out only when a problem is reported, so that
-    parsing a definition of many disks stays linear.
+    A place in a parsed document keeps the element its ``steps`` start from (``anchor``) and
+    the document's positions.  The element at the place, its line, column and path are worked
+    out only when a problem is reported, so that parsing or aligning a definition of many
+    disks stays linear.
     """
 
     path: str = "<model>"
     steps: tuple[str, ...] = ()
-    node: etree._Element | None = field(default=None, compare=False, repr=False)
     positions: Positions | None = field(default=None, compare=False, repr=False)
     #: The element the ``steps`` start from (its path in the document comes first).
     anchor: etree._Element | None = field(default=None, compare=False, repr=False)
@@ -40,6 +40,16 @@ class Location:
         start = [] if self.anchor is None else [
             self.anchor.getroottree().getpath(self.anchor).lstrip("/")]
         return "/".join([*start, *self.steps])
+
+    @property
+    def node(self) -> etree._Element | None:
+        """The element at the place, or the nearest one above it that the document has."""
+        node = self.anchor
+        for where in self.steps:
+            child = where.split("/@")[0] if not where.startswith("@") else ""
+            found = node.find(child) if node is not None and child else None
+            node = node if found is None else found
+        return node
 
     @property
     def line(self) -> int:
@@ -54,9 +64,8 @@ class Location:
     @property
     def _start(self) -> Position:
         """Where the node's start tag begins (0, 0 for a model built in Python)."""
-        if self.node is None:
-            return Position(0, 0)
-        return position_of(self.node, positions=self.positions)
+        node = self.node
+        return Position(0, 0) if node is None else position_of(node, positions=self.positions)
 
     def __reduce__(self) -> tuple[type[Location], tuple[str, tuple[str, ...]]]:
         # A pickle or a copy keeps the path and the element path, not the parsed document (an
@@ -66,12 +75,7 @@ class Location:
 
     def at(self, where: str) -> Location:
         """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
-        if not where:
-            return self
-        moved = replace(self, steps=(*self.steps, where))
-        child = where.split("/@")[0] if not where.startswith("@") else ""
-        found = self.node.find(child) if self.node is not None and child else None
-        return moved if found is None else replace(moved, node=found)
+        return replace(self, steps=(*self.steps, where)) if where else self
 
     def problem(self, message: str) -> Problem:
         """A problem at this place, worded as libvirt words it."""
@@ -88,4 +92,4 @@ def locate(
     """The location of a parsed ``element`` of the document at ``path``."""
     if element is None:
         return Location(path)
-    return Location(path, (), element, positions, anchor=element)
+    return Location(path, (), positions, anchor=element)
