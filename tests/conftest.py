@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from scan_count import ScanCount
 from sphinx.testing.util import SphinxTestApp
 
 pytest_plugins = ("sphinx.testing.fixtures",)
@@ -21,6 +22,18 @@ SCHEMAS = Path(__file__).parents[1] / "schemas"
 
 # `make fuzz` runs tests/test_fuzz.py with ``--hypothesis-profile=long`` (see that module).
 settings.register_profile("long", deadline=None, print_blob=True)
+
+
+@pytest.fixture
+def positions_scans(monkeypatch: pytest.MonkeyPatch) -> tuple[ScanCount, ScanCount]:
+    """How often :mod:`gueststate.positions` scans a text for markup and for attributes: work
+    counted, not timed, so that a test can show it linear."""
+    from gueststate import positions
+
+    markup, attributes = ScanCount(positions._MARKUP), ScanCount(positions._ATTRIBUTE)
+    monkeypatch.setattr(positions, "_MARKUP", markup)
+    monkeypatch.setattr(positions, "_ATTRIBUTE", attributes)
+    return markup, attributes
 
 
 @pytest.fixture

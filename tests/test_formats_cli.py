@@ -94,12 +94,27 @@ def test_align_backup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         "    <disk name='hdc' backup='no'/>\n  </disks>\n</domainbackup>\n")
 
 
-def test_align_refusal_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_align_refusal_names_the_element_at_fault(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     domain = _write(tmp_path, "domain.xml", DOMAIN)
-    checkpoint = _write(tmp_path, "c.xml", "<domaincheckpoint><name>c</name><disks>"
-                        "<disk name='hdc'/></disks></domaincheckpoint>")
+    text = ("<domaincheckpoint><name>c</name>\n"
+            "  <disks><disk name='vda'/><disk name='hdc'/></disks></domaincheckpoint>")
+    checkpoint = _write(tmp_path, "c.xml", text)
     assert main(["align", "--domain", str(domain), str(checkpoint)]) == 1
-    assert capsys.readouterr().err == f"{checkpoint}:0:0: disk 'hdc' is empty or readonly\n"
+    column = text.splitlines()[1].index("<disk name='hdc'") + 1
+    assert capsys.readouterr().err == (
+        f"{checkpoint}:2:{column}: disk 'hdc' is empty or readonly\n")
+
+
+def test_align_refusal_about_the_domain_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    domain = _write(tmp_path, "domain.xml", "<domain><name>g</name><devices/></domain>")
+    checkpoint = _write(tmp_path, "c.xml", "<domaincheckpoint><name>c</name></domaincheckpoint>")
+    assert main(["align", "--domain", str(domain), str(checkpoint)]) == 1
+    assert capsys.readouterr().err == (
+        f"{checkpoint}:0:0: domain must have at least one disk to perform checkpoints\n")
 
 
 def test_format_in_place_follows_symlinks(tmp_path: Path) -> None:

@@ -337,3 +337,77 @@ def test_snapshot_uniform_internal_and_domain_defaults() -> None:
     assert [d.snapshot for d in forced.disks] == ["internal", "internal", "internal"]
     assert _align_error(replace(listed, disks=(SnapshotDisk("vda", "no"),)), domain) == (
         "disk 'vda' must use snapshot mode 'internal'")
+
+
+def _place(text: str, needle: str) -> tuple[int, int]:
+    """Line and column of the last ``needle`` in ``text``: the element at fault comes last."""
+    offset = text.rindex(needle)
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+@pytest.mark.parametrize(("text", "domain", "needle", "message"), [
+    ("<domainbackup>\n  <disks><disk name='vda'/><disk name='vdb'/></disks>\n</domainbackup>",
+     _domain(QCOW), "<disk", "no disk named 'vdb'"),
+    ("<domainbackup>\n  <disks><disk name='vdb' backup='no'/>"
+     "<disk name='vda' backupmode='incremental'/></disks>\n</domainbackup>",
+     _domain(QCOW, DomainDisk("vdb", source="/img/b")), "<disk",
+     "'incremental' backup mode of disk 'vda' requires setting 'incremental' field for disk "
+     "or backup"),
+    ("<domainbackup><disks>\n<disk name='vda'/></disks></domainbackup>",
+     _domain(DomainDisk("vda", device="cdrom")), "<disk", "disk 'vda' has no media"),
+    ("<domaincheckpoint><name>c</name>\n<disks><disk name='/img/vda.qcow2'/>"
+     "<disk name='vda'/></disks></domaincheckpoint>",
+     _domain(QCOW), "<disks", "too many disk checkpoint requests for domain"),
+    ("<domaincheckpoint><name>c</name><disks>\n<disk name='vda' checkpoint='no'/>"
+     "<disk name='vda'/></disks></domaincheckpoint>",
+     _domain(QCOW, DomainDisk("vdb", source="/img/b")), "<disk", "disk 'vda' specified twice"),
+    ("<domainsnapshot><name>s</name><disks>\n<disk name='vda' snapshot='internal'/>"
+     "<disk name='vdb' snapshot='external'/></disks></domainsnapshot>",
+     _domain(QCOW, DomainDisk("vdb", source="/img/b")), "<disk",
+     "disk 'vdb' must use snapshot mode 'internal'"),
+    ("<domainsnapshot><name>s</name><memory snapshot='external' file='/m'/><disks>\n"
+     "<disk name='vda' snapshot='no'/><disk name='vdb'/></disks></domainsnapshot>",
+     _domain(QCOW, DomainDisk("vdb", "block", source="/dev/b")), "<disk",
+     "source for disk 'vdb' is not a regular file; refusing to generate external snapshot "
+     "name"),
+])
+def test_alignment_refusals_name_the_element_at_fault(
+    text: str, domain: Domain, needle: str, message: str
+) -> None:
+    model = from_xml(text, "d.xml", validate=False)
+    with pytest.raises(FormatError) as caught:
+        align(model, domain, suffix="S", is_regular_file=lambda path: False)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.message) == ("d.xml", message)
+    assert (problem.line, problem.column) == _place(text, needle)
+
+
+def test_alignment_refusals_about_the_domain_name_the_document_only() -> None:
+    model = from_xml("<domainbackup/>", "d.xml", validate=False)
+    with pytest.raises(FormatError) as caught:
+        align(model, _domain(DomainDisk("sda", "block", source="/dev/sdb")), suffix="S")
+    assert str(caught.value.problem) == "d.xml:0:0: refusing to generate file name for disk 'sda'"
+
+
+def test_a_redefined_snapshots_parent_is_where_it_is_refused() -> None:
+    from gueststate.formats import redefine_snapshot
+
+    text = ("<domainsnapshot><name>s</name>\n  <parent><name>s</name></parent>"
+            "<creationTime>1</creationTime><state>shutoff</state></domainsnapshot>")
+    snapshot = DomainSnapshot.from_xml(text, "s.xml", validate=False, redefine=True)
+    with pytest.raises(FormatError) as caught:
+        redefine_snapshot(snapshot, _domain(QCOW), existing=("s",))
+    assert str(caught.value.problem) == "s.xml:2:3: cannot set moment s as its own parent"
+
+
+def test_a_parsed_definition_still_pickles_and_aligns_to_a_model() -> None:
+    import pickle
+
+    text = "<domainbackup><disks><disk name='vda'/></disks></domainbackup>"
+    model = from_xml(text, "d.xml", validate=False)
+    assert model.origin is not None and model.origin.line == 1
+    copied = pickle.loads(pickle.dumps(model))
+    assert copied == model
+    assert copied.origin is not None and copied.origin.element == "domainbackup"
+    # what alignment completes is no longer the document: its problems name no line of it
+    assert align(model, _domain(QCOW), suffix="S").origin is None

@@ -213,8 +213,10 @@ def test_cli_align_redefine_and_disk_only(
     other.write_text(DOMAIN.format(dir=tmp_path).replace("6695eb01", "00000000"))
     assert cli.main(["align", "--no-validate", "--redefine", "--domain", str(other),
                      str(saved)]) == 1
+    # at the <domain> the snapshot records
+    column = saved.read_text().index("<domain type=") + 1
     assert capsys.readouterr().err.strip() == (
-        f"{saved}:0:0: definition for snapshot s must use uuid "
+        f"{saved}:1:{column}: definition for snapshot s must use uuid "
         "00000000-f6a4-8304-79aa-97f2502e193f")
     new = tmp_path / "new.xml"
     new.write_text("<domainsnapshot><name>n</name></domainsnapshot>")

@@ -38,19 +38,20 @@ def test_json_path_is_valid_unicode_for_undecodable_names() -> None:
 def test_problem_at_an_element_names_its_line_column_and_path() -> None:
     from lxml import etree
 
+    from gueststate.positions import Positions
     from gueststate.problems import problem_at
 
-    root = etree.fromstring(b"<a>\n  <b/>\n  <b x='1'/>\n</a>")
+    text = b"<a>\n  <b/>\n  <b x='1'/>\n</a>"
+    root = etree.fromstring(text)
     second = root[1]
-    text = ["<a>", "  <b/>", "  <b x='1'/>", "</a>"]
+    positions = Positions(text)
 
-    def columns(line: int, needle: str) -> int:
-        return text[line - 1].find(needle) + 1
-
-    assert problem_at("f.xml", second, "m", columns=columns) == Problem(
+    assert problem_at("f.xml", second, "m", positions=positions) == Problem(
         "f.xml", 3, 3, "m", "/a/b[2]"
     )
-    assert problem_at("f.xml", second, "m", columns=columns, attribute="x").column == 6
+    assert problem_at("f.xml", second, "m", positions=positions, attribute="x").column == 6
+    # an attribute the start tag does not write: the problem is at the element
+    assert problem_at("f.xml", second, "m", positions=positions, attribute="y").column == 3
     assert problem_at("f.xml", None, "m") == Problem("f.xml", 0, 0, "m")
     assert problem_at("f.xml", second, "m").as_dict() == {
         "line": 3, "column": 0, "element": "/a/b[2]", "message": "m",

@@ -418,7 +418,7 @@ def _cmd_align(args: argparse.Namespace) -> int:
         aligned = formats.align(model, domain, suffix=suffix, creation_time=now,
                                 libvirt_version=args.libvirt_version, **flags)
     except formats.FormatError as error:
-        # Alignment problems concern the definition as a whole: name its file.
+        # A problem with no place in the file (the model's own) names the file all the same.
         report([Problem(str(args.file), p.line, p.column, p.message)
                 if p.path == "<model>" else p for p in error.problems])
         return EXIT_INVALID

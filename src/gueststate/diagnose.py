@@ -18,7 +18,8 @@ from lxml import etree
 
 from gueststate import xmlsafe
 from gueststate.forms import step_name
-from gueststate.problems import ColumnFinder, Problem, problem_at
+from gueststate.positions import Positions
+from gueststate.problems import Problem, problem_at
 from gueststate.rng.model import ANY_NAME, Node
 
 #: Most problems reported for one document; the rest are summed up in one more line.
@@ -188,10 +189,10 @@ def diagnose(
     """Problems naming unknown attributes, unknown children and values outside a list, or
     else the differences between each element and the closest form its content model allows."""
     table = _allowed_by_path(grammar)
-    lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
+    positions = Positions(source) if source is not None else None
     problems: list[Problem] = []
     root = tree.getroot()
-    _check(root, root.tag, table, path, lines, problems)
+    _check(root, root.tag, table, path, positions, problems)
     if len(problems) > MAX_PROBLEMS:
         first = problems[MAX_PROBLEMS]
         problems[MAX_PROBLEMS:] = [Problem(
@@ -200,9 +201,9 @@ def diagnose(
         )]
     if problems:
         return problems
-    from gueststate.diagnose_forms import diagnose_forms  # imports column_of from here
+    from gueststate.diagnose_forms import diagnose_forms  # imports enumeration from here
 
-    return diagnose_forms(root, _start(grammar), path, lines)
+    return diagnose_forms(root, _start(grammar), path, positions)
 
 
 def prepare(grammar: Path) -> None:
@@ -222,12 +223,11 @@ def _start(grammar: Path) -> Node:
 
 def _check(
     element: etree._Element, element_path: str, table: _ByPath, path: str,
-    lines: list[str], problems: list[Problem],
+    positions: Positions | None, problems: list[Problem],
 ) -> None:
     allowed = table.get(element_path)
     if allowed is None or allowed.open or len(problems) > MAX_PROBLEMS:
         return
-    columns: ColumnFinder = functools.partial(column_of, lines)
     for name, value in xmlsafe.attributes(element):
         if len(problems) > MAX_PROBLEMS:
             return
@@ -235,7 +235,7 @@ def _check(
             hint = _choices(allowed.attributes)
             problems.append(problem_at(
                 path, element, f"attribute '{name}' is not allowed on <{element.tag}>{hint}",
-                columns=columns, attribute=name,
+                positions=positions, attribute=name,
             ))
             continue
         values = allowed.values.get(name)
@@ -245,14 +245,14 @@ def _check(
                 path, element,
                 f"attribute '{name}' of <{element.tag}> must be one of "
                 f"{', '.join(sorted(values))}; got '{_shown(value)}'",
-                columns=columns, attribute=name,
+                positions=positions, attribute=name,
             ))
         elif patterns is not None and not _matches(value, patterns):
             problems.append(problem_at(
                 path, element,
                 f"attribute '{name}' of <{element.tag}> does not match "
                 f"{' or '.join(patterns)}: '{_shown(value)}'",
-                columns=columns, attribute=name,
+                positions=positions, attribute=name,
             ))
     if allowed.text_patterns is not None and len(element) == 0:
         text = element.text or ""
@@ -261,7 +261,7 @@ def _check(
                 path, element,
                 f"the text of <{element.tag}> does not match "
                 f"{' or '.join(allowed.text_patterns)}: '{_shown(text)}'",
-                columns=columns,
+                positions=positions,
             ))
     for child in element:
         if len(problems) > MAX_PROBLEMS:
@@ -272,10 +272,10 @@ def _check(
             hint = _choices(allowed.children)
             problems.append(problem_at(
                 path, child, f"element <{child.tag}> is not allowed in <{element.tag}>{hint}",
-                columns=columns,
+                positions=positions,
             ))
             continue
-        _check(child, f"{element_path}/{child.tag}", table, path, lines, problems)
+        _check(child, f"{element_path}/{child.tag}", table, path, positions, problems)
 
 
 def _shown(value: str) -> str:
@@ -287,30 +287,3 @@ def _choices(names: Collection[str]) -> str:
     if not names:
         return " (it takes none)"
     return f" (allowed: {', '.join(sorted(names))})"
-
-
-def column_of(lines: list[str], line: int, needle: str) -> int:
-    """1-based column of ``needle`` (``<tag`` or ``name=``) on ``line``, 0 when it is not there.
-
-    The first start tag or attribute of that name on the line.  Each line is scanned once for
-    all its names (see :func:`_names_on`), so locating many problems on one long line stays
-    linear in its length.
-    """
-    if not 0 < line <= len(lines):
-        return 0
-    return _names_on(lines[line - 1]).get(needle, 0)
-
-
-#: ``<name`` of a start tag, or ``name =`` of an attribute (its name not glued to a word before).
-_NAME_TOKEN = re.compile(r"<([^\s<>/=\"']+)|(?<![\w.:-])([^\s<>/=\"']+)\s*=")
-
-
-@functools.lru_cache(maxsize=8)
-def _names_on(text: str) -> dict[str, int]:
-    """``{"<tag": column, "name=": column}`` for the first occurrence of each on a line."""
-    found: dict[str, int] = {}
-    for match in _NAME_TOKEN.finditer(text):
-        tag, attribute = match.groups()
-        key = f"<{tag}" if tag is not None else f"{attribute}="
-        found.setdefault(key, match.start() + 1)
-    return found

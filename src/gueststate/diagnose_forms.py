@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from gueststate.diagnose import column_of, enumeration
+from gueststate.diagnose import enumeration
 from gueststate.forms import FOR_FITTING, Form, element_forms, message_label, uses
-from gueststate.problems import Problem
+from gueststate.positions import Positions
+from gueststate.problems import Problem, problem_at
 from gueststate.rng.model import Node
 
 #: Cost of a value outside a fixed list: such a value tells which form the author meant.
@@ -227,7 +228,7 @@ def _listed_attributes(start: Node) -> frozenset[str]:
 
 
 def diagnose_forms(
-    root: etree._Element, start: Node, path: str, lines: list[str]
+    root: etree._Element, start: Node, path: str, positions: Positions | None = None
 ) -> list[Problem]:
     """Problems from fitting ``root`` to the closest forms of the grammar's ``start``."""
     candidates = _root_definitions(start).get(str(root.tag), ((), False))[0]
@@ -236,27 +237,25 @@ def diagnose_forms(
     if fit is None or fit.cost == 0:
         return []
     problems: list[Problem] = []
-    _report(fitter, root, fit, (), path, lines, problems)
+    _report(fitter, root, fit, (), path, positions, problems)
     return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def _report(
     fitter: _Fitter, element: etree._Element, fit: _Fit, labels: tuple[str, ...], path: str,
-    lines: list[str], problems: list[Problem],
+    positions: Positions | None, problems: list[Problem],
 ) -> None:
     labels = labels + fit.parts.labels
     children = fitter.children[element]
-    line = element.sourceline if isinstance(element.sourceline, int) else 0
-    column = column_of(lines, line, f"<{element.tag}")
     desc = _describe(element, fit.parts)
     where = f" (form: {' / '.join(labels[-2:])})" if labels else ""
     for miss in fit.misses:
-        at_line, at = line, column
+        at, attribute = element, None
         if miss.kind == "attribute":
-            at = column_of(lines, line, f"{miss.name}=") or column
+            attribute = miss.name
             text = f"attribute '{miss.name}' is not allowed on {desc}"
         elif miss.kind == "value":
-            at = column_of(lines, line, f"{miss.name}=") or column
+            attribute = miss.name
             shown = f"<{element.tag} {miss.name}='{element.get(miss.name)}'>"
             text = f"{shown} is not allowed (allowed: {', '.join(miss.values)})"
         elif miss.kind == "missing-attribute":
@@ -267,15 +266,13 @@ def _report(
         elif miss.kind == "missing-child":
             text = f"{desc} needs a <{miss.name}> child"
         else:
-            child = children[miss.child]
-            if isinstance(child.sourceline, int):
-                at_line = child.sourceline
-                at = column_of(lines, at_line, f"<{miss.name}")
+            at = children[miss.child]
             text = f"element <{miss.name}> is not allowed in {desc}"
-        problems.append(Problem(path, at_line, at, text + where))
+        problems.append(problem_at(
+            path, at, text + where, positions=positions, attribute=attribute))
     for place, child_fit in fit.children:
         if child_fit.cost:
-            _report(fitter, children[place], child_fit, labels, path, lines, problems)
+            _report(fitter, children[place], child_fit, labels, path, positions, problems)
 
 
 def _what_needs(fitter: _Fitter, element: etree._Element, node: Node, attribute: str) -> str:

@@ -3,8 +3,8 @@
 Every part of the library reports what is wrong as :class:`Problem` values and raises
 :class:`GueststateError` (or a subclass) carrying them; the CLI, the JSON output and the Sphinx
 warnings only render that shape.  :func:`problem_at` is the one way to locate a problem at an
-element.  Whatever a file name or a message holds, :func:`printable` keeps a rendered problem
-on one line of plain text.
+element; :mod:`gueststate.positions` finds where it is in the document's text.  Whatever a file
+name or a message holds, :func:`printable` keeps a rendered problem on one line of plain text.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from lxml import etree
+
+from gueststate.positions import Position, Positions
 
 
 def printable(text: str, *, backslashes: bool = True) -> str:
@@ -76,36 +77,38 @@ class Problem:
         }
 
 
-class ColumnFinder(Protocol):
-    """Finds the column of ``needle`` (``<tag`` or ``name=``) on a 1-based line; 0 if absent."""
-
-    def __call__(self, line: int, needle: str) -> int: ...
+def position_of(
+    element: etree._Element, *, positions: Positions | None = None, attribute: str | None = None,
+) -> Position:
+    """Where ``element``'s start tag (or its ``attribute``, when its start tag writes it)
+    begins; lxml's line and column 0 when the text is not at hand; 0, 0 when nothing is known.
+    """
+    found = None
+    if positions is not None:
+        if attribute is not None:
+            found = positions.attribute(element, attribute)
+        found = found or positions.start_tag(element)
+    line = element.sourceline
+    return found or Position(line if isinstance(line, int) and line > 0 else 0, 0)
 
 
 def problem_at(
     path: str, element: etree._Element | None, message: str, *,
-    columns: ColumnFinder | None = None, attribute: str | None = None,
+    positions: Positions | None = None, attribute: str | None = None,
 ) -> Problem:
     """A problem located at ``element`` (and at its ``attribute`` when given).
 
-    lxml knows an element's line and path but not its column; ``columns``, when the document's
-    text is at hand, finds the start tag (or the attribute) on that line.
+    lxml knows an element's line and path but not its column; ``positions``, when the
+    document's text is at hand, finds where the start tag (or the attribute) begins.
     """
     if element is None:
         return Problem(path, 0, 0, message)
-    line = element.sourceline if isinstance(element.sourceline, int) else 0
-    column = 0
-    if columns is not None and line > 0 and isinstance(element.tag, str):
-        qname = etree.QName(element)
-        tag = f"<{element.prefix}:{qname.localname}" if element.prefix else f"<{qname.localname}"
-        if attribute is not None:
-            column = columns(line, f"{attribute}=")
-        column = column or columns(line, tag)
+    line, column = position_of(element, positions=positions, attribute=attribute)
     try:
-        where = element.getroottree().getpath(element)
+        element_path = element.getroottree().getpath(element)
     except (ValueError, TypeError):
-        where = ""
-    return Problem(path, max(line, 0), column, message, where)
+        element_path = ""
+    return Problem(path, line, column, message, element_path)
 
 
 class GueststateError(Exception):

@@ -18,6 +18,7 @@ from pathlib import Path
 from lxml import etree
 
 from gueststate import releases, xmlsafe
+from gueststate.positions import Positions
 from gueststate.problems import GueststateError, Problem, problem_at
 
 #: Format name (the root element) → schema file name.
@@ -278,21 +279,22 @@ def _too_new(
     """One problem per construct the release lacks, at its first use in the document."""
     if not later:
         return []
-    lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
+    positions = Positions(source) if source is not None else None
     problems = []
     for addition in later:
-        element, needle = _first_use(addition, root)
-        line = line_of(element)
-        column = _column_of(lines, line, needle) if lines else 0
-        problems.append(Problem(
-            path, line, column, f"{addition.describe()}: libvirt {addition.since} or newer",
-            element.getroottree().getpath(element),
-        ))
+        element, attribute = _first_use(addition, root)
+        problem = problem_at(
+            path, element, f"{addition.describe()}: libvirt {addition.since} or newer",
+            positions=positions, attribute=attribute,
+        )
+        problems.append(problem if problem.line else replace(problem, line=line_of(element)))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.message))
 
 
-def _first_use(addition: releases.Addition, root: etree._Element) -> tuple[etree._Element, str]:
-    """The first element that uses ``addition``, and what to look for on its line."""
+def _first_use(
+    addition: releases.Addition, root: etree._Element
+) -> tuple[etree._Element, str | None]:
+    """The first element that uses ``addition``, and its attribute at fault, if any."""
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -304,22 +306,22 @@ def _first_use(addition: releases.Addition, root: etree._Element) -> tuple[etree
         if addition.kind == "element" and element.tag == addition.name and (
             addition.value is None or element.get(str(addition.owner)) == addition.value
         ):
-            return element, f"<{element.tag}"
+            return element, None
         if addition.kind == "attribute" and addition.name in element.attrib and (
             addition.value is None or element.get(addition.name) == addition.value
         ):
-            return element, f"{addition.name}="
+            return element, addition.name
         if addition.kind == "value" and addition.owner is not None and (
             element.get(addition.owner) == addition.value
         ):
-            return element, f"{addition.owner}="
+            return element, addition.owner
         if addition.kind == "absent" and element.tag == addition.owner and (
             element.find(str(addition.name)) is None
         ):
-            return element, f"<{element.tag}"
+            return element, None
         if addition.kind not in ("element", "attribute") and element.tag == addition.owner:
-            return element, f"<{element.tag}"
-    return root, f"<{root.tag}"
+            return element, None
+    return root, None
 
 
 def _strict_embedded(
@@ -358,7 +360,7 @@ def _problems_from_log(
     log: etree._ListErrorLog, top: etree._Element, path: str, source: bytes | None = None
 ) -> list[Problem]:
     """Problems from libxml2's log; ``top`` is the element that was validated as the root."""
-    lines = source.decode("utf-8", "replace").splitlines() if source is not None else []
+    positions = Positions(source) if source is not None else None
     seen: set[tuple[int, int, str]] = set()
     problems: list[Problem] = []
     for entry in log:
@@ -366,10 +368,11 @@ def _problems_from_log(
         problem = Problem(path, entry.line, max(entry.column, 0), message)
         found = _find(top, entry.path) if entry.path else None
         if found and isinstance(found[0], etree._Element):
-            # libxml2 often reports line 0; the node's own line is better
-            at = problem_at(path, found[0], message,
-                            columns=lambda line, needle: _column_of(lines, line, needle))
-            problem = replace(at, line=line_of(found[0]), column=problem.column or at.column)
+            # libxml2 often reports line 0 and no column; the node's own position is better
+            at = problem_at(path, found[0], message, positions=positions)
+            if problem.column or not at.column:
+                at = replace(at, line=line_of(found[0]), column=problem.column)
+            problem = at
         key = (problem.line, problem.column, message)
         if key in seen or problem.line <= 0:
             continue
@@ -398,12 +401,6 @@ def prepare(schema: str | None = None) -> None:
     for name in [schema] if schema else FORMATS:
         compiled(schema_path(name))
         prepare_diagnosis(schema_path(name))
-
-
-def _column_of(lines: list[str], line: int, needle: str) -> int:
-    from gueststate.diagnose import column_of
-
-    return column_of(lines, line, needle)
 
 
 def _find(top: etree._Element, node_path: str) -> list[object] | None:

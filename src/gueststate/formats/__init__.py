@@ -113,8 +113,9 @@ def align(
     A snapshot without a name is named after ``creation_time`` (default: now), as libvirt
     names it.  ``redefine`` and ``disk_only`` are libvirt's snapshot flags of those names
     (parse the document with the same flags).  ``libvirt_version`` words refusals as that
-    release does where it differs from 11.3.0.  Problems of ``align`` carry the path
-    ``<model>``.
+    release does where it differs from 11.3.0.  Problems of ``align`` name the element at
+    fault in the document the model was read from (its path, line and column); a model built
+    in Python has the path ``<model>``.
     """
     if isinstance(model, DomainBackup):
         if suffix is None:

@@ -12,7 +12,6 @@ from gueststate.formats import checkpoint as checkpoint_rules
 from gueststate.formats import snapshot as snapshot_rules
 from gueststate.formats.backup import BackupDisk, DomainBackup
 from gueststate.formats.checkpoint import CheckpointDisk, DomainCheckpoint
-from gueststate.formats.common import model_error
 from gueststate.formats.domain import Domain, DomainDisk
 from gueststate.formats.location import Location
 from gueststate.formats.rules import SPECIFIED_TWICE, Listed, enforce
@@ -23,8 +22,7 @@ from gueststate.formats.snapshot import (
     SnapshotSource,
 )
 
-#: Where alignment problems are: in the definition given as a model.
-MODEL = Location("<model>")
+Definition = DomainBackup | DomainCheckpoint | DomainSnapshot
 #: The release whose behaviour the model follows; others are named where they differ.
 MODEL_RELEASE = "11.3.0"
 
@@ -43,27 +41,41 @@ def regular_file(path: str) -> bool:
         return False
 
 
+def _origin(definition: Definition, root: str) -> Location:
+    """Where ``definition`` was read from, so that a refusal names the element at fault (its
+    line and column); a place in a model, without either, for one built in Python."""
+    return definition.origin or Location("<model>", (root,))
+
+
+def _document(place: Location) -> Location:
+    """The document of ``place`` but no element in it: where a refusal goes that no element of
+    the definition is at fault for (the domain lacks something)."""
+    return Location(place.path)
+
+
 def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBackup:
     """Every domain disk in the backup, modes and checkpoints filled, target names generated.
 
     Listed disks keep their order; the others follow in domain order, backed up only when no
     disk was listed.  Generated targets are ``<source>.<suffix>``.
     """
+    origin = _origin(backup, "domainbackup")
     if not domain.disks:
-        raise model_error("domain must have at least one disk to perform backup")
+        raise _document(origin).error("domain must have at least one disk to perform backup")
     disks: list[BackupDisk] = []
     names = [disk.name for disk in backup.disks]  # libvirt knows backup disks by name
     first: dict[str, int] = {}
     for index, name in enumerate(names):
         first.setdefault(name, index)
     for index, disk in enumerate(backup.disks):
+        place = origin.at(f"disks/disk[{index + 1}]")
         found = domain.disk_by_target(disk.name)
         if found is None:
-            raise model_error(f"no disk named '{disk.name}'")
-        enforce(backup_rules.DISK_RULES, Listed(backup, index, names, first=first),
-                MODEL.at(f"domainbackup/disks/disk[{index + 1}]"), "align")
+            raise place.at("@name").error(f"no disk named '{disk.name}'")
+        enforce(backup_rules.DISK_RULES, Listed(backup, index, names, first=first), place,
+                "align")
         if disk.backup:
-            disk = _assign_store(disk, found, suffix)
+            disk = _assign_store(disk, found, suffix, place)
         disks.append(disk)
     back_up_all = not backup.disks
     listed = {disk.name for disk in disks}
@@ -71,21 +83,25 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
         if found.target in listed:
             continue
         if back_up_all and not found.empty and not found.readonly:
-            disks.append(_assign_store(BackupDisk(found.target), found, suffix))
+            disks.append(_assign_store(BackupDisk(found.target), found, suffix,
+                                       _document(origin)))
         else:
             disks.append(BackupDisk(found.target, backup=False))
     aligned = backup.with_disks(tuple(_fill_mode(disk, backup.incremental) for disk in disks))
-    enforce(backup_rules.BACKUP_RULES, aligned, MODEL.at("domainbackup"), "align")
-    return aligned
+    enforce(backup_rules.BACKUP_RULES, aligned, origin, "align")
+    return replace(aligned, origin=None)
 
 
-def _assign_store(disk: BackupDisk, found: DomainDisk, suffix: str) -> BackupDisk:
+def _assign_store(
+    disk: BackupDisk, found: DomainDisk, suffix: str, place: Location
+) -> BackupDisk:
+    """The disk with its store named; ``place`` is where the definition lists it."""
     if found.empty:
-        raise model_error(f"disk '{disk.name}' has no media")
+        raise place.error(f"disk '{disk.name}' has no media")
     if disk.store.path:
         return disk
     if found.type != "file":
-        raise model_error(f"refusing to generate file name for disk '{disk.name}'")
+        raise place.error(f"refusing to generate file name for disk '{disk.name}'")
     store = replace(disk.store, path=f"{found.source}.{suffix}")
     return replace(disk, type="file", store=store)
 
@@ -102,38 +118,41 @@ def _fill_mode(disk: BackupDisk, incremental: str | None) -> BackupDisk:
     return replace(disk, backupmode=mode, incremental=checkpoint)
 
 
-def _resolved(domain: Domain, names: Sequence[str]) -> Iterator[tuple[int, DomainDisk,
-                                                                      Sequence[str],
-                                                                      dict[str, int]]]:
+def _resolved(
+    domain: Domain, names: Sequence[str], disks: Location
+) -> Iterator[tuple[int, DomainDisk, Sequence[str], dict[str, int], Location]]:
     """Each listed name's index and domain disk, with the targets resolved so far and where
-    each first appeared (what libvirt's "specified twice" compares); an unknown name is
-    refused."""
+    each first appeared (what libvirt's "specified twice" compares), and where the entry is
+    in the definition (``disks`` is its disk list); an unknown name is refused."""
     targets: list[str] = []  # shared: entry i is judged when it holds i + 1 targets
     first: dict[str, int] = {}
     for index, name in enumerate(names):
+        place = disks.at(f"disk[{index + 1}]")
         found = domain.disk_by_name(name)
         if found is None:
-            raise model_error(f"no disk named '{name}'")
+            raise place.at("@name").error(f"no disk named '{name}'")
         targets.append(found.target)
         first.setdefault(found.target, index)
-        yield index, found, targets, first
+        yield index, found, targets, first, place
 
 
 def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainCheckpoint:
     """Every domain disk, in domain order, with its bitmap named after the checkpoint."""
+    origin = _origin(checkpoint, "domaincheckpoint")
     if len(checkpoint.disks) > len(domain.disks):
-        raise model_error("too many disk checkpoint requests for domain")
+        raise origin.at("disks").error("too many disk checkpoint requests for domain")
     if not domain.disks:
-        raise model_error("domain must have at least one disk to perform checkpoints")
+        raise _document(origin).error(
+            "domain must have at least one disk to perform checkpoints")
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
     names = [disk.name for disk in checkpoint.disks]
-    for index, found, targets, first in _resolved(domain, names):
+    for index, found, targets, first, place in _resolved(domain, names, origin.at("disks")):
         disk = checkpoint.disks[index]
         enforce(checkpoint_rules.DISK_RULES, Listed(checkpoint, index, targets, first=first),
-                MODEL.at(f"domaincheckpoint/disks/disk[{index + 1}]"), "align")
+                place, "align")
         if disk.checkpoint != "no" and (found.empty or found.readonly):
-            raise model_error(f"disk '{disk.name}' is empty or readonly")
+            raise place.error(f"disk '{disk.name}' is empty or readonly")
         chosen[found.target] = replace(disk, name=found.target)
     disks = []
     for found in domain.disks:
@@ -142,7 +161,7 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
         if disk.checkpoint == "bitmap" and disk.bitmap is None:
             disk = replace(disk, bitmap=checkpoint.name)
         disks.append(disk)
-    return replace(checkpoint, disks=tuple(disks))
+    return replace(checkpoint, disks=tuple(disks), origin=None)
 
 
 def align_snapshot(
@@ -164,16 +183,16 @@ def align_snapshot(
     existing regular file (``is_regular_file``). ``libvirt_version`` picks the words of the
     release whose refusals differ from 11.3.0's.
     """
+    origin = _origin(snapshot, "domainsnapshot")
     if len(snapshot.disks) > len(domain.disks):
-        raise model_error("too many disk snapshot requests for domain")
+        raise origin.at("disks").error("too many disk snapshot requests for domain")
     if not domain.disks:
-        return snapshot
+        return replace(snapshot, origin=None)
     require_match = uniform_internal and default_location == "internal"
-    chosen: dict[str, SnapshotDisk] = {}
+    chosen: dict[str, tuple[SnapshotDisk, Location]] = {}
     names = [disk.name for disk in snapshot.disks]
-    for index, found, targets, first in _resolved(domain, names):
+    for index, found, targets, first, place in _resolved(domain, names, origin.at("disks")):
         disk = snapshot.disks[index]
-        place = MODEL.at(f"domainsnapshot/disks/disk[{index + 1}]")
         enforce((SPECIFIED_TWICE,), Listed(snapshot, index, targets, first=first), place)
         mode = disk.snapshot
         if mode is None:
@@ -181,17 +200,18 @@ def align_snapshot(
             mode = own if own and (not require_match or own == "no") else default_location
         elif require_match and mode != default_location and not (
                 mode == "no" and found.snapshot == "no"):
-            raise model_error(f"disk '{disk.name}' must use snapshot mode '{default_location}'")
+            raise place.at("@snapshot").error(
+                f"disk '{disk.name}' must use snapshot mode '{default_location}'")
         decided = replace(disk, snapshot=mode)
         enforce(snapshot_rules.DISK_RULES,
                 Listed(snapshot, index, targets, decided, first), place, "align")
-        chosen[found.target] = replace(disk, name=found.target, snapshot=mode)
+        chosen[found.target] = (replace(disk, name=found.target, snapshot=mode), place)
     disks: list[SnapshotDisk] = []
     taken: dict[str, str] = {}  # a file name some earlier disk uses -> that disk
     for found in domain.disks:
-        listed = chosen.get(found.target)
+        listed, place = chosen.get(found.target), _document(origin)
         if listed is not None:
-            disk = listed
+            disk, place = listed
         elif found.empty:
             disk = SnapshotDisk(found.target, "no")
         elif not force_default and found.snapshot:
@@ -200,28 +220,30 @@ def align_snapshot(
             disk = SnapshotDisk(found.target, default_location)
         if disk.snapshot == "external" and not disk.source.path:
             disk = _external_name(snapshot, disk, found, taken, is_regular_file,
-                                  libvirt_version)
+                                  libvirt_version, place)
         if disk.source.path:
             taken.setdefault(disk.source.path, disk.name)
         disks.append(disk)
-    return replace(snapshot, disks=tuple(disks))
+    return replace(snapshot, disks=tuple(disks), origin=None)
 
 
 def _external_name(
     snapshot: DomainSnapshot, disk: SnapshotDisk, found: DomainDisk,
     taken: dict[str, str], is_regular_file: Callable[[str], bool], libvirt_version: str,
+    place: Location,
 ) -> SnapshotDisk:
+    """The disk with its new image named; ``place`` is where the definition lists it."""
     if disk.type != "file":
-        raise model_error(f"cannot generate external snapshot name for disk '{disk.name}' on "
+        raise place.error(f"cannot generate external snapshot name for disk '{disk.name}' on "
                           f"a '{disk.type}' device")
     if not found.source:
-        raise model_error(f"cannot generate external snapshot name for disk '{disk.name}' "
+        raise place.error(f"cannot generate external snapshot name for disk '{disk.name}' "
                           "without source")
     if not is_regular_file(found.source):
         missing = (f"({found.source}) doesn't exist or is not a regular file"
                    if release_key(libvirt_version) > release_key(MODEL_RELEASE)  # seen in 12.9.0
                    else "is not a regular file")
-        raise model_error(f"source for disk '{disk.name}' {missing}; refusing to generate "
+        raise place.error(f"source for disk '{disk.name}' {missing}; refusing to generate "
                           "external snapshot name")
     base = found.source
     dot = base.rfind(".")
@@ -229,7 +251,7 @@ def _external_name(
         base = base[:dot]
     path = f"{base}.{snapshot.name if snapshot.name is not None else snapshot.creation_time}"
     if path in taken:
-        raise model_error(f"cannot generate external snapshot name for disk '{disk.name}': "
+        raise place.error(f"cannot generate external snapshot name for disk '{disk.name}': "
                           f"collision with disk '{taken[path]}'")
     return replace(disk, source=replace(disk.source or SnapshotSource(), path=path))
 
@@ -280,23 +302,25 @@ def redefine_snapshot(
     guest ``domain``: parse it with ``redefine``.  Its disks are aligned against the domain
     the snapshot itself records, not the guest's present one.  ``existing`` names the
     guest's snapshots, when known, so that a parent must be one of them."""
+    origin = _origin(snapshot, "domainsnapshot")
     parent = snapshot.parent
     if parent is not None and existing is not None:
         if parent == snapshot.name:
-            raise model_error(f"cannot set moment {parent} as its own parent")
+            raise origin.at("parent").error(f"cannot set moment {parent} as its own parent")
         if parent not in existing:
-            raise model_error(f"parent {parent} for moment {snapshot.name} not found")
+            raise origin.at("parent").error(
+                f"parent {parent} for moment {snapshot.name} not found")
     if disk_only and snapshot.state != "disk-snapshot":
-        raise model_error(f"disk-only flag for snapshot {snapshot.name} requires "
-                          "disk-snapshot state")
+        raise origin.at("state").error(f"disk-only flag for snapshot {snapshot.name} requires "
+                                       "disk-snapshot state")
     recorded = None
     if snapshot.domain is not None:
         recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>")
         if domain.uuid is not None and recorded.uuid != domain.uuid:
-            raise model_error(f"definition for snapshot {snapshot.name} must use uuid "
-                              f"{domain.uuid}")
+            raise origin.at("domain").error(f"definition for snapshot {snapshot.name} must use "
+                                            f"uuid {domain.uuid}")
     if recorded is None:
-        raise model_error("missing domain in snapshot")
+        raise origin.at("domain").error("missing domain in snapshot")  # a uuid alone
     external = snapshot.state == "disk-snapshot" or (
         snapshot.memory is not None and snapshot.memory.snapshot == "external") or any(
         disk.snapshot == "external" for disk in snapshot.disks)

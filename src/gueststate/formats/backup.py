@@ -94,6 +94,9 @@ class DomainBackup:
     server: BackupServer | None = None
     disks: tuple[BackupDisk, ...] = ()
     private_data: RawElement | None = None
+    #: Where the definition was read from (its root element), so that alignment can name the
+    #: element at fault; None for a definition built in Python or completed by alignment.
+    origin: Location | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_xml(
@@ -129,7 +132,8 @@ class DomainBackup:
         private = root.find("privateData") if internal else None
         return replace(
             backup, disks=tuple(disks),
-            private_data=RawElement.from_element(private) if private is not None else None)
+            private_data=RawElement.from_element(private) if private is not None else None,
+            origin=source.locate(root))
 
     def to_xml(self) -> str:
         """libvirt's canonical text of this definition."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
@@ -40,6 +40,9 @@ class DomainCheckpoint:
     creation_time: int | None = None
     disks: tuple[CheckpointDisk, ...] = ()
     domain: RawElement | None = None
+    #: Where the definition was read from (its root element), so that alignment can name the
+    #: element at fault; None for a definition built in Python or completed by alignment.
+    origin: Location | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_xml(
@@ -73,6 +76,7 @@ class DomainCheckpoint:
             creation_time=int(created) if created and digits(created) else None,
             disks=_parse_disks(source, root),
             domain=RawElement.from_element(domain) if domain is not None else None,
+            origin=source.locate(root),
         )
 
     def created(self, creation_time: int) -> DomainCheckpoint:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
 from gueststate.formats.canonical import Tag
 from gueststate.formats.location import FormatError, Location, locate
+from gueststate.positions import Positions
 from gueststate.problems import Problem
 
 #: Image formats libvirt's C parser accepts in ``<driver type=...>``; not ``luks``, and not
@@ -32,14 +33,14 @@ def digits(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a document came from (its path and, to find columns, its lines)."""
+    """Where a document came from (its path and, to find columns, its text's positions)."""
 
     path: str
-    lines: tuple[str, ...] = ()
+    positions: Positions | None = field(default=None, compare=False)
 
     def locate(self, element: etree._Element | None) -> Location:
         """Where ``element`` is in the document."""
-        return locate(self.path, self.lines, element)
+        return locate(self.path, self.positions, element)
 
     def fail(self, element: etree._Element | None, message: str) -> FormatError:
         """libvirt's error ``message`` located at ``element``."""

@@ -9,6 +9,7 @@ from lxml import etree
 
 from gueststate.formats.common import Source, attr, format_uuid, text_of
 from gueststate.formats.reading import parse_root
+from gueststate.positions import Positions
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Domain:
     @classmethod
     def from_xml(cls, data: bytes | str, path: str = "<string>") -> Domain:
         """Read a ``<domain>`` document (parsed through :mod:`gueststate.xmlsafe`)."""
-        return cls.from_element(parse_root(data, path).getroot(), Source(path))
+        return cls.from_element(parse_root(data, path).getroot(), Source(path, Positions(data)))
 
     @classmethod
     def from_element(cls, root: etree._Element, source: Source) -> Domain:

@@ -6,12 +6,12 @@ itself, :meth:`Location.problem` is the one place to pass it on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from gueststate.problems import GueststateError, Problem
+from gueststate.positions import Position, Positions
+from gueststate.problems import GueststateError, Problem, position_of
 
 
 class FormatError(GueststateError):
@@ -22,15 +22,15 @@ class FormatError(GueststateError):
 class Location:
     """A place in a definition; ``line`` and ``column`` are 0 for a model built in Python.
 
-    A place in a parsed document keeps its element (``node``) and the document's lines.
-    Line, column and element path are worked out only when a problem is reported, so that
-    parsing a definition of many disks stays linear.
+    A place in a parsed document keeps the element its ``steps`` start from (``anchor``) and
+    the document's positions.  The element at the place, its line, column and path are worked
+    out only when a problem is reported, so that parsing or aligning a definition of many
+    disks stays linear.
     """
 
     path: str = "<model>"
     steps: tuple[str, ...] = ()
-    node: etree._Element | None = field(default=None, compare=False, repr=False)
-    lines: Sequence[str] = field(default=(), compare=False, repr=False)
+    positions: Positions | None = field(default=None, compare=False, repr=False)
     #: The element the ``steps`` start from (its path in the document comes first).
     anchor: etree._Element | None = field(default=None, compare=False, repr=False)
 
@@ -42,22 +42,40 @@ class Location:
         return "/".join([*start, *self.steps])
 
     @property
+    def node(self) -> etree._Element | None:
+        """The element at the place, or the nearest one above it that the document has."""
+        node = self.anchor
+        for where in self.steps:
+            child = where.split("/@")[0] if not where.startswith("@") else ""
+            found = node.find(child) if node is not None and child else None
+            node = node if found is None else found
+        return node
+
+    @property
     def line(self) -> int:
-        node = self.node
-        return node.sourceline if node is not None and isinstance(node.sourceline, int) else 0
+        """The line where the element's start tag begins; 0 for a model built in Python."""
+        return self._start.line
 
     @property
     def column(self) -> int:
-        return 0 if self.node is None else _column(self.lines, self.line, self.node)
+        """The column of that start tag's ``<``; 0 when the document's text is not at hand."""
+        return self._start.column
+
+    @property
+    def _start(self) -> Position:
+        """Where the node's start tag begins (0, 0 for a model built in Python)."""
+        node = self.node
+        return Position(0, 0) if node is None else position_of(node, positions=self.positions)
+
+    def __reduce__(self) -> tuple[type[Location], tuple[str, tuple[str, ...]]]:
+        # A pickle or a copy keeps the path and the element path, not the parsed document (an
+        # lxml element cannot be pickled): its problems then name no line.
+        element = self.element
+        return Location, (self.path, (element,) if element else ())
 
     def at(self, where: str) -> Location:
         """The place of ``where`` (``@name``, ``server``, ``disks/disk[2]``) below this one."""
-        if not where:
-            return self
-        moved = replace(self, steps=(*self.steps, where))
-        child = where.split("/@")[0] if not where.startswith("@") else ""
-        found = self.node.find(child) if self.node is not None and child else None
-        return moved if found is None else replace(moved, node=found)
+        return replace(self, steps=(*self.steps, where)) if where else self
 
     def problem(self, message: str) -> Problem:
         """A problem at this place, worded as libvirt words it."""
@@ -68,29 +86,10 @@ class Location:
         return FormatError([self.problem(message)])
 
 
-def locate(path: str, lines: Sequence[str], element: etree._Element | None) -> Location:
-    """The location of a parsed ``element`` of the document at ``path`` (text ``lines``)."""
+def locate(
+    path: str, positions: Positions | None, element: etree._Element | None
+) -> Location:
+    """The location of a parsed ``element`` of the document at ``path``."""
     if element is None:
         return Location(path)
-    return Location(path, (), element, lines, anchor=element)
-
-
-def _column(lines: Sequence[str], line: int, element: etree._Element) -> int:
-    """1-based column of the element's start tag (lxml knows only lines): the n-th ``<tag`` of
-    its line, n counting the same-named elements opened before it there; 0 when unknown."""
-    if not 0 < line <= len(lines):
-        return 0
-    earlier = 0
-    for other in element.getroottree().iter(element.tag):
-        if other is element:
-            break
-        earlier += other.sourceline == line
-    text, needle, found = lines[line - 1], f"<{element.tag}", -1
-    while earlier >= 0:
-        found = text.find(needle, found + 1)
-        if found < 0:
-            return 0
-        after = text[found + len(needle):found + len(needle) + 1]
-        if not (after.isalnum() or after in ("_", "-", ".", ":")):
-            earlier -= 1
-    return found + 1
+    return Location(path, (), positions, anchor=element)

@@ -7,6 +7,7 @@ from lxml import etree
 from gueststate import schemas, xmlsafe
 from gueststate.formats.common import Source
 from gueststate.formats.location import FormatError
+from gueststate.positions import Positions
 from gueststate.problems import Problem
 
 
@@ -39,5 +40,4 @@ def load(
         raise FormatError([Problem(
             path, schemas.line_of(root), 1, f"unknown root element '{root.tag}' (known: {known})"
         )])
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    return root, Source(path, tuple(text.splitlines()))
+    return root, Source(path, Positions(data))

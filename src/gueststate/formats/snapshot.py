@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
@@ -145,6 +145,9 @@ class DomainSnapshot:
     inactive_domain: RawElement | None = None
     cookie: RawElement | None = None
     active: bool | None = None
+    #: Where the definition was read from (its root element), so that alignment can name the
+    #: element at fault; None for a definition built in Python or completed by alignment.
+    origin: Location | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_xml(
@@ -207,6 +210,7 @@ class DomainSnapshot:
             cookie=RawElement.from_element(cookie) if cookie is not None and len(cookie)
             else None,
             active=None if active is None else active.strip() == "1",
+            origin=source.locate(root),
         )
 
     def created(self, creation_time: int) -> DomainSnapshot:
