@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, Literal
 
 NodeKind = Literal[
@@ -108,6 +109,58 @@ class Node:
         if self.children:
             out["children"] = [child.to_dict() for child in self.children]
         return out
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict(), separators=(",", ":"))``, the same text made faster.
+
+        The tree shares the subtree of a define between the places that use it (libvirt's
+        domain grammar: 5,000 nodes written out as 33,000), so each node's text is made once
+        and repeated, instead of building and encoding a dictionary at every place.
+        """
+        return _json(self, {})
+
+
+def _json(node: Node, made: dict[int, str]) -> str:
+    """The compact JSON of ``node``, key for key as :meth:`Node.to_dict` orders them; ``made``
+    holds the text of the nodes already written, by identity (the tree is read-only)."""
+    text = made.get(id(node))
+    if text is not None:
+        return text
+    parts = ['{"kind":', _quote(node.kind)]
+    if node.name is not None:
+        parts += (',"name":', _quote(node.name))
+    if node.namespace:
+        parts += (',"namespace":', _quote(node.namespace))
+    if node.prefix:
+        parts += (',"prefix":', _quote(node.prefix))
+    if node.datatype is not None:
+        parts += (',"datatype":', _quote(node.datatype))
+        if node.datatype_library:
+            parts += (',"datatypeLibrary":', _quote(node.datatype_library))
+    if node.params:
+        parts += (',"params":{',
+                  ",".join(f"{_quote(key)}:{_quote(value)}" for key, value in node.params.items()),
+                  "}")
+    if node.value is not None:
+        parts += (',"value":', _quote(node.value))
+    if node.except_ is not None:
+        parts += (',"except":', _json(node.except_, made))
+    if node.name_except is not None:
+        parts += (',"nameExcept":', _quote(node.name_except))
+    if node.target is not None:
+        parts += (',"target":', _quote(node.target))
+    if node.documentation:
+        parts += (',"documentation":', _quote(node.documentation))
+    if node.since:
+        parts += (',"since":', _quote(node.since))
+    if node.default is not None:
+        parts += (',"default":', _quote(node.default))
+    if node.children:
+        parts += (',"children":[', ",".join([_json(child, made) for child in node.children]),
+                  "]")
+    parts.append("}")
+    text = made[id(node)] = "".join(parts)
+    return text
 
 
 _URI_WORDS_SKIPPED = frozenset(
