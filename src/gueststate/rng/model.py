@@ -114,53 +114,68 @@ class Node:
         """``json.dumps(self.to_dict(), separators=(",", ":"))``, the same text made faster.
 
         The tree shares the subtree of a define between the places that use it (libvirt's
-        domain grammar: 5,000 nodes written out as 33,000), so each node's text is made once
-        and repeated, instead of building and encoding a dictionary at every place.
+        domain grammar: 5,000 nodes written out as 33,000), so each node is encoded once and
+        its text repeated, instead of building and encoding a dictionary at every place.
         """
-        return _json(self, {})
+        out: list[str] = []
+        _write_json(self, out, {})
+        return "".join(out)
 
 
-def _json(node: Node, made: dict[int, str]) -> str:
-    """The compact JSON of ``node``, key for key as :meth:`Node.to_dict` orders them; ``made``
-    holds the text of the nodes already written, by identity (the tree is read-only)."""
-    text = made.get(id(node))
-    if text is not None:
-        return text
-    parts = ['{"kind":', _quote(node.kind)]
+def _write_json(node: Node, out: list[str], spans: dict[int, tuple[int, int]]) -> None:
+    """Append the compact JSON of ``node`` to ``out`` in pieces, key for key as
+    :meth:`Node.to_dict` orders them.
+
+    ``spans`` holds where the pieces of each node already written lie in ``out``, by identity
+    (the tree is read-only): a shared subtree met again repeats those pieces, references
+    only.  Joining each subtree into a string of its own would copy the deep ones once per
+    level: 27 MB for the 2 MB of libvirt's domain grammar.
+    """
+    span = spans.get(id(node))
+    if span is not None:
+        out += out[span[0]:span[1]]
+        return
+    first = len(out)
+    head = '{"kind":' + _quote(node.kind)
     if node.name is not None:
-        parts += (',"name":', _quote(node.name))
+        head += ',"name":' + _quote(node.name)
     if node.namespace:
-        parts += (',"namespace":', _quote(node.namespace))
+        head += ',"namespace":' + _quote(node.namespace)
     if node.prefix:
-        parts += (',"prefix":', _quote(node.prefix))
+        head += ',"prefix":' + _quote(node.prefix)
     if node.datatype is not None:
-        parts += (',"datatype":', _quote(node.datatype))
+        head += ',"datatype":' + _quote(node.datatype)
         if node.datatype_library:
-            parts += (',"datatypeLibrary":', _quote(node.datatype_library))
+            head += ',"datatypeLibrary":' + _quote(node.datatype_library)
     if node.params:
-        parts += (',"params":{',
-                  ",".join(f"{_quote(key)}:{_quote(value)}" for key, value in node.params.items()),
-                  "}")
+        head += ',"params":{' + ",".join(
+            [f"{_quote(key)}:{_quote(value)}" for key, value in node.params.items()]) + "}"
     if node.value is not None:
-        parts += (',"value":', _quote(node.value))
+        head += ',"value":' + _quote(node.value)
     if node.except_ is not None:
-        parts += (',"except":', _json(node.except_, made))
+        out.append(head + ',"except":')
+        _write_json(node.except_, out, spans)
+        head = ""
     if node.name_except is not None:
-        parts += (',"nameExcept":', _quote(node.name_except))
+        head += ',"nameExcept":' + _quote(node.name_except)
     if node.target is not None:
-        parts += (',"target":', _quote(node.target))
+        head += ',"target":' + _quote(node.target)
     if node.documentation:
-        parts += (',"documentation":', _quote(node.documentation))
+        head += ',"documentation":' + _quote(node.documentation)
     if node.since:
-        parts += (',"since":', _quote(node.since))
+        head += ',"since":' + _quote(node.since)
     if node.default is not None:
-        parts += (',"default":', _quote(node.default))
+        head += ',"default":' + _quote(node.default)
     if node.children:
-        parts += (',"children":[', ",".join([_json(child, made) for child in node.children]),
-                  "]")
-    parts.append("}")
-    text = made[id(node)] = "".join(parts)
-    return text
+        out.append(head + ',"children":[')
+        for index, child in enumerate(node.children):
+            if index:
+                out.append(",")
+            _write_json(child, out, spans)
+        out.append("]}")
+    else:
+        out.append(head + "}")
+    spans[id(node)] = (first, len(out))
 
 
 _URI_WORDS_SKIPPED = frozenset(
