@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from libvirt_schemas import libvirt_schema_dir
 
 from gueststate.cli import main
+from gueststate.rng import read_grammar
 
 GRAMMAR = """<grammar xmlns="http://relaxng.org/ns/structure/1.0"
     xmlns:gs="urn:x-gueststate:annotations">
@@ -40,6 +42,46 @@ def test_json_is_the_tree(grammar: Path, capsys: pytest.CaptureFixture[str]) -> 
         "push", "pull"]
     assert disks["kind"] == "zeroOrMore"
     assert disks["children"][0]["since"] == "6.0.0"
+
+
+#: Every field of a node, with text JSON must escape: quotes, backslashes, controls, non-ASCII.
+EVERY_FIELD = """<grammar xmlns="http://relaxng.org/ns/structure/1.0"
+    xmlns:a="http://relaxng.org/ns/compatibility/annotations/1.0"
+    xmlns:x="urn:x" datatypeLibrary="http://www.w3.org/2001/XMLSchema-datatypes">
+  <start><element name="r"><ref name="shared"/><element name="again"><ref name="shared"/>
+    </element><ref name="r"/></element></start>
+  <define name="r"><element name="r2"><zeroOrMore><ref name="r"/></zeroOrMore></element></define>
+  <define name="shared">
+    <a:documentation>Caf\u00e9 "quoted" \\ back\u2028slash\ttab</a:documentation>
+    <optional><attribute name="x:mode" a:defaultValue="p&#x7f;ush"><choice>
+      <value type="string">\u00e9t\u00e9</value><value>pull</value></choice></attribute></optional>
+    <element><anyName><except><name>secret</name></except></anyName><text/></element>
+    <data type="string"><param name="pattern">[a-z]+"\\d</param>
+      <except><value>no</value></except></data>
+  </define>
+</grammar>
+"""
+
+
+@pytest.mark.parametrize("source", ["every field", "our schemas", "libvirt domain.rng"])
+def test_json_is_json_dumps_of_the_tree(
+    source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The output is written without building a dictionary; it must be the very text
+    json.dumps makes of :meth:`Node.to_dict`, byte for byte."""
+    if source == "every field":
+        grammars = [tmp_path / "all.rng"]
+        grammars[0].write_text(EVERY_FIELD, encoding="utf-8")
+    elif source == "our schemas":
+        grammars = sorted((Path(__file__).resolve().parents[1] / "schemas").glob("domain*.rng"))
+    else:
+        grammars = [libvirt_schema_dir() / "domain.rng"]
+    for path in grammars:
+        start = read_grammar(path).start
+        assert main(["reference", str(path), "--format", "json"]) == 0
+        expected = json.dumps(start.to_dict(), separators=(",", ":")) + "\n"
+        assert capsys.readouterr().out == expected
+        assert start.to_json() == expected[:-1]
 
 
 def test_text_is_an_outline(grammar: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,9 +16,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gueststate import __version__, schemas, xmlsafe
 from gueststate.problems import Problem, printable, unicode_path
+
+if TYPE_CHECKING:
+    from gueststate import rng
+    from gueststate.rng.definitions import Definitions
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -279,20 +284,20 @@ def _xml_files_below(top: str, unreadable: list[str]) -> Iterator[str]:
 
 def _cmd_reference(args: argparse.Namespace) -> int:
     from gueststate import rng  # imported here: `validate` should not pay for it
-    from gueststate.forms import form_names
-    from gueststate.rng.definitions import read_definitions
-    from gueststate.rng.outline import definitions_outline, outline
 
-    data: Callable[[], object]
-    text: Callable[[], str]
+    as_json = args.output == "json"
+    output: Callable[[], str]
     try:
         os.close(xmlsafe.open_input(args.grammar))  # a FIFO or a link loop: say so first
         if args.by == "definition":
+            from gueststate.rng.definitions import read_definitions
+
             found = read_definitions(args.grammar)
-            data, text = found.to_dict, lambda: definitions_outline(found, form_names)
+            output = functools.partial(_definitions_json if as_json else _definitions_text, found)
         else:
-            model = rng.read_grammar(args.grammar)
-            data, text = model.start.to_dict, lambda: outline(model.start, form_names)
+            start = rng.read_grammar(args.grammar).start
+            # to_json: the text json.dumps(to_dict()) makes, each shared subtree written once.
+            output = start.to_json if as_json else functools.partial(_outline_text, start)
     except rng.GrammarError as error:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID
@@ -300,13 +305,30 @@ def _cmd_reference(args: argparse.Namespace) -> int:
         raise _cannot(args.grammar, "read", error) from None
     except RuntimeError as error:  # pathlib's "Symlink loop from ..." (Python < 3.13), included
         raise UsageError(f"{printable(str(args.grammar))}: cannot read: {error}") from None
-    if args.output == "json":
-        # One string, compact: json.dumps encodes in C, json.dump (which streams) in pure
-        # Python, eight times slower on libvirt's domain grammar; indenting would be slower still.
-        sys.stdout.write(json.dumps(data(), separators=(",", ":")) + "\n")
-    else:
-        sys.stdout.write(text())
+    sys.stdout.write(output() + "\n" if as_json else output())
     return EXIT_OK
+
+
+def _definitions_json(found: Definitions) -> str:
+    """One string, compact: json.dumps encodes in C, json.dump (which streams) in pure Python,
+    eight times slower on libvirt's domain grammar; indenting would be slower still."""
+    return json.dumps(found.to_dict(), separators=(",", ":"))
+
+
+def _outline_text(start: rng.Node) -> str:
+    """The text outline by path; its modules are imported only for text output."""
+    from gueststate.forms import form_names
+    from gueststate.rng.outline import outline
+
+    return outline(start, form_names)
+
+
+def _definitions_text(found: Definitions) -> str:
+    """The text outline by definition; its modules are imported only for text output."""
+    from gueststate.forms import form_names
+    from gueststate.rng.outline import definitions_outline
+
+    return definitions_outline(found, form_names)
 
 
 def _cmd_schemas(args: argparse.Namespace) -> int:

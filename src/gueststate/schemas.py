@@ -11,15 +11,20 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from gueststate import releases, xmlsafe
+from gueststate import xmlsafe
 from gueststate.positions import Positions
 from gueststate.problems import GueststateError, Problem, problem_at
+
+if TYPE_CHECKING:
+    # Imported where a libvirt version is given: the CLI builds its parser from this module,
+    # and `reference` or a plain `validate` should not pay for hashlib and the rest.
+    from gueststate import releases
 
 #: Format name (the root element) → schema file name.
 FORMATS: dict[str, str] = {
@@ -108,6 +113,8 @@ def compiled(path: Path) -> etree.RelaxNG:
     references must be plain relative paths below the grammar's directory, and libxml2
     compiles a private copy of exactly those files.
     """
+    import tempfile  # only when compiling: importing this module stays cheap for the CLI
+
     files = _grammar_files(path)
     with tempfile.TemporaryDirectory(prefix="gueststate-rng-") as private:
         for relative, data in files.items():
@@ -234,7 +241,11 @@ def check_libvirt_version(libvirt_version: str | None) -> None:
 
 
 def _release(libvirt_version: str | None) -> releases.Release | None:
-    return None if libvirt_version is None else releases.Release.parse(libvirt_version)
+    if libvirt_version is None:
+        return None
+    from gueststate import releases
+
+    return releases.Release.parse(libvirt_version)
 
 
 def validate_tree(
@@ -258,7 +269,12 @@ def validate_tree(
         )
         return ValidationResult(path, None, (replace(problem, line=line_of(root), column=1),))
     grammar = schema_path(name)
-    validator = compiled(grammar) if release is None else releases.compiled_for(grammar, release)
+    if release is None:
+        validator = compiled(grammar)
+    else:
+        from gueststate import releases
+
+        validator = releases.compiled_for(grammar, release)
     problems: list[Problem] = []
     if not validator.validate(tree):
         # libxml2 decides; the diagnosis only words the verdict better when it can.

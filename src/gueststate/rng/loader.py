@@ -223,8 +223,9 @@ class _Loader:
 
     def body(self, part: _Component, scope: _Scope) -> Pattern:
         """The pattern inside one ``define`` or ``start``, keeping the define's annotations."""
-        pattern = self.group(part.element, part.context, scope)
-        documentation, since = _annotations(part.element)
+        children, documentation_elements = _children(part.element)
+        pattern = self.group(part.element, children, part.context, scope)
+        documentation, since = _annotations(part.element, documentation_elements)
         if pattern.documentation is None and pattern.since is None:
             pattern.documentation, pattern.since = documentation, since
         return pattern
@@ -232,38 +233,45 @@ class _Loader:
     # -- patterns ------------------------------------------------------------------------
 
     def patterns(
-        self, element: etree._Element, context: _Context, scope: _Scope | None
+        self, element: etree._Element, children: list[etree._Element], context: _Context,
+        scope: _Scope | None,
     ) -> list[Pattern]:
-        """The child patterns of ``element``, at least one."""
-        children = [self.pattern(c, context, scope) for c in _rng_children(element)]
+        """The patterns of ``children`` (the RELAX NG children of ``element``), at least one."""
         if not children:
             raise fault(context.file, element, f"<{_local(element)}> needs a pattern inside")
-        return children
+        return [self.pattern(child, context, scope) for child in children]
 
-    def group(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
-        """The children of ``element`` as one pattern (a ``group`` when there are several)."""
-        children = self.patterns(element, context, scope)
-        if len(children) == 1:
-            return children[0]
-        return Pattern("group", context.file, _line(element), children)
+    def group(
+        self, element: etree._Element, children: list[etree._Element], context: _Context,
+        scope: _Scope | None,
+    ) -> Pattern:
+        """The ``children`` of ``element`` as one pattern (a ``group`` when there are several)."""
+        patterns = self.patterns(element, children, context, scope)
+        if len(patterns) == 1:
+            return patterns[0]
+        return Pattern("group", context.file, _line(element), patterns)
 
     def pattern(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
         """One pattern element, with what it inherits in ``context``."""
         context = _inherit(element, context)
         tag = _local(element)
         kind = cast(NodeKind, tag)
-        file, line = context.file, _line(element)
+        file, line = context.file, element.sourceline or 0
+        # Its children are read once, for the patterns and the annotations alike: this runs
+        # for every pattern of the grammar.
+        children, documentation = _children(element)
         if kind in _CONTAINERS:
             if kind in ("group", "interleave", "choice"):
-                pattern = Pattern(kind, file, line, self.patterns(element, context, scope))
+                inner = self.patterns(element, children, context, scope)
             else:
-                pattern = Pattern(kind, file, line, [self.group(element, context, scope)])
+                inner = [self.group(element, children, context, scope)]
+            pattern = Pattern(kind, file, line, inner)
         elif kind in ("element", "attribute"):
-            pattern = self.named(element, context, scope)
+            pattern = self.named(element, children, context, scope)
         elif kind in _LEAVES:
             pattern = Pattern(kind, file, line)
         elif kind == "data":
-            pattern = self.data(element, context, scope)
+            pattern = self.data(element, children, context, scope)
         elif kind == "value":
             pattern = _value(element, context)
         elif kind in ("ref", "parentRef"):
@@ -282,20 +290,24 @@ class _Loader:
             pattern = Pattern("ref", file, line, define=start)
         else:
             raise fault(file, element, f"<{tag}> is not a pattern")
-        pattern.documentation, pattern.since = _annotations(element)
+        pattern.documentation, pattern.since = _annotations(element, documentation)
         return pattern
 
-    def named(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
-        """An ``element`` or ``attribute`` with its name class and content."""
+    def named(
+        self, element: etree._Element, children: list[etree._Element], context: _Context,
+        scope: _Scope | None,
+    ) -> Pattern:
+        """An ``element`` or ``attribute`` (its RELAX NG ``children`` given) with its name class
+        and content."""
         kind = cast(NodeKind, _local(element))
-        children = list(_rng_children(element))
         name = element.get("name")
         if name is not None:
             # Attributes are in no namespace unless they say so themselves (4.8).
             default_ns = context.ns if kind == "element" else element.get("ns", "")
             name_class = _qname(element, name, default_ns, context)
         elif children:
-            name_class = self.name_class(children.pop(0), context)
+            name_class = self.name_class(children[0], context)
+            children = children[1:]
         else:
             raise fault(context.file, element, f"<{kind}> needs a name")
         content = [self.pattern(child, context, scope) for child in children]
@@ -331,8 +343,11 @@ class _Loader:
             found.except_ = names[0] if len(names) == 1 else NameClass("choice", children=names)
         return found
 
-    def data(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
-        """A ``data`` pattern with its facets and ``except``."""
+    def data(
+        self, element: etree._Element, children: list[etree._Element], context: _Context,
+        scope: _Scope | None,
+    ) -> Pattern:
+        """A ``data`` pattern (its RELAX NG ``children`` given) with its facets and ``except``."""
         datatype = element.get("type")
         if not datatype:
             raise fault(context.file, element, "<data> needs a type")
@@ -340,12 +355,12 @@ class _Loader:
             "data", context.file, _line(element),
             datatype=datatype.strip(), datatype_library=context.library,
         )
-        for child in _rng_children(element):
+        for child in children:
             kind = _local(child)
             if kind == "param":
                 pattern.params[child.get("name", "").strip()] = child.text or ""
             elif kind == "except":
-                inner = self.group(child, _inherit(child, context), scope)
+                inner = self.group(child, _rng_children(child), _inherit(child, context), scope)
                 if inner.kind == "group":
                     inner = Pattern("choice", inner.file, inner.line, inner.children)
                 pattern.except_ = inner
@@ -402,6 +417,21 @@ def _rng_children(element: etree._Element) -> list[etree._Element]:
     ]
 
 
+def _children(element: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
+    """The RELAX NG child elements and the ``a:documentation`` ones, in one pass."""
+    patterns: list[etree._Element] = []
+    documentation: list[etree._Element] = []
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        if tag.startswith(_RNG_PREFIX):
+            patterns.append(child)
+        elif tag == _DOCUMENTATION:
+            documentation.append(child)
+    return patterns, documentation
+
+
 def _local(element: etree._Element) -> str:
     return str(element.tag).rpartition("}")[2]
 
@@ -445,13 +475,14 @@ def _value(element: etree._Element, context: _Context) -> Pattern:
     )
 
 
-def _annotations(element: etree._Element) -> tuple[str | None, str | None]:
-    """``a:documentation`` children (joined by blank lines) and the ``gs:since`` attribute."""
-    texts = [
-        inspect.cleandoc("".join(child.itertext()))
-        for child in element
-        if child.tag == _DOCUMENTATION
-    ]
-    documentation = "\n\n".join(text for text in texts if text) or None
+def _annotations(
+    element: etree._Element, documentation_elements: list[etree._Element]
+) -> tuple[str | None, str | None]:
+    """The ``a:documentation`` children of ``element`` (joined by blank lines) and its
+    ``gs:since`` attribute."""
+    documentation = None
+    if documentation_elements:  # most patterns have none
+        texts = [inspect.cleandoc("".join(child.itertext())) for child in documentation_elements]
+        documentation = "\n\n".join(text for text in texts if text) or None
     since = element.get(_SINCE)
     return documentation, since.strip() if since else None

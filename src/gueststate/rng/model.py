@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, Literal
 
 NodeKind = Literal[
@@ -108,6 +109,74 @@ class Node:
         if self.children:
             out["children"] = [child.to_dict() for child in self.children]
         return out
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict(), separators=(",", ":"))``, the same text made faster.
+
+        The tree shares the subtree of a define between the places that use it (libvirt's
+        domain grammar: 4,000 distinct nodes written out as 33,000), so each node is encoded
+        once and its text repeated, instead of building and encoding a dictionary at every
+        place.
+        """
+        out: list[str] = []
+        _write_json(self, out, {})
+        return "".join(out)
+
+
+def _write_json(node: Node, out: list[str], spans: dict[int, tuple[int, int]]) -> None:
+    """Append the compact JSON of ``node`` to ``out`` in pieces, key for key as
+    :meth:`Node.to_dict` orders them.
+
+    ``spans`` holds where the pieces of each node already written lie in ``out``, by identity
+    (the tree is read-only): a shared subtree met again repeats those pieces, references
+    only.  Joining each subtree into a string of its own would copy the deep ones once per
+    level: 27 MB for the 2 MB of libvirt's domain grammar.
+    """
+    span = spans.get(id(node))
+    if span is not None:
+        out += out[span[0]:span[1]]
+        return
+    first = len(out)
+    head = '{"kind":' + _quote(node.kind)
+    if node.name is not None:
+        head += ',"name":' + _quote(node.name)
+    if node.namespace:
+        head += ',"namespace":' + _quote(node.namespace)
+    if node.prefix:
+        head += ',"prefix":' + _quote(node.prefix)
+    if node.datatype is not None:
+        head += ',"datatype":' + _quote(node.datatype)
+        if node.datatype_library:
+            head += ',"datatypeLibrary":' + _quote(node.datatype_library)
+    if node.params:
+        head += ',"params":{' + ",".join(
+            [f"{_quote(key)}:{_quote(value)}" for key, value in node.params.items()]) + "}"
+    if node.value is not None:
+        head += ',"value":' + _quote(node.value)
+    if node.except_ is not None:
+        out.append(head + ',"except":')
+        _write_json(node.except_, out, spans)
+        head = ""
+    if node.name_except is not None:
+        head += ',"nameExcept":' + _quote(node.name_except)
+    if node.target is not None:
+        head += ',"target":' + _quote(node.target)
+    if node.documentation:
+        head += ',"documentation":' + _quote(node.documentation)
+    if node.since:
+        head += ',"since":' + _quote(node.since)
+    if node.default is not None:
+        head += ',"default":' + _quote(node.default)
+    if node.children:
+        out.append(head + ',"children":[')
+        for index, child in enumerate(node.children):
+            if index:
+                out.append(",")
+            _write_json(child, out, spans)
+        out.append("]}")
+    else:
+        out.append(head + "}")
+    spans[id(node)] = (first, len(out))
 
 
 _URI_WORDS_SKIPPED = frozenset(

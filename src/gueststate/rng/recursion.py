@@ -27,25 +27,46 @@ def check_recursion(start: Pattern) -> None:
 
 
 def _defines_in(root: Pattern, free_refs: list[Pattern] | None) -> list[Define]:
-    """Every define ``root`` refers to; the refs met outside elements go to ``free_refs``."""
+    """Every define ``root`` refers to, in the order a depth-first walk meets them; the refs
+    met outside elements go to ``free_refs``."""
     found: list[Define] = []
-    stack: list[tuple[Pattern, bool]] = [(root, False)]
-    seen: set[tuple[int, bool]] = set()  # an externalRef's pattern is shared where it is used
+    # Patterns met outside any element, and inside one, by identity: an externalRef's pattern
+    # is shared where it is used.  Plain ids in two sets, not (id, flag) pairs in one: this
+    # visits every pattern of the grammar.
+    seen_outside: set[int] = set()
+    seen_inside: set[int] = set()
+    stack = [root]
     while stack:
-        pattern, inside_element = stack.pop()
-        if (id(pattern), inside_element) in seen:
+        pattern = stack.pop()
+        if id(pattern) in seen_outside:
             continue
-        seen.add((id(pattern), inside_element))
+        seen_outside.add(id(pattern))
         if pattern.kind == "ref" and pattern.define is not None:
             found.append(pattern.define)
-            if not inside_element and free_refs is not None:
+            if free_refs is not None:
                 free_refs.append(pattern)
             continue
-        inner = inside_element or pattern.kind == "element"
-        stack.extend((child, inner) for child in pattern.children)
-        if pattern.except_ is not None:
-            stack.append((pattern.except_, inner))
+        below = [*pattern.children, pattern.except_] if pattern.except_ else pattern.children
+        if pattern.kind == "element":
+            _defines_inside(list(below), seen_inside, found)  # before the rest, depth first
+        else:
+            stack += below
     return found
+
+
+def _defines_inside(stack: list[Pattern], seen: set[int], found: list[Define]) -> None:
+    """The defines referred to from the patterns on ``stack``, which are inside an element."""
+    while stack:
+        pattern = stack.pop()
+        if id(pattern) in seen:
+            continue
+        seen.add(id(pattern))
+        if pattern.kind == "ref" and pattern.define is not None:
+            found.append(pattern.define)
+            continue
+        stack += pattern.children
+        if pattern.except_ is not None:
+            stack.append(pattern.except_)
 
 
 def _find_cycle(free: dict[Define, list[Pattern]]) -> None:
