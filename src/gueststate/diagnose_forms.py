@@ -23,7 +23,7 @@ from gueststate.diagnose import enumeration
 from gueststate.forms import FOR_FITTING, Form, element_forms, message_label, uses
 from gueststate.positions import Positions
 from gueststate.problems import Problem, problem_at
-from gueststate.rng.model import Node
+from gueststate.rng.model import Node, unique_nodes
 
 #: Cost of a value outside a fixed list: such a value tells which form the author meant.
 VALUE_WEIGHT = 3
@@ -213,17 +213,10 @@ def _listed_attributes(start: Node) -> frozenset[str]:
     """Names of the attributes some definition below ``start`` limits to a list of values:
     the only attribute values a fit depends on."""
     names: set[str] = set()
-    seen: set[int] = set()
-    pending = [start]
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in unique_nodes(start):
         if node.kind == "attribute" and enumeration(node) is not None:
             for name in (node.name or "").split("|"):
                 names.add(f"{{{node.namespace}}}{name}" if node.namespace else name)
-        pending.extend(node.children)
     return frozenset(names)
 
 

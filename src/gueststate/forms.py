@@ -3,12 +3,13 @@
 An element whose content is a choice has several *forms*.  :func:`element_forms` splits a
 definition's content at its choices, as finely as a :class:`Split` says (the pages' few named
 forms, or the many a diagnosis fits an invalid element to), and :func:`uses` counts how often
-each attribute and child occurs in one form.  A form is named, in this order, by the documentation of its alternative
-(``Pull mode: libvirt exports ...``), by an attribute it fixes to a few values
-(``type="file"``), or by an attribute or child element that it requires and no other
-alternative has (``with <auth>``): :func:`alternative_labels`.  The reference pages, the
-CLI's ``reference`` outline (:func:`form_names`) and the diagnosis of an invalid document
-(:func:`message_label`) all name forms with these words, so a message and a page agree.
+each attribute and child occurs in one form.  A form is named, in this order, by the
+documentation of its alternative (``Pull mode: libvirt exports ...``), by an attribute it
+fixes to a few values (``type="file"``), or by an attribute or child element that it requires
+and no other alternative has (``with <auth>``): :func:`alternative_labels`.  The reference
+pages, the CLI's ``reference`` outline (:func:`form_names`) and the diagnosis of an invalid
+document (:func:`message_label`) all name forms with these words, so a message and a page
+agree.
 Nothing here knows about Sphinx or lxml.
 """
 

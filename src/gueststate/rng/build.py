@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at, fault_at_root
-from gueststate.rng.model import ANY_NAME, Node, made_prefix
+from gueststate.rng.model import ANY_NAME, Node, made_prefix, unique_nodes
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Largest tree accepted, counting a shared subtree at every place it appears: a grammar whose
@@ -41,18 +41,11 @@ def _prefix_namespaces(root: Node) -> None:
     libvirt's ``commandline`` elements of the qemu, bhyve and xen namespaces would otherwise
     share one path; the grammar's own prefixes are kept, the others made from the URI.
     """
-    nodes: list[Node] = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.kind in ("element", "attribute") and node.name and "|" not in node.name \
-                and not node.name.startswith("{"):
-            nodes.append(node)
-        stack.extend(node.children)
+    nodes = [
+        node for node in unique_nodes(root)
+        if node.kind in ("element", "attribute") and node.name and "|" not in node.name
+        and not node.name.startswith("{")
+    ]
     first = next((node for node in nodes if node.kind == "element"), None)
     main = first.namespace if first is not None else ""
     prefixes = {node.namespace: node.prefix for node in nodes if node.prefix}

@@ -79,35 +79,14 @@ class Node:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``gueststate reference --format json``."""
-        out: dict[str, Any] = {"kind": self.kind}
-        if self.name is not None:
-            out["name"] = self.name
-        if self.namespace:
-            out["namespace"] = self.namespace
-        if self.prefix:
-            out["prefix"] = self.prefix
-        if self.datatype is not None:
-            out["datatype"] = self.datatype
-            if self.datatype_library:
-                out["datatypeLibrary"] = self.datatype_library
-        if self.params:
-            out["params"] = dict(self.params)
-        if self.value is not None:
-            out["value"] = self.value
-        if self.except_ is not None:
-            out["except"] = self.except_.to_dict()
-        if self.name_except is not None:
-            out["nameExcept"] = self.name_except
-        if self.target is not None:
-            out["target"] = self.target
-        if self.documentation:
-            out["documentation"] = self.documentation
-        if self.since:
-            out["since"] = self.since
-        if self.default is not None:
-            out["default"] = self.default
-        if self.children:
-            out["children"] = [child.to_dict() for child in self.children]
+        out: dict[str, Any] = {}
+        for key, value in _fields(self):
+            if isinstance(value, Node):
+                out[key] = value.to_dict()
+            elif isinstance(value, list):
+                out[key] = [child.to_dict() for child in value]
+            else:
+                out[key] = dict(value) if isinstance(value, dict) else value
         return out
 
     def to_json(self) -> str:
@@ -121,6 +100,39 @@ class Node:
         out: list[str] = []
         _write_json(self, out, {})
         return "".join(out)
+
+
+def _fields(node: Node) -> Iterator[tuple[str, str | dict[str, str] | Node | list[Node]]]:
+    """The keys of a node's JSON shape, in order, with their values (unset fields left out)."""
+    yield "kind", node.kind
+    if node.name is not None:
+        yield "name", node.name
+    if node.namespace:
+        yield "namespace", node.namespace
+    if node.prefix:
+        yield "prefix", node.prefix
+    if node.datatype is not None:
+        yield "datatype", node.datatype
+        if node.datatype_library:
+            yield "datatypeLibrary", node.datatype_library
+    if node.params:
+        yield "params", node.params
+    if node.value is not None:
+        yield "value", node.value
+    if node.except_ is not None:
+        yield "except", node.except_
+    if node.name_except is not None:
+        yield "nameExcept", node.name_except
+    if node.target is not None:
+        yield "target", node.target
+    if node.documentation:
+        yield "documentation", node.documentation
+    if node.since:
+        yield "since", node.since
+    if node.default is not None:
+        yield "default", node.default
+    if node.children:
+        yield "children", node.children
 
 
 def _write_json(node: Node, out: list[str], spans: dict[int, tuple[int, int]]) -> None:
@@ -137,46 +149,35 @@ def _write_json(node: Node, out: list[str], spans: dict[int, tuple[int, int]]) -
         out += out[span[0]:span[1]]
         return
     first = len(out)
-    head = '{"kind":' + _quote(node.kind)
-    if node.name is not None:
-        head += ',"name":' + _quote(node.name)
-    if node.namespace:
-        head += ',"namespace":' + _quote(node.namespace)
-    if node.prefix:
-        head += ',"prefix":' + _quote(node.prefix)
-    if node.datatype is not None:
-        head += ',"datatype":' + _quote(node.datatype)
-        if node.datatype_library:
-            head += ',"datatypeLibrary":' + _quote(node.datatype_library)
-    if node.params:
-        head += ',"params":{' + ",".join(
-            [f"{_quote(key)}:{_quote(value)}" for key, value in node.params.items()]) + "}"
-    if node.value is not None:
-        head += ',"value":' + _quote(node.value)
-    if node.except_ is not None:
-        out.append(head + ',"except":')
-        _write_json(node.except_, out, spans)
-        head = ""
-    if node.name_except is not None:
-        head += ',"nameExcept":' + _quote(node.name_except)
-    if node.target is not None:
-        head += ',"target":' + _quote(node.target)
-    if node.documentation:
-        head += ',"documentation":' + _quote(node.documentation)
-    if node.since:
-        head += ',"since":' + _quote(node.since)
-    if node.default is not None:
-        head += ',"default":' + _quote(node.default)
-    if node.children:
-        out.append(head + ',"children":[')
-        for index, child in enumerate(node.children):
-            if index:
-                out.append(",")
-            _write_json(child, out, spans)
-        out.append("]}")
-    else:
-        out.append(head + "}")
+    text = "{"
+    for key, value in _fields(node):
+        text += ("" if text == "{" else ",") + _quote(key) + ":"
+        if isinstance(value, str):
+            text += _quote(value)
+        elif isinstance(value, dict):
+            text += "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in value.items()) + "}"
+        else:
+            out.append(text + ("[" if isinstance(value, list) else ""))
+            for index, child in enumerate(value if isinstance(value, list) else [value]):
+                if index:
+                    out.append(",")
+                _write_json(child, out, spans)
+            text = "]" if isinstance(value, list) else ""
+    out.append(text + "}")
     spans[id(node)] = (first, len(out))
+
+
+def unique_nodes(root: Node) -> Iterator[Node]:
+    """Every node of the tree below ``root`` once, though subtrees are shared."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(node.children)
 
 
 _URI_WORDS_SKIPPED = frozenset(
