@@ -215,3 +215,41 @@ def test_a_message_names_an_undocumented_form_as_the_reference_page_does(
     ]:
         problems = diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
         assert [p.message for p in problems] == [message]
+
+
+def test_values_outside_every_list_share_one_shape(tmp_path: Path) -> None:
+    # Which value lies outside the lists does not change the closest form: one fit serves all.
+    from gueststate import diagnose_forms
+
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    messages = []
+    for kind in ("square", "oval", "circle"):
+        document = f"<shape kind='{kind}' radius='1'/>".encode()
+        tree = xmlsafe.parse_bytes(document, "s.xml")
+        fitter = diagnose_forms._Fitter(
+            tree.getroot(), diagnose_forms._listed_values(read_grammar(grammar).start))
+        messages.append((kind, fitter.shape[tree.getroot()]))
+    (_, square), (_, oval), (_, circle) = messages
+    assert square == oval != circle
+
+
+def test_the_memory_of_shapes_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A corpus of ever new shapes (here, ever more corners) is not remembered for ever.
+    from gueststate import diagnose_forms
+
+    monkeypatch.setattr(diagnose_forms, "MAX_REMEMBERED", 5_000)
+    monkeypatch.setattr(diagnose_forms, "_MEMORY", diagnose_forms._Memory())
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    weights = []
+    for corners in range(1, 300):
+        document = f"<shape kind='polygon' radius='1'>{'<corner/>' * corners}</shape>".encode()
+        problems = diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
+        assert [p.message for p in problems] == [
+            "attribute 'radius' is not allowed on <shape kind='polygon'> (form: polygon)"]
+        weights.append(diagnose_forms._MEMORY.weight)
+    assert max(weights) <= 5_000 + 1_000  # the bound, and one document's shapes past it
+    assert weights[-1] < max(weights)  # it started again

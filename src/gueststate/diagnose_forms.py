@@ -27,8 +27,10 @@ from gueststate.rng.model import Node, unique_nodes
 
 #: Cost of a value outside a fixed list: such a value tells which form the author meant.
 VALUE_WEIGHT = 3
-#: Most shapes (and fits) remembered; past it the memory starts again.
-MAX_REMEMBERED = 200_000
+#: How much the memory of shapes and fits may hold (roughly characters) before it starts again.
+MAX_REMEMBERED = 8_000_000
+#: What one remembered fit counts for in that.
+_FIT_WEIGHT = 64
 
 #: name (as lxml spells it) -> (its definitions in this form, whether the form requires it)
 _Named = dict[str, tuple[tuple[Node, ...], bool]]
@@ -112,16 +114,37 @@ def _rank(fit: _Fit) -> tuple[int, int, int]:
 
 
 class _Memory:
-    """Shapes by number, and the best fit of each shape to each definition."""
+    """Shapes by number, and the best fit of each shape to each definition.
+
+    Bounded by what it holds (names, listed values, children and fits, counted roughly in
+    characters): past :data:`MAX_REMEMBERED` it starts again, so no corpus makes it grow
+    without end.
+    """
 
     def __init__(self) -> None:
         self.shapes: dict[tuple[object, ...], int] = {}
         self.fits: dict[tuple[Node, int], _Fit] = {}
+        self.weight = 0
 
     def forget_if_full(self) -> None:
-        if len(self.shapes) + len(self.fits) > MAX_REMEMBERED:
+        if self.weight > MAX_REMEMBERED:
             self.shapes.clear()
             self.fits.clear()
+            self.weight = 0
+
+    def number(self, key: tuple[str, tuple[tuple[str, str | None], ...], tuple[int, ...]]) -> int:
+        """The number of a shape, a new one for a shape not met before."""
+        known = self.shapes.get(key)
+        if known is None:
+            known = self.shapes[key] = len(self.shapes)
+            tag, attributes, children = key
+            self.weight += len(tag) + len(children) + sum(
+                len(name) + len(value or "") for name, value in attributes)
+        return known
+
+    def remember(self, key: tuple[Node, int], fit: _Fit) -> None:
+        self.fits[key] = fit
+        self.weight += _FIT_WEIGHT
 
 
 _MEMORY = _Memory()
@@ -130,21 +153,18 @@ _MEMORY = _Memory()
 class _Fitter:
     """Fits the elements of one document, numbering their shapes first."""
 
-    def __init__(self, root: etree._Element, listed: frozenset[str]) -> None:
+    def __init__(self, root: etree._Element, listed: dict[str, frozenset[str]]) -> None:
         _MEMORY.forget_if_full()
         self.children: dict[etree._Element, list[etree._Element]] = {}
         self.shape: dict[etree._Element, int] = {}
-        shapes = _MEMORY.shapes
         for element in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
             kids = [child for child in element if isinstance(child.tag, str)]
-            key = (
-                element.tag,
-                tuple((name, value if name in listed else None)
-                      for name, value in element.attrib.items()),
-                tuple(self.shape[child] for child in kids),
-            )
+            # A value outside every list of its name fits no form better than another does.
+            attributes = tuple((name, value if value in listed.get(name, ()) else None)
+                               for name, value in element.attrib.items())
+            key = (str(element.tag), attributes, tuple(self.shape[child] for child in kids))
             self.children[element] = kids
-            self.shape[element] = shapes.setdefault(key, len(shapes))
+            self.shape[element] = _MEMORY.number(key)
 
     def best(self, element: etree._Element, nodes: Iterable[Node]) -> _Fit | None:
         fits = [self.fit(element, node) for node in nodes if node.kind == "element"]
@@ -156,7 +176,7 @@ class _Fitter:
         if found is None:
             candidates = [self._fit_form(element, node, parts) for parts in parts_of(node)]
             found = min(candidates, key=_rank, default=_Fit(node, 0, 0, _NO_PARTS, []))
-            _MEMORY.fits[key] = found
+            _MEMORY.remember(key, found)
         return found
 
     def _fit_form(self, element: etree._Element, node: Node, form: _Parts) -> _Fit:
@@ -209,15 +229,16 @@ def _allowed_values(nodes: tuple[Node, ...]) -> tuple[str, ...] | None:
 
 
 @functools.cache
-def _listed_attributes(start: Node) -> frozenset[str]:
-    """Names of the attributes some definition below ``start`` limits to a list of values:
-    the only attribute values a fit depends on."""
-    names: set[str] = set()
+def _listed_values(start: Node) -> dict[str, frozenset[str]]:
+    """The values of each attribute some definition below ``start`` limits to a list: the
+    only attribute values a fit depends on."""
+    values: dict[str, set[str]] = {}
     for node in unique_nodes(start):
-        if node.kind == "attribute" and enumeration(node) is not None:
-            for name in (node.name or "").split("|"):
-                names.add(f"{{{node.namespace}}}{name}" if node.namespace else name)
-    return frozenset(names)
+        listed = enumeration(node) if node.kind == "attribute" else None
+        for name in (node.name or "").split("|") if listed is not None else ():
+            qualified = f"{{{node.namespace}}}{name}" if node.namespace else name
+            values.setdefault(qualified, set()).update(listed or ())
+    return {name: frozenset(found) for name, found in values.items()}
 
 
 def diagnose_forms(
@@ -225,7 +246,7 @@ def diagnose_forms(
 ) -> list[Problem]:
     """Problems from fitting ``root`` to the closest forms of the grammar's ``start``."""
     candidates = _root_definitions(start).get(str(root.tag), ((), False))[0]
-    fitter = _Fitter(root, _listed_attributes(start))
+    fitter = _Fitter(root, _listed_values(start))
     fit = fitter.best(root, candidates)
     if fit is None or fit.cost == 0:
         return []
