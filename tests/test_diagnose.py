@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -238,18 +239,56 @@ def test_the_memory_of_shapes_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A corpus of ever new shapes (here, ever more corners) is not remembered for ever.
+    import threading
+
     from gueststate import diagnose_forms
 
-    monkeypatch.setattr(diagnose_forms, "MAX_REMEMBERED", 5_000)
-    monkeypatch.setattr(diagnose_forms, "_MEMORY", diagnose_forms._Memory())
+    monkeypatch.setattr(diagnose_forms, "MAX_REMEMBERED", 200_000)
+    monkeypatch.setattr(diagnose_forms, "_THREAD", threading.local())
     grammar = tmp_path / "shape.rng"
     grammar.write_text(SHAPES)
-    weights = []
+    weights, added = [0], []
     for corners in range(1, 300):
         document = f"<shape kind='polygon' radius='1'>{'<corner/>' * corners}</shape>".encode()
         problems = diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
         assert [p.message for p in problems] == [
             "attribute 'radius' is not allowed on <shape kind='polygon'> (form: polygon)"]
-        weights.append(diagnose_forms._MEMORY.weight)
-    assert max(weights) <= 5_000 + 1_000  # the bound, and one document's shapes past it
+        weight = diagnose_forms._memory().weight
+        added.append(weight - weights[-1] if weight > weights[-1] else weight)
+        weights.append(weight)
+    assert max(weights) <= 200_000 + max(added)  # the bound, and one document past it
     assert weights[-1] < max(weights)  # it started again
+
+
+def test_threads_diagnosing_at_once_get_the_messages_of_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each thread remembers shapes of its own: one starting again never misleads another.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gueststate import diagnose_forms
+
+    monkeypatch.setattr(diagnose_forms, "MAX_REMEMBERED", 3_000)  # starting again often
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    documents = [
+        f"<shape{kind}{radius}>{'<corner/>' * corners}{centre}</shape>".encode()
+        for corners in range(0, 40)
+        for kind in ("", " kind='circle'", " kind='polygon'")
+        for radius in ("", " radius='1'")
+        for centre in ("", "<centre/>")
+    ]
+
+    def messages(document: bytes) -> list[str]:
+        tree = xmlsafe.parse_bytes(document, "s.xml")
+        return [p.message for p in diagnose(tree, "s.xml", grammar, document)]
+
+    alone = [messages(document) for document in documents]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for _ in range(3):
+                assert list(pool.map(messages, documents)) == alone
+    finally:
+        sys.setswitchinterval(switching)

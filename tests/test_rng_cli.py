@@ -166,3 +166,29 @@ def test_text_names_the_forms_of_a_choice_as_the_pages_do(
         '        attribute type: "network"\n'
         "        element host: text\n"
     )
+
+
+def test_every_field_has_its_documented_key_and_place() -> None:
+    """The JSON keys and their order, spelt out: to_dict and to_json share one list of
+    fields, so only a text written here catches a key renamed or moved there."""
+    from gueststate.rng.model import Node
+
+    node = Node("element", name="disk", namespace="urn:x", prefix="x",
+                documentation="A disk.", since="1.0.0", children=[
+                    Node("attribute", name="size", default="1", children=[Node(
+                        "data", datatype="unsignedInt", datatype_library="urn:types",
+                        params={"pattern": "[0-9]+"}, except_=Node("value", value="0"))]),
+                    Node("attribute", name="*", name_except="id"),
+                    Node("ref", target="disk"),
+                ])
+    expected = (
+        '{"kind":"element","name":"disk","namespace":"urn:x","prefix":"x",'
+        '"documentation":"A disk.","since":"1.0.0","children":['
+        '{"kind":"attribute","name":"size","default":"1","children":['
+        '{"kind":"data","datatype":"unsignedInt","datatypeLibrary":"urn:types",'
+        '"params":{"pattern":"[0-9]+"},"except":{"kind":"value","value":"0"}}]},'
+        '{"kind":"attribute","name":"*","nameExcept":"id"},'
+        '{"kind":"ref","target":"disk"}]}'
+    )
+    assert node.to_json() == expected
+    assert json.dumps(node.to_dict(), separators=(",", ":")) == expected

@@ -47,7 +47,7 @@ class _ByPath:
 
     def __init__(self, start: Node) -> None:
         top = [start] if start.kind == "element" else [
-            node for node, _ in _own_level(start) if node.kind == "element"]
+            node for node in _parts_here(start) if node.kind == "element"]
         self._top = {step_name(node): [n for n in top if step_name(n) == step_name(node)]
                      for node in top}
         self._entries: dict[str, _Allowed | None] = {}
@@ -64,24 +64,25 @@ class _ByPath:
         return self._entries[path]
 
 
-def _own_level(node: Node) -> Iterator[tuple[Node, Node]]:
-    """``(part, owner)`` for the elements and attributes of ``node``'s content at its own
-    level, in document order: not those inside a nested element."""
-    pending = list(reversed(node.children))
+def _parts_here(element: Node) -> Iterator[Node]:
+    """The elements and attributes of ``element``'s content, in document order, not those
+    inside a nested element."""
+    pending = list(reversed(element.children))
     while pending:
         child = pending.pop()
         if child.kind in ("element", "attribute"):
-            yield child, node
+            yield child
         else:
             pending.extend(reversed(child.children))
 
 
 def _entry(definitions: list[Node]) -> _Allowed:
     entry = _Allowed()
-    for position, node in enumerate(definitions):
+    # The same definition, met through several parents, once (a define's nodes are shared).
+    for position, node in enumerate(dict.fromkeys(definitions)):
         entry.open |= _is_open(node)
         entry.text_patterns = _merge(entry.text_patterns, _patterns(node), position > 0)
-        for part, _ in _own_level(node):
+        for part in _parts_here(node):
             name = part.qualified
             if part.kind == "element":
                 entry.children.setdefault(name, []).append(part)

@@ -14,6 +14,7 @@ life of the process, so a corpus of similar documents costs one fit per new shap
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -27,10 +28,10 @@ from gueststate.rng.model import Node, unique_nodes
 
 #: Cost of a value outside a fixed list: such a value tells which form the author meant.
 VALUE_WEIGHT = 3
-#: How much the memory of shapes and fits may hold (roughly characters) before it starts again.
-MAX_REMEMBERED = 8_000_000
-#: What one remembered fit counts for in that.
-_FIT_WEIGHT = 64
+#: Bytes the memory of shapes and fits may hold (roughly counted) before it starts again.
+MAX_REMEMBERED = 64 * 1024 * 1024
+#: Bytes one entry of a tuple, list or dictionary costs, with the object it holds.
+_ENTRY_BYTES = 80
 
 #: name (as lxml spells it) -> (its definitions in this form, whether the form requires it)
 _Named = dict[str, tuple[tuple[Node, ...], bool]]
@@ -116,13 +117,13 @@ def _rank(fit: _Fit) -> tuple[int, int, int]:
 class _Memory:
     """Shapes by number, and the best fit of each shape to each definition.
 
-    Bounded by what it holds (names, listed values, children and fits, counted roughly in
-    characters): past :data:`MAX_REMEMBERED` it starts again, so no corpus makes it grow
-    without end.
+    Bounded by the bytes it holds, roughly counted: past :data:`MAX_REMEMBERED` it starts
+    again, so no corpus makes it grow without end.  Each thread has its own (see
+    :func:`_memory`): starting again while another thread fits would mix up numbers.
     """
 
     def __init__(self) -> None:
-        self.shapes: dict[tuple[object, ...], int] = {}
+        self.shapes: dict[tuple[str, tuple[tuple[str, str | None], ...], tuple[int, ...]], int] = {}
         self.fits: dict[tuple[Node, int], _Fit] = {}
         self.weight = 0
 
@@ -138,23 +139,31 @@ class _Memory:
         if known is None:
             known = self.shapes[key] = len(self.shapes)
             tag, attributes, children = key
-            self.weight += len(tag) + len(children) + sum(
+            self.weight += _ENTRY_BYTES * (2 + len(attributes) + len(children)) + len(tag) + sum(
                 len(name) + len(value or "") for name, value in attributes)
         return known
 
     def remember(self, key: tuple[Node, int], fit: _Fit) -> None:
         self.fits[key] = fit
-        self.weight += _FIT_WEIGHT
+        self.weight += _ENTRY_BYTES * (4 + len(fit.children) + 2 * len(fit.misses))
 
 
-_MEMORY = _Memory()
+_THREAD = threading.local()
+
+
+def _memory() -> _Memory:
+    memory: _Memory | None = getattr(_THREAD, "memory", None)
+    if memory is None:
+        memory = _THREAD.memory = _Memory()
+    return memory
 
 
 class _Fitter:
     """Fits the elements of one document, numbering their shapes first."""
 
     def __init__(self, root: etree._Element, listed: dict[str, frozenset[str]]) -> None:
-        _MEMORY.forget_if_full()
+        self.memory = _memory()
+        self.memory.forget_if_full()
         self.children: dict[etree._Element, list[etree._Element]] = {}
         self.shape: dict[etree._Element, int] = {}
         for element in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
@@ -164,7 +173,7 @@ class _Fitter:
                                for name, value in element.attrib.items())
             key = (str(element.tag), attributes, tuple(self.shape[child] for child in kids))
             self.children[element] = kids
-            self.shape[element] = _MEMORY.number(key)
+            self.shape[element] = self.memory.number(key)
 
     def best(self, element: etree._Element, nodes: Iterable[Node]) -> _Fit | None:
         fits = [self.fit(element, node) for node in nodes if node.kind == "element"]
@@ -172,11 +181,11 @@ class _Fitter:
 
     def fit(self, element: etree._Element, node: Node) -> _Fit:
         key = (node, self.shape[element])
-        found = _MEMORY.fits.get(key)
+        found = self.memory.fits.get(key)
         if found is None:
             candidates = [self._fit_form(element, node, parts) for parts in parts_of(node)]
             found = min(candidates, key=_rank, default=_Fit(node, 0, 0, _NO_PARTS, []))
-            _MEMORY.remember(key, found)
+            self.memory.remember(key, found)
         return found
 
     def _fit_form(self, element: etree._Element, node: Node, form: _Parts) -> _Fit:

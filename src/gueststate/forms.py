@@ -196,22 +196,23 @@ class Form:
 def element_forms(element: Node, split: Split = FOR_PAGES) -> tuple[Form, ...]:
     """The forms of an element's content, worked out once per definition.
 
-    Pages, the CLI's outline and the diagnosis of an invalid document all take an element's
-    forms from here, so a message names a form as the reference page does.
+    The reference pages and the diagnosis of an invalid document take an element's forms from
+    here, so a message names a form as the page does; the CLI's outline, which shows choices
+    where they are, names each alternative with the same :func:`alternative_labels`.
     """
     content = Node("group", children=list(element.children))
     return tuple(Form(labels, shape) for labels, shape in split_forms(content, split))
 
 
-_Split = list[tuple[tuple[str, ...], Node]]
+_Forms = list[tuple[tuple[str, ...], Node]]
 
 
-def split_forms(node: Node, split: Split = FOR_PAGES) -> _Split:
+def split_forms(node: Node, split: Split = FOR_PAGES) -> _Forms:
     """Split ``node`` at its choices: ``[(labels, pattern without those choices)]``.
 
     Past ``split.limit`` combinations the pattern stays whole in one form.
     """
-    out: _Split = [((), node)]
+    out: _Forms = [((), node)]
     if node.kind == "choice" and len(node.children) > 1:
         labels = alternative_labels(node.children)
         if split.every_choice or all(labels):
@@ -235,7 +236,7 @@ def split_forms(node: Node, split: Split = FOR_PAGES) -> _Split:
     return out if len(out) <= split.limit else [((), node)]
 
 
-def _product_size(options: list[_Split]) -> int:
+def _product_size(options: list[_Forms]) -> int:
     size = 1
     for choices in options:
         size *= len(choices)

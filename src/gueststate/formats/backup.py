@@ -150,7 +150,7 @@ class DomainBackup:
 
     def with_disks(self, disks: tuple[BackupDisk, ...]) -> DomainBackup:
         """A copy with another disk list."""
-        return replace(self, disks=disks)
+        return replace(self, disks=disks, origin=None)  # its places are no longer those disks
 
 
 def _parse_server(source: Source, node: etree._Element) -> BackupServer:

@@ -10,7 +10,6 @@ from lxml import etree
 from gueststate.formats.canonical import Tag
 from gueststate.formats.location import FormatError, Location, locate
 from gueststate.positions import Positions
-from gueststate.problems import Problem
 
 #: Image formats libvirt's C parser accepts in ``<driver type=...>``; not ``luks``, and not
 #: ``none``, which opens libvirt's list but names no format.
@@ -45,11 +44,6 @@ class Source:
     def fail(self, element: etree._Element | None, message: str) -> FormatError:
         """libvirt's error ``message`` located at ``element``."""
         return self.locate(element).error(message)
-
-
-def model_error(message: str, path: str = "<model>") -> FormatError:
-    """An error about a model built in Python (no source position)."""
-    return FormatError([Problem(path, 0, 0, message)])
 
 
 def text_of(element: etree._Element, child: str) -> str | None:
