@@ -47,12 +47,6 @@ class Position(NamedTuple):
     column: int
 
 
-class _StartTag(NamedTuple):
-    start: int  # offset of its '<'
-    name: str  # as written: ``disk``, ``prefix:local``
-    attributes: tuple[int, int]  # the span of the text between name and '>'
-
-
 class Positions:
     """Positions in one document's text (``str``, or UTF-8 ``bytes`` as read from a file).
 
@@ -63,7 +57,9 @@ class Positions:
     def __init__(self, text: str | bytes) -> None:
         self._source = text
         self._text = ""
-        self._tags: list[_StartTag] | None = None  # None until the first question
+        # The start tags' matches (group "name": as written, "attributes": the text between
+        # name and '>'), None until the first question.
+        self._tags: list[re.Match[str]] | None = None
         self._line_starts: list[int] = []
         self._order: dict[etree._Element, int] | None = None  # element -> its start tag
         self._attributes: dict[int, dict[str, int]] = {}  # read per start tag, when asked
@@ -71,7 +67,7 @@ class Positions:
     def start_tag(self, element: etree._Element) -> Position | None:
         """Where ``element``'s start tag begins (its ``<``)."""
         index = self._index_of(element)
-        return None if index is None else self._position(self._tags_read()[index].start)
+        return None if index is None else self._position(self._tags_read()[index].start())
 
     def attribute(self, element: etree._Element, name: str) -> Position | None:
         """Where attribute ``name`` (lxml's name: ``x`` or ``{uri}x``) of ``element`` begins
@@ -87,16 +83,13 @@ class Positions:
                 return self._position(offsets[written])
         return None
 
-    def _tags_read(self) -> list[_StartTag]:
+    def _tags_read(self) -> list[re.Match[str]]:
         if self._tags is None:
             source = self._source
             self._text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
             self._line_starts = [0, *(end.end() for end in _LINE_END.finditer(self._text))]
-            self._tags = [
-                _StartTag(markup.start(), name, markup.span("attributes"))
-                for markup in _MARKUP.finditer(self._text)
-                if (name := markup.group("name")) is not None
-            ]
+            # Only a start tag sets a named group, "attributes" last of them.
+            self._tags = [markup for markup in _MARKUP.finditer(self._text) if markup.lastgroup]
         return self._tags
 
     def _index_of(self, element: etree._Element) -> int | None:
@@ -108,14 +101,14 @@ class Positions:
             self._order = {} if len(elements) != len(tags) else {
                 found: index for index, found in enumerate(elements)}
         index = self._order.get(element)
-        if index is None or tags[index].name != _written_tag(element):
+        if index is None or tags[index].group("name") != _written_tag(element):
             return None
         return index
 
-    def _read_attributes(self, tag: _StartTag) -> dict[str, int]:
+    def _read_attributes(self, tag: re.Match[str]) -> dict[str, int]:
         """Offset of each attribute name in one start tag; its first one when written twice."""
         offsets: dict[str, int] = {}
-        for found in _ATTRIBUTE.finditer(self._text, *tag.attributes):
+        for found in _ATTRIBUTE.finditer(self._text, *tag.span("attributes")):
             offsets.setdefault(found.group("name"), found.start())
         return offsets
 
