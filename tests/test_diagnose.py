@@ -292,3 +292,21 @@ def test_threads_diagnosing_at_once_get_the_messages_of_one(
                 assert list(pool.map(messages, documents)) == alone
     finally:
         sys.setswitchinterval(switching)
+
+
+def test_forms_are_forgotten_with_their_grammar(tmp_path: Path) -> None:
+    # A grammar read again (sphinx-autobuild, after an edit) must not keep the old one alive.
+    import gc
+
+    from gueststate import forms
+
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    before = len(forms._KNOWN)
+    for _ in range(5):
+        start = read_grammar(grammar).start
+        labels = [form.labels for form in forms.element_forms(start)]
+        assert labels == [("Circle: a centre and a radius.",), ("Polygon: corners in order.",)]
+    del start
+    gc.collect()
+    assert len(forms._KNOWN) == before

@@ -16,8 +16,8 @@ Nothing here knows about Sphinx or lxml.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -192,7 +192,12 @@ class Form:
     content: Node  # a group of the element's patterns, the split choices resolved
 
 
-@functools.cache
+#: Forms by definition and split, forgotten with the definition: a grammar read again (when it
+#: changes under sphinx-autobuild) does not keep the old one alive.
+_KNOWN: weakref.WeakKeyDictionary[Node, dict[Split, tuple[Form, ...]]] = (
+    weakref.WeakKeyDictionary())
+
+
 def element_forms(element: Node, split: Split = FOR_PAGES) -> tuple[Form, ...]:
     """The forms of an element's content, worked out once per definition.
 
@@ -200,8 +205,13 @@ def element_forms(element: Node, split: Split = FOR_PAGES) -> tuple[Form, ...]:
     here, so a message names a form as the page does; the CLI's outline, which shows choices
     where they are, names each alternative with the same :func:`alternative_labels`.
     """
-    content = Node("group", children=list(element.children))
-    return tuple(Form(labels, shape) for labels, shape in split_forms(content, split))
+    known = _KNOWN.setdefault(element, {})
+    forms = known.get(split)
+    if forms is None:
+        content = Node("group", children=list(element.children))
+        forms = known[split] = tuple(
+            Form(labels, shape) for labels, shape in split_forms(content, split))
+    return forms
 
 
 _Forms = list[tuple[tuple[str, ...], Node]]
