@@ -38,6 +38,7 @@ from gueststate.formats.domain import Domain, DomainDisk
 from gueststate.formats.location import FormatError
 from gueststate.formats.reading import load
 from gueststate.formats.snapshot import (
+    DataStore,
     DomainSnapshot,
     NetworkHost,
     Reservations,
@@ -48,7 +49,8 @@ from gueststate.formats.snapshot import (
 from gueststate.problems import Problem
 
 __all__ = [
-    "BackupDisk", "BackupServer", "BackupStore", "CheckpointDisk", "Cipher", "Domain",
+    "BackupDisk", "BackupServer", "BackupStore", "CheckpointDisk", "Cipher", "DataStore",
+    "Domain",
     "DomainBackup", "DomainCheckpoint", "DomainDisk", "DomainSnapshot", "Encryption",
     "FormatError", "Ivgen", "Model", "NetworkHost", "Reservations", "Seclabel", "Secret",
     "SnapshotDisk", "SnapshotMemory", "SnapshotSource", "align", "align_backup",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
@@ -83,7 +83,7 @@ class SnapshotSource:
 
     ``extra`` holds the other children libvirt keeps of a network source (``<snapshot>``,
     ``<config>``, ``<ssl>``...) in its order; ``raw`` the whole ``<source>`` of an nvme,
-    vhostuser or vhostvdpa disk.
+    vhostuser, vhostvdpa or (in a data store) volume source, written back as it came.
     """
 
     path: str | None = None
@@ -100,6 +100,21 @@ class SnapshotSource:
     auth: RawElement | None = None
     reservations: Reservations | None = None
     raw: RawElement | None = None
+    data_store: DataStore | None = None
+
+
+@dataclass(frozen=True)
+class DataStore:
+    """``<dataStore>`` (libvirt 10.10.0): a separate image holding the guest data of a qcow2
+    overlay, whose ``source`` is read like any disk source of its ``type``.
+
+    libvirt checks the ``<format>`` but always writes it as ``raw`` (11.3.0), so the model does
+    not keep it; ``index`` is the inner ``<source index=...>``, written back when nonzero.
+    """
+
+    type: str
+    source: SnapshotSource = SnapshotSource()
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -320,8 +335,18 @@ PROTOCOLS = ("nbd", "rbd", "sheepdog", "gluster", "iscsi", "http", "https", "ftp
              "tftp", "ssh", "vxhs", "nfs")
 
 
+#: The kinds of source the model keeps as written (their parts are not modelled); volume
+#: sources occur only in a data store (a snapshot disk of type volume is refused).
+RAW_KINDS = ("nvme", "vhostuser", "vhostvdpa", "volume")
+#: What libvirt's virStorageTypeFromString knows, but ``none``, which it refuses.
+STORAGE_TYPES = ("file", "block", "dir", "network", "volume", "nvme", "vhostuser",
+                 "vhostvdpa")
+_UINT_MAX = 2**32 - 1
+
+
 def _parse_source(source: Source, element: etree._Element, kind: str) -> SnapshotSource:
-    if kind in ("nvme", "vhostuser", "vhostvdpa"):
+    """A ``<source>`` of a disk of type ``kind``, in the order libvirt reads its parts."""
+    if kind in RAW_KINDS:
         _check_device_source(source, element, kind)
         image = SnapshotSource(raw=RawElement.from_element(element))
     elif kind == "network":
@@ -337,10 +362,47 @@ def _parse_source(source: Source, element: etree._Element, kind: str) -> Snapsho
     storage_slice = None
     if found is not None:
         storage_slice = _slice(source, found)
-    return replace(
+    image = replace(
         image, seclabels=parse_seclabels(source, element), encryption=encryption,
         auth=RawElement.from_element(auth) if auth is not None else None,
         reservations=reservations, slice=storage_slice)
+    store = element.find("dataStore")
+    return image if store is None else replace(image, data_store=_parse_data_store(source,
+                                                                                    store))
+
+
+def _parse_data_store(source: Source, element: etree._Element) -> DataStore:
+    """A ``<dataStore>``, refused where libvirt's virDomainDiskDataStoreParse refuses it.
+
+    libvirt reads the inner ``index`` unless it parses inactive XML; for snapshots that flag
+    bit is VIR_DOMAIN_SNAPSHOT_PARSE_INTERNAL (its own saved files), never set by the API.
+    """
+    kind = attr(element, "type")
+    if kind is None:
+        raise source.fail(element, missing_attribute("type", "dataStore"))
+    fmt = str(element.xpath("string(./format/@type)"))
+    if not fmt:
+        raise source.fail(element, "missing data file store format")
+    inner = element.find("source")
+    if inner is None:
+        raise source.fail(element, "missing disk data file store source")
+    if kind not in STORAGE_TYPES:
+        raise source.fail(element, f"unknown storage source type '{kind}'")
+    if fmt not in IMAGE_FORMATS:
+        raise source.fail(element, f"unknown storage source format '{fmt}'")
+    index = attr(inner, "index")
+    number = None if index is None else _unsigned(index)
+    if index is not None and number is None:
+        raise source.fail(inner, f"invalid storage source index '{index}'")
+    return DataStore(kind, _parse_source(source, inner, kind), number or 0)
+
+
+def _unsigned(text: str) -> int | None:
+    """An unsigned int as libvirt's virStrToLong_uip reads it (leading blanks and ``+``
+    allowed, nothing after the digits); None where it refuses."""
+    body = text.lstrip(" \t\n\v\f\r")
+    body = body[1:] if body.startswith("+") else body
+    return int(body) if digits(body) and int(body) <= _UINT_MAX else None
 
 
 def _slice(source: Source, node: etree._Element) -> tuple[int, int]:
@@ -356,7 +418,8 @@ def _slice(source: Source, node: etree._Element) -> tuple[int, int]:
 
 
 def _check_device_source(source: Source, element: etree._Element, kind: str) -> None:
-    """What libvirt requires of the ``<source>`` of an nvme or vhostuser disk."""
+    """What libvirt requires of the ``<source>`` of an nvme or vhostuser disk, or of a
+    volume data store."""
     kind_of = attr(element, "type")
     if kind == "nvme":
         if kind_of is None:
@@ -377,6 +440,13 @@ def _check_device_source(source: Source, element: etree._Element, kind: str) -> 
             raise source.fail(element, "invalid 'type' attribute for vhostuser disk source")
         if attr(element, "path") is None:
             raise source.fail(element, "missing 'path' attribute for vhostuser disk source")
+    elif kind == "volume":
+        if (attr(element, "pool") is None) != (attr(element, "volume") is None):
+            raise source.fail(element, "'pool' and 'volume' must be specified together for "
+                              "'pool' type source")
+        mode = attr(element, "mode")
+        if mode is not None and mode not in ("host", "direct"):
+            raise source.fail(element, invalid_value("mode", "source", mode))
 
 
 def _parse_reservations(source: Source, node: etree._Element | None) -> Reservations | None:
@@ -499,19 +569,19 @@ def _disk_tag(disk: SnapshotDisk) -> Tag:
                 Tag("max_size", [("unit", "bytes")], text=str(disk.metadata_cache_max_size))]))
         if not driver.is_empty():
             children.append(driver)
-        element = _source_tag(disk)
+        element = _source_tag(disk.type, disk.source)
         if isinstance(element, RawElement) or not element.is_empty():
             children.append(element)
     return Tag("disk", attrs, children)
 
 
-def _source_tag(disk: SnapshotDisk) -> Tag | RawElement:
-    """The ``<source>`` as libvirt writes it: the kind's own attributes and children, then
-    slices, seclabels (not for network), auth, encryption, reservations."""
-    src = disk.source
+def _source_tag(kind: str, src: SnapshotSource, index: int = 0) -> Tag | RawElement:
+    """The ``<source>`` of a ``kind`` disk as libvirt writes it: the kind's own attributes
+    and children, then slices, seclabels (not for network), auth, encryption, reservations,
+    the index (written only inside a data store) and the data store."""
     if src.raw is not None:
         return src.raw
-    if disk.type == "network":
+    if kind == "network":
         tls = None if src.tls is None else ("yes" if src.tls else "no")
         element = Tag("source", [("protocol", src.protocol), ("name", src.path),
                                  ("query", src.query), ("tls", tls),
@@ -522,13 +592,13 @@ def _source_tag(disk: SnapshotDisk) -> Tag | RawElement:
                 ("transport", host.transport), ("socket", host.socket)]))
         element.children.extend(src.extra)
     else:
-        location = {"block": "dev", "dir": "dir"}.get(disk.type, "file")
+        location = {"block": "dev", "dir": "dir"}.get(kind, "file")
         element = Tag("source", [(location, src.path), ("fdgroup", src.fdgroup)])
     if src.slice is not None:
         offset, size = src.slice
         element.children.append(Tag("slices", children=[Tag("slice", [
             ("type", "storage"), ("offset", str(offset)), ("size", str(size))])]))
-    if disk.type != "network":
+    if kind != "network":
         element.children.extend(label.tag() for label in src.seclabels)
     if src.auth is not None:
         element.children.append(src.auth)
@@ -536,7 +606,21 @@ def _source_tag(disk: SnapshotDisk) -> Tag | RawElement:
         element.children.append(src.encryption.tag())
     if src.reservations is not None:
         element.children.append(src.reservations.tag())
+    if index:
+        element.attrs.append(("index", str(index)))
+    if src.data_store is not None:
+        element.children.append(_data_store_tag(src.data_store))
     return element
+
+
+def _data_store_tag(store: DataStore) -> Tag:
+    """``<dataStore>`` as libvirt 11.3.0 writes it: the format always ``raw``, the inner
+    source only when it has something to say."""
+    children: list[Tag | RawElement] = [Tag("format", [("type", "raw")])]
+    inner = _source_tag(store.type, store.source, store.index)
+    if isinstance(inner, RawElement) or not inner.is_empty():
+        children.append(inner)
+    return Tag("dataStore", [("type", store.type)], children)
 
 
 # --- libvirt's rules, each once: parsing enforces "parse", align_snapshot "align" ---
@@ -610,6 +694,14 @@ IMAGE_RULES: tuple[Rule[DiskIn], ...] = (
 )
 
 
+def _sources(image: SnapshotSource, here: Location
+             ) -> Iterator[tuple[Location, SnapshotSource]]:
+    """A disk's source and those of its data stores, each with where it is."""
+    yield here, image
+    if image.data_store is not None:
+        yield from _sources(image.data_store.source, here.at("dataStore/source"))
+
+
 def check(snapshot: DomainSnapshot, path: str = "<model>") -> list[Problem]:
     """Every rule the snapshot breaks (libvirt's and advice), with the place it points at."""
     here = Location(path, ("domainsnapshot",))
@@ -623,6 +715,7 @@ def check(snapshot: DomainSnapshot, path: str = "<model>") -> list[Problem]:
             place = here.at(f"{group}/disk[{index + 1}]")
             found += report(DISK_RULES, listed(each, index), place)
             found += report(IMAGE_RULES, listed(each, index), place)
-            for number, host in enumerate(disks[index].source.hosts, start=1):
-                found += report(HOST_RULES, host, place.at(f"source/host[{number}]"))
+            for inner, image in _sources(disks[index].source, place.at("source")):
+                for number, host in enumerate(image.hosts, start=1):
+                    found += report(HOST_RULES, host, inner.at(f"host[{number}]"))
     return [where.problem(f"{where.element}: {message}") for where, message in found]
