@@ -6,6 +6,7 @@ import html
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,26 @@ def test_examples_of_any_format_are_checked_with_their_grammars(app: SphinxTestA
     assert "valid against note.rng" in page  # :schema: names the grammar's path
     assert "counter-example: fails at line 2 with" in page
     assert app.srcdir / "grammars" / "mirror.rng" in app.env.dependencies["index"]
+
+
+def test_a_grammar_edited_between_two_builds_in_one_process_judges_the_second(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    # Some sphinx-autobuild releases build in-process: the edited grammar must be the judge.
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-example-any-format", srcdir)
+    first = make_app("html", srcdir=srcdir, builddir=tmp_path / "_build", freshenv=True)
+    first.build()
+    assert _warnings(first) == ""
+    grammar = srcdir / "grammars" / "mirror.rng"
+    grammar.write_text(grammar.read_text().replace('type="positiveInteger"', 'type="boolean"'))
+    later = time.time_ns() + 10**9  # newer than the first build's reading, however coarse the clock
+    os.utime(grammar, ns=(later, later))
+    second = make_app("html", srcdir=srcdir, builddir=tmp_path / "_build")
+    second.build()
+    daily = srcdir / "examples" / "daily.xml"
+    assert f"{daily}:3:" in _warnings(second)
+    assert "example examples/daily.xml is invalid" in _warnings(second)
 
 
 def test_an_invalid_example_of_any_format_is_a_located_warning(

@@ -213,6 +213,12 @@ def prepare(grammar: Path) -> None:
     _start(grammar)
 
 
+def forget_grammars() -> None:
+    """Read grammars again on next use (see :func:`gueststate.schemas.forget_changed_grammars`)."""
+    _start.cache_clear()
+    _allowed_by_path.cache_clear()
+
+
 @functools.cache
 def _start(grammar: Path) -> Node:
     """The grammar's start, read once per process (the reader is needed for invalid documents

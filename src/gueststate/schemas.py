@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,6 +117,7 @@ def compiled(path: Path) -> etree.RelaxNG:
     import tempfile  # only when compiling: importing this module stays cheap for the CLI
 
     files = _grammar_files(path)
+    _MADE_FROM[path] = tuple(_stamp(path.parent / relative) for relative in files)
     with tempfile.TemporaryDirectory(prefix="gueststate-rng-") as private:
         for relative, data in files.items():
             copy = Path(private, relative)
@@ -126,6 +128,35 @@ def compiled(path: Path) -> etree.RelaxNG:
         except etree.RelaxNGParseError as error:
             message = str(error).replace(private + os.sep, f"{path.parent}{os.sep}")
             raise SchemaError(f"schema does not compile: {message}", path) from None
+
+
+#: The files each compiled grammar was read from, with their stamps then.
+_MADE_FROM: dict[Path, tuple[tuple[Path, int, int], ...]] = {}
+
+
+def _stamp(file: Path) -> tuple[Path, int, int]:
+    """``(file, modification time, size)``; a file gone has the stamp of no file."""
+    try:
+        status = os.stat(file)
+    except OSError:
+        return file, -1, -1
+    return file, status.st_mtime_ns, status.st_size
+
+
+def forget_changed_grammars() -> None:
+    """Forget what was compiled or read from grammar files changed since.
+
+    For a process that builds again (Sphinx run in-process, as some sphinx-autobuild
+    releases do): an edited grammar must judge the examples of the next build.
+    """
+    if all(_stamp(file) == (file, *stamp)
+           for stamps in _MADE_FROM.values() for file, *stamp in stamps):
+        return
+    _MADE_FROM.clear()
+    compiled.cache_clear()
+    diagnosis = sys.modules.get("gueststate.diagnose")
+    if diagnosis is not None:
+        diagnosis.forget_grammars()
 
 
 def _grammar_files(path: Path) -> dict[str, bytes]:

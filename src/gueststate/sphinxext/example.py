@@ -331,6 +331,11 @@ def _display_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _forget_changed_grammars(app: Sphinx) -> None:
+    """A build in a process that built before judges examples by the grammars as they are."""
+    schemas.forget_changed_grammars()
+
+
 @functools.cache
 def _resolved(directory: str) -> Path:
     """The source directory with links resolved, once per process (it is asked per example)."""
@@ -449,5 +454,6 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_env_collector(ExampleCollector)
     app.connect("doctree-resolved", link_example_files)
     app.connect("build-finished", copy_example_files)
+    app.connect("builder-inited", _forget_changed_grammars)
     return {"version": "1", "env_version": 2, "parallel_read_safe": True,
             "parallel_write_safe": True}
