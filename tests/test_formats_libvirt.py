@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import pytest
+from driver_guest import DriverGuest, attrs, open_guest
 
 from gueststate.formats import (
     Domain,
@@ -79,50 +79,20 @@ GUEST = """<node>
 """
 
 
-def _libvirt() -> Any:
-    try:
-        import libvirt
-    except ImportError as error:  # never skip: a missing binding is a failure
-        pytest.fail(f"the libvirt Python binding is not importable ({error}); install "
-                    "libvirt-python 9.0.0 into .venv (needs libvirt-dev and pkg-config)")
-    return libvirt
-
-
-@dataclass
-class Guest:
-    """The test-driver guest, as libvirt and as gueststate see it."""
-
-    libvirt: Any
-    handle: Any
-    domain: Domain
-    dir: Path
-
-
 @pytest.fixture(scope="module")
-def guest(tmp_path_factory: pytest.TempPathFactory) -> Guest:
-    libvirt = _libvirt()
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+def guest(tmp_path_factory: pytest.TempPathFactory) -> DriverGuest:
     folder = tmp_path_factory.mktemp("guest")
     for name in ("vda.qcow2", "vdb.img", "cd.iso", "vdc.qcow2"):
         (folder / name).write_bytes(b"")
-    config = folder / "node.xml"
-    config.write_text(GUEST.format(dir=folder), encoding="utf-8")
-    connection = libvirt.open(f"test://{config}")
-    handle = connection.lookupByName("guest")
-    domain = Domain.from_xml(handle.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    found = open_guest(folder, GUEST.format(dir=folder), "guest")
     # libvirt groups disks by bus; alignment follows the order libvirt reports.
-    assert sorted(disk.target for disk in domain.disks) == [
+    assert sorted(disk.target for disk in found.domain.disks) == [
         "fda", "hdc", "sda", "vda", "vdb", "vdc", "vdd"]
-    return Guest(libvirt, handle, domain, folder)
+    return found
 
 
 def _maybe(rng: random.Random, value: str, chance: float = 0.5) -> str | None:
     return value if rng.random() < chance else None
-
-
-def _attrs(**values: str | None) -> str:
-    return "".join(f" {key}={quoteattr(value)}" for key, value in values.items()
-                   if value is not None)
 
 
 def _disk_names(rng: random.Random, folder: Path) -> list[str]:
@@ -154,7 +124,7 @@ def checkpoint_xml(rng: random.Random, number: int, folder: Path) -> str:
         for disk in _disk_names(rng, folder):
             mode = rng.choice([None, "bitmap", "no"])
             bitmap = _maybe(rng, f"b{number}", 0.3 if mode != "no" else 0.05)
-            disks.append(f"<disk{_attrs(name=disk, checkpoint=mode, bitmap=bitmap)}/>")
+            disks.append(f"<disk{attrs(name=disk, checkpoint=mode, bitmap=bitmap)}/>")
         parts.append(f"<disks>{''.join(disks)}</disks>")
     return f"<domaincheckpoint>{''.join(parts)}</domaincheckpoint>"
 
@@ -213,7 +183,7 @@ def _compare(
         mismatches.append(f"libvirt failed after creating: {error}")
 
 
-def test_checkpoints_match_libvirt(guest: Guest) -> None:
+def test_checkpoints_match_libvirt(guest: DriverGuest) -> None:
     rng = random.Random(20260511)
     mismatches: list[str] = []
     tally = Tally()

@@ -20,12 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import pytest
+from driver_guest import DriverGuest, attrs, open_guest
 
 from gueststate.formats import (
-    Domain,
     DomainSnapshot,
     FormatError,
     redefine_snapshot,
@@ -108,15 +107,6 @@ FILES = ("vda.qcow2", "vdb.img", "full.iso", "vdc.qcow2", "vdf.qcow2", "vdg.qcow
 TARGETS = ("vda", "vdb", "sda", "vdd", "vde", "hdc", "hdd", "fda", "vdc", "vdf", "vdg", "vdh")
 
 
-def _libvirt() -> Any:
-    try:
-        import libvirt
-    except ImportError as error:  # never skip: a missing binding is a failure
-        pytest.fail(f"the libvirt Python binding is not importable ({error}); `make venv` "
-                    "installs libvirt-python (needs libvirt-dev and pkg-config)")
-    return libvirt
-
-
 @dataclass(frozen=True)
 class Release:
     """What the machine's libvirt release does differently from the model (libvirt 11.3).
@@ -140,40 +130,25 @@ def _release_differences(version: int) -> Release:
 
 
 @dataclass
-class Guest:
-    """The test-driver guest, as libvirt and as gueststate see it."""
+class Guest(DriverGuest):
+    """The test-driver guest, and what its libvirt release does differently."""
 
-    libvirt: Any
-    handle: Any
-    domain: Domain
-    dir: Path
     release: Release
 
 
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory: pytest.TempPathFactory) -> Guest:
-    libvirt = _libvirt()
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     folder = tmp_path_factory.mktemp("snapper")
     for name in FILES:
         (folder / name).write_bytes(b"")
     (folder / "vdh").mkdir()  # a source that exists but is no regular file
-    config = folder / "node.xml"
-    config.write_text(GUEST.format(dir=folder, uuid=UUID), encoding="utf-8")
-    connection = libvirt.open(f"test://{config}")
-    handle = connection.lookupByName("snapper")
-    domain = Domain.from_xml(handle.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-    assert sorted(disk.target for disk in domain.disks) == sorted(TARGETS)
-    return Guest(libvirt, handle, domain, folder,
-                 _release_differences(libvirt.getVersion()))
+    found = open_guest(folder, GUEST.format(dir=folder, uuid=UUID), "snapper")
+    assert sorted(disk.target for disk in found.domain.disks) == sorted(TARGETS)
+    return Guest(found.libvirt, found.handle, found.domain, found.dir,
+                 _release_differences(found.libvirt.getVersion()))
 
 
 # --- the generator: mostly valid definitions, one or two defects now and then ---
-
-def _attrs(**values: str | None) -> str:
-    return "".join(f" {key.rstrip('_')}={quoteattr(value)}" for key, value in values.items()
-                   if value is not None)
-
 
 @dataclass
 class Generator:
@@ -218,14 +193,14 @@ class Generator:
                 host_name: str | None = "host.example.org"
                 if self.defect(0.05):
                     port, host_name = self.rng.choice([("70000", host_name), (port, None)])
-                hosts.append(f"<host{_attrs(name=host_name, port=port)}/>")
+                hosts.append(f"<host{attrs(name=host_name, port=port)}/>")
             if self.chance(0.2):
                 hosts.append("<host transport='unix' socket='/run/nbd.sock'/>")
             auth = ""
             if protocol in ("rbd", "iscsi") and self.chance(0.4):
                 auth = "<auth username='admin'><secret type='ceph' usage='pool'/></auth>"
             tls = self.rng.choice([None, "yes", "no"]) if protocol == "nbd" else None
-            return (f"<source{_attrs(protocol=protocol, name=name, tls=tls)}>"
+            return (f"<source{attrs(protocol=protocol, name=name, tls=tls)}>"
                     f"{''.join(hosts)}{auth}</source>")
         if kind in ("nvme", "vhostuser"):
             return f"<source file='{self.folder}/n{number}'/>"  # libvirt refuses: by design
@@ -246,7 +221,7 @@ class Generator:
                 "<reservations enabled='yes'/>",
                 "<reservations managed='no'><source type='unix' path='/run/pr.sock' "
                 "mode='client'/></reservations>"])
-        return f"<source{_attrs(**{attribute: path})}>{inner}</source>"
+        return f"<source{attrs(**{attribute: path})}>{inner}</source>"
 
     def disk(self, name: str, number: int, index: int, external: bool) -> str:
         # 'no' on a disk the domain does not mark so breaks the uniform internal rule.
@@ -265,12 +240,12 @@ class Generator:
                 kind = self.rng.choice(["nvme", "vhostuser", "dir"])
             inner += self.source(kind, number, index)
             if kind != "network" and self.chance(0.3):
-                inner += f"<driver{_attrs(type=self.rng.choice(['qcow2', 'qed', 'raw']))}/>"
+                inner += f"<driver{attrs(type=self.rng.choice(['qcow2', 'qed', 'raw']))}/>"
         elif mode is None and external and self.chance(0.1):
             inner += "<driver type='qcow2'/>"
         if self.chance(0.05):
             inner = "<snapshotDeleteInProgress/>" + inner
-        return f"<disk{_attrs(name=name, snapshot=mode, type=kind)}>{inner}</disk>"
+        return f"<disk{attrs(name=name, snapshot=mode, type=kind)}>{inner}</disk>"
 
     def snapshot(self, number: int) -> str:
         self.defects = 0
@@ -284,7 +259,7 @@ class Generator:
             parts.append(f"<state>{self.rng.choice(['running', 'shutoff'])}</state>")
         external = self.chance(0.45)
         if external:
-            parts.append(f"<memory{_attrs(snapshot=self.rng.choice([None, 'external']))} "
+            parts.append(f"<memory{attrs(snapshot=self.rng.choice([None, 'external']))} "
                          f"file='{self.folder}/mem{number}'/>")
         elif self.chance(0.5):
             parts.append(f"<memory snapshot='{self.rng.choice(['internal', 'no'])}'/>")
@@ -293,7 +268,7 @@ class Generator:
                                       {"snapshot": "internal", "file": f"{self.folder}/m"},
                                       {"snapshot": "manual"}])
             parts = [part for part in parts if not part.startswith("<memory")]
-            parts.append(f"<memory{_attrs(**memory)}/>")
+            parts.append(f"<memory{attrs(**memory)}/>")
         if external or self.chance(0.7):
             names = self.disk_names()
             disks = [self.disk(disk, number, index, external)
