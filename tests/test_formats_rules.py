@@ -411,3 +411,19 @@ def test_a_parsed_definition_still_pickles_and_aligns_to_a_model() -> None:
     assert copied.origin is not None and copied.origin.element == "domainbackup"
     # what alignment completes is no longer the document: its problems name no line of it
     assert align(model, _domain(QCOW), suffix="S").origin is None
+
+
+def test_a_definition_changed_since_it_was_read_names_no_stale_line() -> None:
+    # Disks swapped with dataclasses.replace: the second listed disk is no longer the one the
+    # document has second, so a refusal of it names the model's place, on no line.
+    text = "<domainbackup>\n  <disks>\n    <disk name='vda'/>\n    <disk name='vdz'/>\n" \
+           "  </disks>\n</domainbackup>"
+    model = from_xml(text, "b.xml", validate=False)
+    with pytest.raises(FormatError) as caught:
+        align(model, _domain(QCOW), suffix="S")
+    assert str(caught.value.problem) == "b.xml:4:5: no disk named 'vdz'"
+    swapped = replace(model, disks=(model.disks[1], model.disks[0]))
+    with pytest.raises(FormatError) as caught:
+        align(swapped, _domain(QCOW), suffix="S")
+    assert str(caught.value.problem) == "b.xml:0:0: no disk named 'vdz'"
+    assert caught.value.problem.element == "/domainbackup/disks/disk[1]/@name"

@@ -54,8 +54,9 @@ def unicode_path(path: str) -> str:
 class Problem:
     """Something wrong at ``path:line:column``; line and column are 1-based, 0 when unknown.
 
-    ``element`` is the path of the element at fault (``/domainbackup/disks/disk[2]``), empty
-    when the problem is not about one element.
+    ``element`` is the XPath of the element at fault (``/domainbackup/disks/disk[2]``), or of
+    its attribute (``/domainbackup/disks/disk[2]/@name``), where it is or would be in the
+    document; empty when the problem is not about one element (XML that is not well-formed).
     """
 
     path: str

@@ -53,6 +53,20 @@ def _document(place: Location) -> Location:
     return Location(place.path)
 
 
+def _listed(disks: Location, index: int, name: str) -> Location:
+    """Where the ``index``-th listed disk (named ``name``) is.  In a parsed document only
+    while the disk read there still has that name: a model changed since it was read (with
+    ``dataclasses.replace``) lists its disks otherwise, and then the place is the model's,
+    in that file but on no line."""
+    place = disks.at(f"disk[{index + 1}]")
+    if disks.anchor is None:
+        return place  # a model built in Python: the place in the model
+    node = place.node
+    if node is None or node.tag != "disk" or node.get("name") != name:
+        return Location(disks.path, (disks.element, f"disk[{index + 1}]"))
+    return place
+
+
 def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBackup:
     """Every domain disk in the backup, modes and checkpoints filled, target names generated.
 
@@ -68,7 +82,7 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     for index, name in enumerate(names):
         first.setdefault(name, index)
     for index, disk in enumerate(backup.disks):
-        place = origin.at(f"disks/disk[{index + 1}]")
+        place = _listed(origin.at("disks"), index, disk.name)
         found = domain.disk_by_target(disk.name)
         if found is None:
             raise place.at("@name").error(f"no disk named '{disk.name}'")
@@ -127,7 +141,7 @@ def _resolved(
     targets: list[str] = []  # shared: entry i is judged when it holds i + 1 targets
     first: dict[str, int] = {}
     for index, name in enumerate(names):
-        place = disks.at(f"disk[{index + 1}]")
+        place = _listed(disks, index, name)
         found = domain.disk_by_name(name)
         if found is None:
             raise place.at("@name").error(f"no disk named '{name}'")

@@ -79,7 +79,10 @@ class Location:
 
     def problem(self, message: str) -> Problem:
         """A problem at this place, worded as libvirt words it."""
-        return Problem(self.path, self.line, self.column, message, self.element)
+        # Absolute, as lxml writes an element's path (and as validation's problems name it).
+        where = self.element
+        return Problem(self.path, self.line, self.column, message,
+                       f"/{where}" if where else "")
 
     def error(self, message: str) -> FormatError:
         """The error libvirt raises here."""

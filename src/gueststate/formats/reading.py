@@ -32,7 +32,8 @@ def load(
             f"expecting root element of '{expected}', not '{root.tag}'",
         )])
     if validate:
-        result = schemas.validate_tree(tree, path, expected)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        result = schemas.validate_tree(tree, path, expected, source=raw)
         if not result.valid:
             raise FormatError(list(result.problems))
     elif schemas.detect_format(root) is None:
