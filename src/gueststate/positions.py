@@ -56,6 +56,7 @@ class Positions:
     parsed is not detected, so ask before changing it.
 
     >>> from lxml import etree
+    >>> from gueststate.positions import Positions
     >>> text = "<disks><disk name='a'/><disk name='b'/></disks>"
     >>> second = etree.fromstring(text)[1]
     >>> Positions(text).start_tag(second), Positions(text).attribute(second, "name")
