@@ -53,17 +53,19 @@ def _document(place: Location) -> Location:
     return Location(place.path)
 
 
-def _listed(disks: Location, index: int, name: str) -> Location:
-    """Where the ``index``-th listed disk (named ``name``) is.  In a parsed document only
-    while the disk read there still has that name: a model changed since it was read (with
-    ``dataclasses.replace``) lists its disks otherwise, and then the place is the model's,
-    in that file but on no line."""
-    place = disks.at(f"disk[{index + 1}]")
-    if disks.anchor is None:
-        return place  # a model built in Python: the place in the model
-    node = place.node
-    if node is None or node.tag != "disk" or node.get("name") != name:
-        return Location(disks.path, (disks.element, f"disk[{index + 1}]"))
+def _listed(disks: Location) -> Callable[[int, str], Location]:
+    """Where the ``index``-th listed disk (named ``name``) is.  In a parsed document only while
+    the disk read there still has that name: a model changed since it was read (with
+    ``dataclasses.replace``) lists its disks otherwise, and then the place is the model's, in
+    that file but on no line.  The document's disks are listed once, so asking stays linear."""
+    listing = disks.node if disks.anchor is not None else None
+    read = [] if listing is None or listing.tag != "disks" else listing.findall("disk")
+
+    def place(index: int, name: str) -> Location:
+        if disks.anchor is not None and (index >= len(read) or read[index].get("name") != name):
+            return Location(disks.path, (disks.element, f"disk[{index + 1}]"))
+        return disks.at(f"disk[{index + 1}]")  # as read, or a place in a model built in Python
+
     return place
 
 
@@ -81,8 +83,9 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     first: dict[str, int] = {}
     for index, name in enumerate(names):
         first.setdefault(name, index)
+    place_of = _listed(origin.at("disks"))
     for index, disk in enumerate(backup.disks):
-        place = _listed(origin.at("disks"), index, disk.name)
+        place = place_of(index, disk.name)
         found = domain.disk_by_target(disk.name)
         if found is None:
             raise place.at("@name").error(f"no disk named '{disk.name}'")
@@ -140,8 +143,9 @@ def _resolved(
     in the definition (``disks`` is its disk list); an unknown name is refused."""
     targets: list[str] = []  # shared: entry i is judged when it holds i + 1 targets
     first: dict[str, int] = {}
+    place_of = _listed(disks)
     for index, name in enumerate(names):
-        place = _listed(disks, index, name)
+        place = place_of(index, name)
         found = domain.disk_by_name(name)
         if found is None:
             raise place.at("@name").error(f"no disk named '{name}'")
