@@ -95,7 +95,8 @@ class DomainBackup:
     disks: tuple[BackupDisk, ...] = ()
     private_data: RawElement | None = None
     #: Where the definition was read from (its root element), so that alignment can name the
-    #: element at fault; None for a definition built in Python or completed by alignment.
+    #: file, line and column at fault; None for a definition built in Python or completed by
+    #: alignment.  A copy made with ``dataclasses.replace`` keeps it (see the model guide).
     origin: Location | None = field(default=None, compare=False, repr=False)
 
     @classmethod

@@ -161,7 +161,8 @@ class DomainSnapshot:
     cookie: RawElement | None = None
     active: bool | None = None
     #: Where the definition was read from (its root element), so that alignment can name the
-    #: element at fault; None for a definition built in Python or completed by alignment.
+    #: file, line and column at fault; None for a definition built in Python or completed by
+    #: alignment.  A copy made with ``dataclasses.replace`` keeps it (see the model guide).
     origin: Location | None = field(default=None, compare=False, repr=False)
 
     @classmethod
