@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import multiprocessing.context
 import os
 import subprocess
 import sys
@@ -108,15 +106,17 @@ def test_many_files_are_shared_among_processes_with_the_same_answer(
         (tmp_path / f"{index:03d}.xml").write_bytes(data)
     os.mkfifo(tmp_path / "050-pipe.xml")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})  # two processors
+    parent = os.getpid()
     forked = []
-    real_pool = multiprocessing.get_context("fork").Pool
+    real_fork = os.fork
 
-    def counting_pool(*args: object, **kwargs: object) -> object:
-        forked.append(args)
-        return real_pool(*args, **kwargs)
+    def counting_fork() -> int:
+        child = real_fork()
+        if child:
+            forked.append(child)
+        return child
 
-    monkeypatch.setattr(multiprocessing.context.ForkContext, "Pool",
-                        lambda self, *a, **k: counting_pool(*a, **k))
+    monkeypatch.setattr(os, "fork", counting_fork)
 
     status = cli.main(["validate", "--format", "json", str(tmp_path)])
     shared = capsys.readouterr()
@@ -124,7 +124,7 @@ def test_many_files_are_shared_among_processes_with_the_same_answer(
     alone_status = cli.main(["validate", "--format", "json", str(tmp_path)])
     alone = capsys.readouterr()
 
-    assert forked == [(2,)]
+    assert os.getpid() == parent and len(forked) == 1  # this process and one more
     assert (status, shared.out, shared.err) == (alone_status, alone.out, alone.err)
     assert status == 2 and "050-pipe.xml: cannot read: a FIFO" in shared.err
     files = json.loads(shared.out)["files"]
@@ -132,3 +132,30 @@ def test_many_files_are_shared_among_processes_with_the_same_answer(
         p.name for p in tmp_path.iterdir() if p.name != "050-pipe.xml"
     )
     assert sum(not f["valid"] for f in files) == len(range(0, count, 3))
+
+
+def test_a_worker_process_that_dies_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    from gueststate import cli, schemas
+
+    for index in range(cli.PARALLEL_FROM * 2):
+        (tmp_path / f"{index:03d}.xml").write_bytes(PUSH)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    parent, validate_file = os.getpid(), schemas.validate_file
+
+    def dies_in_the_worker(path: str, *args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:  # as the kernel's out-of-memory killer would do it
+            os.kill(os.getpid(), signal.SIGKILL)
+        return validate_file(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schemas, "validate_file", dies_in_the_worker)
+
+    status = cli.main(["validate", str(tmp_path)])
+    output = capsys.readouterr()
+
+    assert status == 2 and output.out == ""
+    assert output.err == (
+        "gueststate: a worker process ended without its results (killed by signal 9)\n")

@@ -15,10 +15,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from gueststate import __version__, schemas, xmlsafe
+from gueststate import __version__, parallel, schemas, xmlsafe
 from gueststate.problems import Problem, printable, unicode_path
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except parallel.WorkerLost as error:
+        _error(str(error))
+        return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`gueststate reference ... | head`): not an error of ours.
         _silence_stdout()
@@ -173,61 +177,65 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         schemas.check_libvirt_version(version)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    results: list[schemas.ValidationResult] = []
     unreadable: list[str] = []
     paths = list(_expand(args.paths, unreadable))
-    for outcome in _validate_all(paths, args.schema, libvirt_schemas, version):
-        if isinstance(outcome, str):
-            unreadable.append(outcome)
-        else:
-            results.append(outcome)
+    verdicts = _validate_all(paths, _Job(args.schema, libvirt_schemas, version, args.output))
+    checked = [verdict for verdict in verdicts if verdict.unreadable is None]
     if args.output == "json":
-        # One file a line: json.dumps without indent encodes in C, ten times as fast.
-        lines = ",\n".join(json.dumps(_json_result(result)) for result in results)
-        print(f'{{"files": [\n{lines}\n]}}' if results else '{"files": []}')
-    else:
-        for result in results:
-            for problem in result.problems:
-                print(problem)
+        lines = ",\n".join(verdict.output for verdict in checked)
+        print(f'{{"files": [\n{lines}\n]}}' if checked else '{"files": []}')
+    elif any(verdict.output for verdict in checked):  # nothing to say: stdout untouched
+        sys.stdout.write("".join(verdict.output for verdict in checked))
+    unreadable += [verdict.unreadable for verdict in verdicts if verdict.unreadable is not None]
     for message in unreadable:
         _error(message)
     if unreadable:
         return EXIT_USAGE
-    return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
+    return EXIT_OK if all(verdict.valid for verdict in checked) else EXIT_INVALID
 
 
-_Outcome = schemas.ValidationResult | str  # a verdict, or why the file could not be read
+class _Verdict(NamedTuple):
+    """One file's part of the output, worked out where the file was validated."""
+
+    output: str  # its JSON object, or its problem lines
+    valid: bool
+    unreadable: str | None  # why the file could not be read, instead
 
 
-def _validate_all(
-    paths: list[str], schema: str | None, libvirt_schemas: Path | None, version: str | None
-) -> Iterator[_Outcome]:
-    """Each path's outcome, in order; many files are shared among the processors."""
-    job = functools.partial(_validate_one, schema=schema, libvirt_schemas=libvirt_schemas,
-                            version=version)
-    workers = min(len(os.sched_getaffinity(0)), len(paths) // (PARALLEL_FROM // 2))
-    if workers < 2 or "-" in paths:
-        yield from map(job, paths)
-        return
-    import multiprocessing
+@dataclass(frozen=True)
+class _Job:
+    """Validate one file and render its verdict (in a worker process, for many files)."""
 
-    # fork: the workers inherit the compiled schemas and content models prepared here; the CLI
-    # runs no threads that could hold a lock at that moment.
-    schemas.prepare(schema)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(job, paths, chunksize=max(1, min(64, len(paths) // (workers * 8))))
+    schema: str | None
+    libvirt_schemas: Path | None
+    version: str | None
+    output: str
+
+    def __call__(self, path: str) -> _Verdict:
+        try:
+            if path == "-":
+                result = schemas.validate_bytes(
+                    _read_stdin(), "<stdin>", self.schema, self.libvirt_schemas,
+                    libvirt_version=self.version)
+            else:
+                result = schemas.validate_file(path, self.schema, self.libvirt_schemas,
+                                               libvirt_version=self.version)
+        except OSError as error:
+            return _Verdict("", False, str(_cannot("<stdin>" if path == "-" else path, "read",
+                                                   error)))
+        if self.output == "json":
+            # One file a line: json.dumps without indent encodes in C, ten times as fast.
+            return _Verdict(json.dumps(_json_result(result)), result.valid, None)
+        return _Verdict("".join(f"{problem}\n" for problem in result.problems), result.valid,
+                        None)
 
 
-def _validate_one(
-    path: str, schema: str | None, libvirt_schemas: Path | None, version: str | None
-) -> _Outcome:
-    try:
-        if path == "-":
-            return schemas.validate_bytes(_read_stdin(), "<stdin>", schema, libvirt_schemas,
-                                          libvirt_version=version)
-        return schemas.validate_file(path, schema, libvirt_schemas, libvirt_version=version)
-    except OSError as error:
-        return str(_cannot("<stdin>" if path == "-" else path, "read", error))
+def _validate_all(paths: list[str], job: _Job) -> list[_Verdict]:
+    """Each path's verdict, in order; many files are shared among the processors."""
+    processes = min(len(os.sched_getaffinity(0)), len(paths) // (PARALLEL_FROM // 2))
+    if "-" in paths:
+        processes = 1
+    return parallel.map_shared(job, paths, processes, chunk=max(1, min(16, len(paths) // 64)))
 
 
 def _json_result(result: schemas.ValidationResult) -> dict[str, object]:

@@ -207,12 +207,6 @@ def diagnose(
     return diagnose_forms(root, _start(grammar), path, positions)
 
 
-def prepare(grammar: Path) -> None:
-    """Read ``grammar``'s content model now, e.g. once before forking workers that share it."""
-    _allowed_by_path(grammar)
-    _start(grammar)
-
-
 def forget_grammars() -> None:
     """Read grammars again on next use (see :func:`gueststate.schemas.forget_changed_grammars`)."""
     _start.cache_clear()

@@ -438,18 +438,6 @@ def _diagnose(
     return diagnose(tree, path, grammar, source)
 
 
-def prepare(schema: str | None = None) -> None:
-    """Compile the schemas (``schema``, or all) and read what a diagnosis needs, once.
-
-    For a caller about to fork workers: they inherit it instead of each doing it again.
-    """
-    from gueststate.diagnose import prepare as prepare_diagnosis
-
-    for name in [schema] if schema else FORMATS:
-        compiled(schema_path(name))
-        prepare_diagnosis(schema_path(name))
-
-
 def _find(top: etree._Element, node_path: str) -> list[object] | None:
     """The nodes at libxml2's path, which starts at ``top`` as if it were the root."""
     head = f"/{top.tag}"

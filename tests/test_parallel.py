@@ -1,0 +1,81 @@
+"""gueststate.parallel: the items' results in order, whichever process computed them; a
+child's exception or death reaches the caller; an interrupted run leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from gueststate.parallel import WorkerLost, map_shared
+
+
+def _pid_and_square(item: int) -> tuple[int, int]:
+    return os.getpid(), item * item
+
+
+@pytest.mark.parametrize(("processes", "count", "chunk"), [
+    (2, 101, 16), (3, 100, 7), (2, 5, 16), (4, 64, 1), (2, 0, 16),
+])
+def test_results_come_back_in_order_from_every_process(
+    processes: int, count: int, chunk: int
+) -> None:
+    results = map_shared(_pid_and_square, list(range(count)), processes, chunk)
+
+    assert [square for _, square in results] == [item * item for item in range(count)]
+    workers = {pid for pid, _ in results}
+    assert len(workers) == min(processes, -(-count // chunk))  # every share that got a chunk
+    # Chunk by chunk, the shares take turns: an ordered corpus is split evenly.
+    for start in range(0, count, chunk):
+        share = {pid for pid, _ in results[start:start + chunk]}
+        assert len(share) == 1
+
+
+def _fails_in_a_child(item: int) -> int:
+    if item == 20:  # chunk 2 of 3 chunks of 10: the second process's
+        raise ValueError(f"bad item {item}")
+    return item
+
+
+def test_an_exception_in_a_child_is_raised_to_the_caller() -> None:
+    with pytest.raises(ValueError, match="bad item 20"):
+        map_shared(_fails_in_a_child, list(range(30)), 2, 10)
+
+
+def _killed_in_a_child(item: int) -> int:
+    if item == 15:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item
+
+
+def test_a_child_that_dies_is_reported_not_taken_for_an_empty_share() -> None:
+    with pytest.raises(WorkerLost, match="killed by signal 9"):
+        map_shared(_killed_in_a_child, list(range(30)), 2, 10)
+
+
+def test_when_this_process_fails_the_children_are_stopped_and_reaped(
+    tmp_path: os.PathLike[str],
+) -> None:
+    started = os.path.join(tmp_path, "children")
+
+    def job(item: int) -> int:
+        if item == 0:  # this process's first item: wait until the child has begun
+            while not os.path.exists(started):
+                os.sched_yield()
+            raise KeyboardInterrupt
+        with open(f"{started}.new", "w") as note:
+            note.write(f"{os.getpid()}\n")
+        os.rename(f"{started}.new", started)  # whole, or not there yet
+        signal.pause()  # the child would never finish on its own
+        return item
+
+    with pytest.raises(KeyboardInterrupt):
+        map_shared(job, list(range(4)), 2, 1)
+
+    child = int(Path(started).read_text())
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie, no orphan
+        os.waitpid(child, os.WNOHANG)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
