@@ -310,3 +310,32 @@ def test_forms_are_forgotten_with_their_grammar(tmp_path: Path) -> None:
     del start
     gc.collect()
     assert len(forms._KNOWN) == before
+
+
+def test_a_grammar_changed_on_disk_is_let_go_with_all_worked_out_from_it(
+    tmp_path: Path,
+) -> None:
+    # In a process that builds again (sphinx-autobuild), each edit of a grammar read for a
+    # diagnosis must not leave the old content model alive in a cache.
+    import gc
+    import os
+    import weakref
+
+    from gueststate import diagnose as diagnosis
+
+    grammar = tmp_path / "shape.rng"
+    grammar.write_text(SHAPES)
+    document = b"<shape kind='polygon'/>"  # reaches the fitting of forms
+    schemas.compiled(grammar)  # what forget_changed_grammars compares with the disk
+    assert diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
+    old = weakref.ref(diagnosis._start(grammar))
+
+    grammar.write_text(SHAPES.replace("Circle", "Round"))
+    os.utime(grammar, ns=(0, 0))  # another modification time, however fast this machine
+    schemas.forget_changed_grammars()
+    gc.collect()
+
+    assert old() is None
+    problems = diagnose(xmlsafe.parse_bytes(document, "s.xml"), "s.xml", grammar, document)
+    assert [p.message for p in problems] == [
+        "<shape kind='polygon'> needs a <corner> child (form: polygon)"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,9 +209,13 @@ def diagnose(
 
 
 def forget_grammars() -> None:
-    """Read grammars again on next use (see :func:`gueststate.schemas.forget_changed_grammars`)."""
-    _start.cache_clear()
-    _allowed_by_path.cache_clear()
+    """Read grammars again on next use (see :func:`gueststate.schemas.forget_changed_grammars`),
+    and let go of everything worked out from the old ones, which would keep them alive."""
+    for cached in (_start, _allowed_by_path, _patterns, _is_open, enumeration):
+        cached.cache_clear()
+    fitting = sys.modules.get("gueststate.diagnose_forms")
+    if fitting is not None:
+        fitting.forget_grammars()
 
 
 @functools.cache

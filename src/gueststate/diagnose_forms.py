@@ -149,13 +149,27 @@ class _Memory:
 
 
 _THREAD = threading.local()
+#: Raised by :func:`forget_grammars`: a thread's memory of an older generation is dropped.
+_generation = 0
 
 
 def _memory() -> _Memory:
     memory: _Memory | None = getattr(_THREAD, "memory", None)
-    if memory is None:
+    if memory is None or _THREAD.generation != _generation:
         memory = _THREAD.memory = _Memory()
+        _THREAD.generation = _generation
     return memory
+
+
+def forget_grammars() -> None:
+    """Let go of forms and fits worked out from grammars read so far (see
+    :func:`gueststate.diagnose.forget_grammars`): this thread's memory of fits now, another
+    thread's when it next fits."""
+    global _generation
+    for cached in (parts_of, _root_definitions, _listed_values):
+        cached.cache_clear()
+    _generation += 1
+    _THREAD.memory = None
 
 
 class _Fitter:
