@@ -79,3 +79,61 @@ def test_when_this_process_fails_the_children_are_stopped_and_reaped(
         os.waitpid(child, os.WNOHANG)
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+ORPHAN = """
+import os, sys, time
+from gueststate.parallel import map_shared
+
+folder = sys.argv[1]
+parent = os.getpid()
+
+def job(item):
+    if os.getpid() != parent and os.path.exists(os.path.join(folder, "child")):
+        time.sleep(3600)  # a second item: reached only by a child that works on
+    elif os.getpid() != parent:
+        with open(os.path.join(folder, "child.new"), "w") as note:
+            note.write(str(os.getpid()))
+        os.replace(os.path.join(folder, "child.new"), os.path.join(folder, "child"))
+        while not os.path.exists(os.path.join(folder, "go")):  # until the test says so
+            time.sleep(0.01)
+    else:
+        time.sleep(3600)  # the parent is killed long before
+    return item
+
+map_shared(job, list(range(1000)), 2, 1)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie nobody reaps counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_child_whose_parent_is_killed_stops_instead_of_working_on(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    started = subprocess.Popen([sys.executable, "-c", ORPHAN, str(tmp_path)])
+    child = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "child").exists():
+            assert started.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        child = int((tmp_path / "child").read_text())
+        started.kill()  # SIGKILL: no chance to stop its children
+        started.wait()
+        (tmp_path / "go").touch()  # the child finishes its item, then looks for its parent
+        while not _gone(child):
+            assert time.monotonic() < deadline, "the orphaned child works on"
+            time.sleep(0.01)
+    finally:
+        started.kill()
+        started.wait()
+        if child and not _gone(child):
+            os.kill(child, signal.SIGKILL)

@@ -25,6 +25,10 @@ class WorkerLost(Exception):
     """A forked worker ended without sending its results (killed, or out of memory)."""
 
 
+class _Orphaned(BaseException):
+    """The process that forked this one is gone: nobody will read its results."""
+
+
 def map_shared(
     job: Callable[[Item], Result], items: Sequence[Item], processes: int, chunk: int
 ) -> list[Result]:
@@ -35,13 +39,14 @@ def map_shared(
     if processes < 2:
         return [job(item) for item in items]
     children: list[tuple[int, int]] = []
+    parent = os.getpid()
     try:
         for share in range(1, processes):
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 os.close(read)
-                _run_child(job, items, share, processes, chunk, write)
+                _run_child(job, items, share, processes, chunk, write, parent)
             os.close(write)
             children.append((pid, read))
         shares = [_share(job, items, 0, processes, chunk)]
@@ -56,24 +61,31 @@ def map_shared(
 
 
 def _share(
-    job: Callable[[Item], Result], items: Sequence[Item], share: int, processes: int, chunk: int
+    job: Callable[[Item], Result], items: Sequence[Item], share: int, processes: int, chunk: int,
+    parent: int | None = None,
 ) -> list[Result]:
-    """The results of chunks ``share``, ``share + processes``, ... in order."""
-    return [
-        job(item)
-        for start in range(share * chunk, len(items), processes * chunk)
-        for item in items[start:start + chunk]
-    ]
+    """The results of chunks ``share``, ``share + processes``, ... in order.
+
+    A child (``parent`` given) stops between chunks once its parent is gone, killed without
+    a chance to stop it, rather than work on for no one.
+    """
+    results: list[Result] = []
+    for start in range(share * chunk, len(items), processes * chunk):
+        if parent is not None and os.getppid() != parent:
+            raise _Orphaned
+        results += [job(item) for item in items[start:start + chunk]]
+    return results
 
 
 def _run_child(
     job: Callable[[Item], Result], items: Sequence[Item], share: int, processes: int,
-    chunk: int, write: int,
+    chunk: int, write: int, parent: int,
 ) -> None:
     status = 0
     try:
         try:
-            answer: tuple[bool, object] = (True, _share(job, items, share, processes, chunk))
+            answer: tuple[bool, object] = (
+                True, _share(job, items, share, processes, chunk, parent))
         except Exception as error:  # the parent raises it, as if its own share had
             answer = (False, error)
         with os.fdopen(write, "wb") as pipe:
