@@ -34,13 +34,13 @@ def test_results_come_back_in_order_from_every_process(
 
 
 def _fails_in_a_child(item: int) -> int:
-    if item == 20:  # chunk 2 of 3 chunks of 10: the second process's
+    if item == 15:  # in chunk 1 of 3 chunks of 10: the second process's
         raise ValueError(f"bad item {item}")
     return item
 
 
 def test_an_exception_in_a_child_is_raised_to_the_caller() -> None:
-    with pytest.raises(ValueError, match="bad item 20"):
+    with pytest.raises(ValueError, match="bad item 15"):
         map_shared(_fails_in_a_child, list(range(30)), 2, 10)
 
 
@@ -137,3 +137,70 @@ def test_a_child_whose_parent_is_killed_stops_instead_of_working_on(tmp_path: Pa
         started.wait()
         if child and not _gone(child):
             os.kill(child, signal.SIGKILL)
+
+
+def _square(item: int) -> int:
+    return item * item
+
+
+def test_children_are_collected_when_sigchld_is_ignored() -> None:
+    # Ignored signals stay ignored in the programs a process starts; the kernel then reaps
+    # the children itself and their exit status cannot be had.
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        results = map_shared(_square, list(range(50)), 2, 4)
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+    assert results == [item * item for item in range(50)]
+
+
+class _NeedsTwo(Exception):
+    def __init__(self, first: str, second: str) -> None:  # pickles, but does not unpickle
+        super().__init__(f"{first} {second}")
+
+
+def _raises_what_cannot_travel(item: int) -> int:
+    if item == 15:  # the child's, as above
+        raise _NeedsTwo("cannot", "travel")
+    return item
+
+
+def _raises_what_cannot_be_sent(item: int) -> int:
+    if item == 15:  # the child's, as above
+        error = RuntimeError("holds a function")
+        error.callback = lambda: None  # type: ignore[attr-defined]
+        raise error
+    return item
+
+
+def _ends_quietly(item: int) -> int:
+    if item == 15:  # the child's, as above
+        os._exit(0)
+    return item
+
+
+def test_what_a_child_cannot_send_is_one_worker_lost() -> None:
+    with pytest.raises(WorkerLost, match="could not be read"):
+        map_shared(_raises_what_cannot_travel, list(range(30)), 2, 10)
+    with pytest.raises(WorkerLost, match=r"a worker process failed: RuntimeError\('holds a"):
+        map_shared(_raises_what_cannot_be_sent, list(range(30)), 2, 10)
+    with pytest.raises(WorkerLost, match="could not be read: Ran out of input"):
+        map_shared(_ends_quietly, list(range(30)), 2, 10)
+
+
+def test_a_share_without_a_process_is_computed_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def no_more_processes() -> int:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    descriptors = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", no_more_processes)
+    assert map_shared(_pid_and_square, list(range(40)), 3, 4) == [
+        (os.getpid(), item * item) for item in range(40)]
+    assert len(os.listdir("/proc/self/fd")) == descriptors  # its pipe closed again
+
+
+def test_a_chunk_holds_one_item_or_more() -> None:
+    with pytest.raises(ValueError, match="chunk must be 1 or more, not 0"):
+        map_shared(_square, [1, 2], 2, 0)
