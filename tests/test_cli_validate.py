@@ -159,3 +159,50 @@ def test_a_worker_process_that_dies_is_one_line_and_exit_2(
     assert status == 2 and output.out == ""
     assert output.err == (
         "gueststate: a worker process ended without its results (killed by signal 9)\n")
+
+
+def test_started_with_sigchld_ignored_the_answer_is_the_same(tmp_path: Path) -> None:
+    # Ignored signals are inherited: a wrapper that ignores SIGCHLD passes it on, and then the
+    # kernel reaps the workers itself.
+    import signal
+
+    for index in range(128):
+        (tmp_path / f"{index:03d}.xml").write_bytes(PUSH if index % 3 else PULL_WITHOUT_SERVER)
+    command = [sys.executable, "-m", "gueststate", "validate", "--format", "json", str(tmp_path)]
+    usual = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    ignoring = subprocess.run(
+        command, capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN),
+    )
+    assert (ignoring.returncode, ignoring.stdout, ignoring.stderr) == (
+        usual.returncode, usual.stdout, usual.stderr)
+    assert usual.returncode == 1 and len(json.loads(usual.stdout)["files"]) == 128
+
+
+def test_workers_judging_by_a_release_share_one_folder_removed_at_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import tempfile
+
+    from gueststate import cli, releases
+
+    documents, scratch = tmp_path / "documents", tmp_path / "scratch"
+    documents.mkdir()
+    scratch.mkdir()
+    for index in range(cli.PARALLEL_FROM * 2):
+        (documents / f"{index:03d}.xml").write_bytes(PUSH)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    releases.workspace.cache_clear()
+    releases.compiled_without.cache_clear()
+    try:
+        status = cli.main(["validate", "--libvirt-version", "9.0.0", str(documents)])
+        made = sorted(scratch.iterdir())
+        assert (status, capsys.readouterr().err) == (0, "")
+        # One folder, this process's (removed when it exits); a worker's could not be.
+        assert made == [releases.workspace()]
+    finally:
+        shutil.rmtree(releases.workspace(), ignore_errors=True)
+        releases.workspace.cache_clear()
+        releases.compiled_without.cache_clear()

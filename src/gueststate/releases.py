@@ -291,8 +291,12 @@ def _replace(pattern: etree._Element, kind: str | None) -> None:
 
 
 @functools.cache
-def _workspace() -> Path:
-    """One temporary folder per process for the pruned copies, removed at exit."""
+def workspace() -> Path:
+    """The temporary folder of the pruned copies, removed when the process that made it exits.
+
+    A process about to fork workers makes it first: they share it, as they cannot remove one
+    of their own (a forked worker ends without running exit handlers).
+    """
     folder = Path(tempfile.mkdtemp(prefix="gueststate-releases-"))
     atexit.register(shutil.rmtree, folder, True)
     return folder
@@ -307,19 +311,23 @@ def compiled_without(grammar: Path, removed: frozenset[tuple[str, int]]) -> etre
     """
     # One folder per set of pruned patterns: a set evicted from the cache reuses its folder.
     label = ",".join(f"{file}:{index}" for file, index in sorted(removed))
-    target = _workspace() / hashlib.sha256(f"{grammar.parent}|{label}".encode()).hexdigest()[:24]
-    if (target / grammar.name).is_file():
-        return etree.RelaxNG(file=str(target / grammar.name))
-    target.mkdir(exist_ok=True)
-    for path in sorted(grammar.parent.glob("*.rng")):
-        tree = xmlsafe.parse_file(path)
-        annotated = _annotated(tree)
-        root = tree.getroot()
-        here = sorted(index for file, index in removed if file == path.name)
-        for pattern in (annotated[index] for index in here):  # outer patterns first
-            if any(a is root for a in pattern.iterancestors()):  # not gone with an outer one
-                _prune(pattern)
-        tree.write(str(target / path.name), encoding="UTF-8", xml_declaration=True)
+    target = workspace() / hashlib.sha256(f"{grammar.parent}|{label}".encode()).hexdigest()[:24]
+    if not target.is_dir():
+        # Written aside and renamed whole: workers sharing the folder never read a half copy.
+        staging = Path(tempfile.mkdtemp(dir=workspace()))
+        for path in sorted(grammar.parent.glob("*.rng")):
+            tree = xmlsafe.parse_file(path)
+            annotated = _annotated(tree)
+            root = tree.getroot()
+            here = sorted(index for file, index in removed if file == path.name)
+            for pattern in (annotated[index] for index in here):  # outer patterns first
+                if any(a is root for a in pattern.iterancestors()):  # not gone with an outer one
+                    _prune(pattern)
+            tree.write(str(staging / path.name), encoding="UTF-8", xml_declaration=True)
+        try:
+            staging.rename(target)
+        except OSError:  # another worker made the same copy first
+            shutil.rmtree(staging, ignore_errors=True)
     return etree.RelaxNG(file=str(target / grammar.name))
 
 
