@@ -177,10 +177,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         schemas.check_libvirt_version(version)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if version is not None:
-        from gueststate import releases
-
-        releases.workspace()  # made before workers are forked, to be shared and removed
     unreadable: list[str] = []
     paths = list(_expand(args.paths, unreadable))
     verdicts = _validate_all(paths, _Job(args.schema, libvirt_schemas, version, args.output))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -294,12 +295,15 @@ def _replace(pattern: etree._Element, kind: str | None) -> None:
 def workspace() -> Path:
     """The temporary folder of the pruned copies, removed when the process that made it exits.
 
-    A process about to fork workers makes it first: they share it, as they cannot remove one
-    of their own (a forked worker ends without running exit handlers).
+    Made before any fork (see below): forked workers share it, as they could not remove one of
+    their own (a forked worker ends without running exit handlers).
     """
     folder = Path(tempfile.mkdtemp(prefix="gueststate-releases-"))
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+os.register_at_fork(before=workspace)
 
 
 @functools.lru_cache(maxsize=256)
