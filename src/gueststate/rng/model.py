@@ -38,7 +38,7 @@ NodeKind = Literal[
 ANY_NAME = "*"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Node:
     """One pattern of the content model.
 
