@@ -206,3 +206,22 @@ def test_workers_judging_by_a_release_share_one_folder_removed_at_exit(
         shutil.rmtree(releases.workspace(), ignore_errors=True)
         releases.workspace.cache_clear()
         releases.compiled_without.cache_clear()
+
+
+def test_the_command_exits_without_teardown_yet_flushes_and_cleans_up(tmp_path: Path) -> None:
+    # `run` ends the process with os._exit: the whole output must still arrive through a pipe,
+    # and the exit handlers still remove the release workspace.
+    documents, scratch = tmp_path / "documents", tmp_path / "scratch"
+    documents.mkdir()
+    scratch.mkdir()
+    for index in range(500):
+        (documents / f"{index:03d}.xml").write_bytes(PUSH if index % 2 else PULL_WITHOUT_SERVER)
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "validate", "--format", "json",
+         "--libvirt-version", "9.0.0", str(documents)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    files = json.loads(result.stdout)["files"]
+    assert (result.returncode, result.stderr, len(files)) == (1, "", 500)
+    assert [entry["valid"] for entry in files] == [index % 2 == 1 for index in range(500)]
+    assert list(scratch.iterdir()) == []

@@ -1,7 +1,5 @@
 """Allow ``python -m gueststate``."""
 
-import sys
+from gueststate.cli import run
 
-from gueststate.cli import main
-
-sys.exit(main())
+run()

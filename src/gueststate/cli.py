@@ -7,6 +7,7 @@ errors.  Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import errno
 import functools
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from gueststate import __version__, parallel, schemas, xmlsafe
 from gueststate.problems import Problem, printable, unicode_path
@@ -137,6 +138,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"cannot write the output: {error.strerror or error}")
         return EXIT_USAGE
     return status
+
+
+def run() -> NoReturn:
+    """The ``gueststate`` console script: :func:`main`, then an exit without teardown.
+
+    Tearing the interpreter down frees every tree, grammar and remembered fit one object at
+    a time, a tenth of a large run's time for nothing (mypy exits the same way).  The output
+    is flushed and exit handlers run (the release workspace is removed) before the exit.
+    """
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # said in main already
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(status)
 
 
 class _ClosedOutput(io.TextIOBase):
