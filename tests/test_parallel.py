@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,67 +18,105 @@ def _pid_and_square(item: int) -> tuple[int, int]:
     return os.getpid(), item * item
 
 
+def _wait_for(marker: Path) -> None:
+    """Until ``marker`` exists (what a child writes): an event, not a length of time."""
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, f"no {marker.name}"
+        time.sleep(0.001)
+
+
+def _children_do(act: Callable[[int], object], marker: Path) -> Callable[[int], int]:
+    """A job whose forked children do ``act`` on each item they take, after saying so; this
+    process waits until one has, so that a child surely takes a chunk, whichever process
+    comes to the chunks first."""
+    parent = os.getpid()
+
+    def job(item: int) -> int:
+        if os.getpid() != parent:
+            marker.touch()
+            act(item)
+        else:
+            _wait_for(marker)
+        return item
+
+    return job
+
+
 @pytest.mark.parametrize(("processes", "count", "chunk"), [
     (2, 101, 16), (3, 100, 7), (2, 5, 16), (4, 64, 1), (2, 0, 16),
 ])
-def test_results_come_back_in_order_from_every_process(
+def test_results_come_back_in_order_whoever_takes_each_chunk(
     processes: int, count: int, chunk: int
 ) -> None:
     results = map_shared(_pid_and_square, list(range(count)), processes, chunk)
 
     assert [square for _, square in results] == [item * item for item in range(count)]
-    workers = {pid for pid, _ in results}
-    assert len(workers) == min(processes, -(-count // chunk))  # every share that got a chunk
-    # Chunk by chunk, the shares take turns: an ordered corpus is split evenly.
-    for start in range(0, count, chunk):
-        share = {pid for pid, _ in results[start:start + chunk]}
-        assert len(share) == 1
+    for start in range(0, count, chunk):  # a chunk is one process's
+        assert len({pid for pid, _ in results[start:start + chunk]}) == 1
 
 
-def _fails_in_a_child(item: int) -> int:
-    if item == 15:  # in chunk 1 of 3 chunks of 10: the second process's
+def test_more_chunks_than_the_pipe_holds_are_made_larger() -> None:
+    # 100,000 one-item chunks would not fit in a pipe's 64 KiB: the chunks grow instead.
+    assert map_shared(_square, range(100_000), 2, 1) == [item * item for item in range(100_000)]
+
+
+def test_the_children_take_the_chunks_this_process_is_too_busy_for(tmp_path: Path) -> None:
+    parent = os.getpid()
+    taken_here: list[int] = []
+
+    def job(item: int) -> int:
+        if os.getpid() != parent:
+            (tmp_path / str(item)).touch()
+            return item
+        taken_here.append(item)
+        deadline = time.monotonic() + 60
+        while len(os.listdir(tmp_path)) < 40 - 4:  # every chunk but this one, done there
+            assert time.monotonic() < deadline, "the child stopped taking chunks"
+            time.sleep(0.001)
+        return item
+
+    assert map_shared(job, list(range(40)), 2, 4) == list(range(40))
+    assert len(taken_here) in (0, 4)  # one chunk at most: not half of them
+
+
+def test_an_exception_in_a_child_is_raised_to_the_caller(tmp_path: Path) -> None:
+    def fails(item: int) -> None:
         raise ValueError(f"bad item {item}")
-    return item
+
+    with pytest.raises(ValueError, match="bad item"):
+        map_shared(_children_do(fails, tmp_path / "began"), list(range(30)), 2, 10)
 
 
-def test_an_exception_in_a_child_is_raised_to_the_caller() -> None:
-    with pytest.raises(ValueError, match="bad item 15"):
-        map_shared(_fails_in_a_child, list(range(30)), 2, 10)
-
-
-def _killed_in_a_child(item: int) -> int:
-    if item == 15:
+def test_a_child_that_dies_is_reported_not_taken_for_an_empty_share(tmp_path: Path) -> None:
+    def dies(item: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
-    return item
 
-
-def test_a_child_that_dies_is_reported_not_taken_for_an_empty_share() -> None:
     with pytest.raises(WorkerLost, match="killed by signal 9"):
-        map_shared(_killed_in_a_child, list(range(30)), 2, 10)
+        map_shared(_children_do(dies, tmp_path / "began"), list(range(30)), 2, 10)
 
 
 def test_when_this_process_fails_the_children_are_stopped_and_reaped(tmp_path: Path) -> None:
-    import time
+    started = tmp_path / "child"
 
-    started = os.path.join(tmp_path, "children")
-    deadline = time.monotonic() + 60
-
-    def job(item: int) -> int:
-        if item == 0:  # this process's first item: wait until the child has begun
-            while not os.path.exists(started):
-                assert time.monotonic() < deadline, "no child began"
-                time.sleep(0.001)
-            raise KeyboardInterrupt
-        with open(f"{started}.new", "w") as note:
-            note.write(f"{os.getpid()}\n")
-        os.rename(f"{started}.new", started)  # whole, or not there yet
+    def never_ends(item: int) -> int:
+        (tmp_path / "child.new").write_text(f"{os.getpid()}\n")
+        (tmp_path / "child.new").rename(started)  # whole, or not there yet
         signal.pause()  # the child would never finish on its own
         return item
+
+    parent = os.getpid()
+
+    def job(item: int) -> int:
+        if os.getpid() != parent:
+            return never_ends(item)
+        _wait_for(started)  # until the child has begun
+        raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         map_shared(job, list(range(4)), 2, 1)
 
-    child = int(Path(started).read_text())
+    child = int(started.read_text())
     with pytest.raises(ChildProcessError):  # already reaped: no zombie, no orphan
         os.waitpid(child, os.WNOHANG)
     with pytest.raises(ProcessLookupError):
@@ -161,33 +201,30 @@ class _NeedsTwo(Exception):
         super().__init__(f"{first} {second}")
 
 
-def _raises_what_cannot_travel(item: int) -> int:
-    if item == 15:  # the child's, as above
-        raise _NeedsTwo("cannot", "travel")
-    return item
+def _raise_what_cannot_travel(item: int) -> None:
+    raise _NeedsTwo("cannot", "travel")
 
 
-def _raises_what_cannot_be_sent(item: int) -> int:
-    if item == 15:  # the child's, as above
-        error = RuntimeError("holds a function")
-        error.callback = lambda: None  # type: ignore[attr-defined]
-        raise error
-    return item
+def _raise_what_cannot_be_sent(item: int) -> None:
+    error = RuntimeError("holds a function")
+    error.callback = lambda: None  # type: ignore[attr-defined]
+    raise error
 
 
-def _ends_quietly(item: int) -> int:
-    if item == 15:  # the child's, as above
-        os._exit(0)
-    return item
+def _end_quietly(item: int) -> None:
+    os._exit(0)
 
 
-def test_what_a_child_cannot_send_is_one_worker_lost() -> None:
-    with pytest.raises(WorkerLost, match="could not be read"):
-        map_shared(_raises_what_cannot_travel, list(range(30)), 2, 10)
-    with pytest.raises(WorkerLost, match=r"a worker process failed: RuntimeError\('holds a"):
-        map_shared(_raises_what_cannot_be_sent, list(range(30)), 2, 10)
-    with pytest.raises(WorkerLost, match="could not be read: Ran out of input"):
-        map_shared(_ends_quietly, list(range(30)), 2, 10)
+@pytest.mark.parametrize(("act", "said"), [
+    (_raise_what_cannot_travel, "could not be read"),
+    (_raise_what_cannot_be_sent, r"a worker process failed: RuntimeError\('holds a"),
+    (_end_quietly, "could not be read: Ran out of input"),
+])
+def test_what_a_child_cannot_send_is_one_worker_lost(
+    tmp_path: Path, act: Callable[[int], None], said: str
+) -> None:
+    with pytest.raises(WorkerLost, match=said):
+        map_shared(_children_do(act, tmp_path / "began"), list(range(30)), 2, 10)
 
 
 def test_a_share_without_a_process_is_computed_here(monkeypatch: pytest.MonkeyPatch) -> None:

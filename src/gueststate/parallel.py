@@ -1,10 +1,12 @@
 """One job over many items, on every processor: this process and forked copies of it.
 
-Each process takes every n-th chunk of the items, so a corpus sorted valid-first still splits
-evenly, and does the whole job for them, rendering included.  A child sends its results back
-once, at the end, as one pickled list.  (``multiprocessing.Pool`` sends each chunk back
-through a handler thread and leaves the parent unpickling while its own processor idles: on
-3,000 documents the pool cost more than a fifth of the run.)
+The items are cut into chunks, and each process takes the next chunk not yet taken until none
+is left, so a process that meets slower items takes fewer chunks.  The chunks wait in a pipe
+filled before the first fork: reading a chunk's number from it is the one step processes
+share.  A process does the whole job for its chunks, rendering included; a child sends its
+results back once, at the end, as one pickled mapping.  (``multiprocessing.Pool`` sends each
+chunk back through a handler thread and leaves the parent unpickling while its own processor
+idles: on 3,000 documents the pool cost more than a fifth of the run.)
 
 Forking is only safe while the process runs no other thread: the command line's case.
 """
@@ -12,10 +14,12 @@ Forking is only safe while the process runs no other thread: the command line's 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
 import signal
-from collections.abc import Callable, Iterable, Sequence
+import struct
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -24,6 +28,8 @@ Result = TypeVar("Result")
 #: Blocked around each fork, so that a child is inside its own ``try`` before it can be
 #: interrupted, and the parent has noted the child before it can be.
 _STOPPING = {signal.SIGINT, signal.SIGTERM}
+#: One chunk in the pipe: the index of its first item.
+_ENTRY = struct.Struct("=Q")
 
 
 class WorkerLost(Exception):
@@ -39,51 +45,89 @@ def map_shared(
 ) -> list[Result]:
     """``[job(item) for item in items]``, computed by ``processes`` processes.
 
-    An exception raised by ``job`` in a child is raised again here.  A share whose process
-    cannot be started (no memory, too many processes) is computed here instead.
+    An exception raised by ``job`` in a child is raised again here.  When no process can be
+    forked (no memory, too many processes), this one computes everything.
     """
     if chunk < 1:
         raise ValueError(f"chunk must be 1 or more, not {chunk}")
     if processes < 2:
         return [job(item) for item in items]
-    children: list[_Child[Result] | None] = []
+    queue = _Chunks(len(items), chunk)
+    children: list[_Child[Result]] = []
     try:
-        for share in range(1, processes):
+        for _ in range(1, processes):
             stopping = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
             try:
-                children.append(_Child.start(job, items, share, processes, chunk, stopping))
+                child = _Child.start(job, items, queue, stopping)
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, stopping)
-        shares = [_share(job, items, 0, processes, chunk)]
-        for share, child in enumerate(children, start=1):
-            shares.append(_share(job, items, share, processes, chunk) if child is None
-                          else child.collect())
+            if child is not None:
+                children.append(child)
+        done = _run_chunks(job, items, queue)
+        for child in children:
+            done.update(child.collect())
     finally:
         for child in children:  # interrupted, or one failed: stop those still at work
-            if child is not None:
-                child.stop()
-    return _interleaved(shares, len(items), chunk)
+            child.stop()
+        queue.close()
+    return [result for start in sorted(done) for result in done[start]]
 
 
-def _share(
-    job: Callable[[Item], Result], items: Sequence[Item], share: int, processes: int, chunk: int,
+class _Chunks:
+    """The chunks not yet taken: the index of each one's first item, in a pipe."""
+
+    def __init__(self, total: int, chunk: int) -> None:
+        read, write = os.pipe()
+        self.read: int | None = read  # None once closed
+        try:
+            # All of them go in before any fork, and the writing end is closed: a read then
+            # never waits, and finds the end once every chunk is taken.  Chunks grow as needed
+            # for their numbers to fit in the pipe (and were they not to, writing would fail
+            # rather than wait for a reader that is not there yet).
+            os.set_blocking(write, False)
+            room = fcntl.fcntl(write, fcntl.F_GETPIPE_SZ) // _ENTRY.size
+            self.chunk = max(chunk, -(-total // room))
+            data = b"".join(_ENTRY.pack(start) for start in range(0, total, self.chunk))
+            while data:
+                data = data[os.write(write, data):]
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+
+    def __iter__(self) -> Iterator[int]:
+        """The first index of each chunk this process takes."""
+        assert self.read is not None
+        while entry := os.read(self.read, _ENTRY.size):
+            (start,) = _ENTRY.unpack(entry)
+            yield start
+
+    def close(self) -> None:
+        if self.read is not None:
+            read, self.read = self.read, None
+            os.close(read)
+
+
+def _run_chunks(
+    job: Callable[[Item], Result], items: Sequence[Item], queue: _Chunks,
     parent: int | None = None,
-) -> list[Result]:
-    """The results of chunks ``share``, ``share + processes``, ... in order.
+) -> dict[int, list[Result]]:
+    """The results of the chunks this process takes, by the index of each one's first item.
 
     A child (``parent`` given) stops between chunks once its parent is gone, killed without
     a chance to stop it, rather than work on for no one.
     """
-    results: list[Result] = []
-    for start in range(share * chunk, len(items), processes * chunk):
+    done: dict[int, list[Result]] = {}
+    for start in queue:
         if parent is not None and os.getppid() != parent:
             raise _Orphaned
-        results += [job(item) for item in items[start:start + chunk]]
-    return results
+        done[start] = [job(item) for item in items[start:start + queue.chunk]]
+    return done
 
 
 class _Child(Generic[Result]):
-    """A forked process computing one share, and the pipe its results come back through."""
+    """A forked process taking chunks, and the pipe its results come back through."""
 
     def __init__(self, pid: int, read: int) -> None:
         self.pid: int | None = pid  # None once reaped
@@ -91,11 +135,11 @@ class _Child(Generic[Result]):
 
     @staticmethod
     def start(
-        job: Callable[[Item], Result], items: Sequence[Item], share: int, processes: int,
-        chunk: int, stopping: Iterable[int],
+        job: Callable[[Item], Result], items: Sequence[Item], queue: _Chunks,
+        stopping: Iterable[int],
     ) -> _Child[Result] | None:
-        """Fork a child computing ``share``, with :data:`_STOPPING` blocked (``stopping`` is
-        the mask to restore); None when no process can be had."""
+        """Fork a child taking chunks from ``queue``, with :data:`_STOPPING` blocked
+        (``stopping`` is the mask to restore); None when no process can be had."""
         parent = os.getpid()
         read, write = os.pipe()
         try:
@@ -105,11 +149,11 @@ class _Child(Generic[Result]):
             os.close(write)
             return None
         if pid == 0:
-            _run_child(job, items, share, processes, chunk, write, parent, stopping)
+            _run_child(job, items, queue, write, parent, stopping)
         os.close(write)
         return _Child(pid, read)
 
-    def collect(self) -> list[Result]:
+    def collect(self) -> dict[int, list[Result]]:
         """The child's results, once it has sent them all and ended."""
         assert self.read is not None
         chunks = []
@@ -129,7 +173,7 @@ class _Child(Generic[Result]):
             raise WorkerLost(f"a worker process's results could not be read: {error}") from None
         if not done:
             raise value
-        results: list[Result] = value
+        results: dict[int, list[Result]] = value
         return results
 
     def stop(self) -> None:
@@ -155,18 +199,17 @@ class _Child(Generic[Result]):
 
 
 def _run_child(
-    job: Callable[[Item], Result], items: Sequence[Item], share: int, processes: int,
-    chunk: int, write: int, parent: int, stopping: Iterable[int],
+    job: Callable[[Item], Result], items: Sequence[Item], queue: _Chunks, write: int,
+    parent: int, stopping: Iterable[int],
 ) -> None:
-    """Compute the share and send it (or the exception raised) to the parent; never returns
-    and never runs the parent's clean-up, buffers or exit handlers."""
+    """Take chunks and send their results (or the exception raised) to the parent; never
+    returns and never runs the parent's clean-up, buffers or exit handlers."""
     status = 0
     try:
         signal.pthread_sigmask(signal.SIG_SETMASK, stopping)
         try:
-            answer: tuple[bool, object] = (
-                True, _share(job, items, share, processes, chunk, parent))
-        except Exception as error:  # the parent raises it, as if its own share had
+            answer: tuple[bool, object] = (True, _run_chunks(job, items, queue, parent))
+        except Exception as error:  # the parent raises it, as if it had been its own
             answer = (False, error)
         try:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -178,15 +221,3 @@ def _run_child(
         status = 1
     finally:
         os._exit(status)
-
-
-def _interleaved(shares: list[list[Result]], total: int, chunk: int) -> list[Result]:
-    """The shares' results put back in the items' order."""
-    merged: list[Result] = []
-    taken = [0] * len(shares)
-    for number, start in enumerate(range(0, total, chunk)):
-        share = number % len(shares)
-        count = min(chunk, total - start)
-        merged += shares[share][taken[share]:taken[share] + count]
-        taken[share] += count
-    return merged
