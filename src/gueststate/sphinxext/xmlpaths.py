@@ -26,13 +26,13 @@ def _collect(element: etree._Element, parent: str, paths: set[str]) -> None:
     path = f"{parent}/{step}" if parent else step
     paths.add(path)
     for name in element.attrib:
-        namespace = etree.QName(name).namespace
-        prefix = None
-        if namespace == _XML_NS:
-            prefix = "xml"
-        elif namespace is not None:
-            prefix = next((p for p, uri in element.nsmap.items() if uri == namespace and p), None)
-        paths.add(f"{path}/@{_prefixed(str(name), prefix)}")
+        if not name.startswith("{"):  # no namespace: most attributes, and quickly told
+            paths.add(f"{path}/@{name}")
+            continue
+        namespace = name[1:].partition("}")[0]
+        prefix = "xml" if namespace == _XML_NS else next(
+            (p for p, uri in element.nsmap.items() if uri == namespace and p), None)
+        paths.add(f"{path}/@{_prefixed(name, prefix)}")
     for child in element:
         _collect(child, path, paths)
 
