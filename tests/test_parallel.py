@@ -123,6 +123,27 @@ def test_when_this_process_fails_the_children_are_stopped_and_reaped(tmp_path: P
         os.kill(child, 0)
 
 
+def test_an_interruption_just_after_a_fork_still_stops_that_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C while a child is being forked waits, blocked, until the fork is done; it must
+    # then find the child noted, to be stopped and reaped with the others.
+    fork, forked = os.fork, []
+
+    def fork_then_interrupted() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+            os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        map_shared(_square, list(range(400)), 2, 1)
+    with pytest.raises(ChildProcessError):  # reaped: no zombie, no orphan
+        os.waitpid(forked[0], os.WNOHANG)
+
+
 ORPHAN = """
 import os, sys, time
 from gueststate.parallel import map_shared

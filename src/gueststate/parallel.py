@@ -59,10 +59,10 @@ def map_shared(
             stopping = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
             try:
                 child = _Child.start(job, items, queue, stopping)
+                if child is not None:  # noted before an interruption can be delivered
+                    children.append(child)
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, stopping)
-            if child is not None:
-                children.append(child)
         done = _run_chunks(job, items, queue)
         for child in children:
             done.update(child.collect())
