@@ -138,8 +138,13 @@ def test_an_interruption_just_after_a_fork_still_stops_that_child(
         return pid
 
     monkeypatch.setattr(os, "fork", fork_then_interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        map_shared(_square, list(range(400)), 2, 1)
+    # Python's own handler, whatever this run inherited (a background job ignores SIGINT).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            map_shared(_square, list(range(400)), 2, 1)
+    finally:
+        signal.signal(signal.SIGINT, before)
     with pytest.raises(ChildProcessError):  # reaped: no zombie, no orphan
         os.waitpid(forked[0], os.WNOHANG)
 
