@@ -225,3 +225,27 @@ def test_the_command_exits_without_teardown_yet_flushes_and_cleans_up(tmp_path: 
     assert (result.returncode, result.stderr, len(files)) == (1, "", 500)
     assert [entry["valid"] for entry in files] == [index % 2 == 1 for index in range(500)]
     assert list(scratch.iterdir()) == []
+
+
+def test_a_termination_signal_ends_the_command_with_its_clean_up(tmp_path: Path) -> None:
+    # Judged by a release, the first document fills the release workspace; standard input,
+    # given next and left open, then holds the command until the signal comes.
+    import signal
+    import time
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (tmp_path / "push.xml").write_bytes(PUSH)
+    command = [sys.executable, "-m", "gueststate", "validate", "--libvirt-version", "9.0.0",
+               str(tmp_path / "push.xml"), "-"]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(scratch)},
+                          ) as process:
+        deadline = time.monotonic() + 60
+        while not any(scratch.glob("gueststate-releases-*/*")):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (128 + signal.SIGTERM, b"", b"")
+    assert list(scratch.iterdir()) == []
