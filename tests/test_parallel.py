@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -134,7 +135,9 @@ def test_an_interruption_just_after_a_fork_still_stops_that_child(
         pid = fork()
         if pid:
             forked.append(pid)
-            os.kill(os.getpid(), signal.SIGINT)
+            # To this thread, which blocks it: os.kill would let another thread of the test
+            # run take it at once (a process that forks must have no other; pytest may).
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
         return pid
 
     monkeypatch.setattr(os, "fork", fork_then_interrupted)
