@@ -263,6 +263,31 @@ def test_full_disk_on_stdout_is_one_line_and_exit_2() -> None:
     assert result.stderr == "gueststate: cannot write the output: No space left on device\n"
 
 
+@pytest.mark.parametrize(("output", "paths", "status"), [
+    ("json", ["examples/invalid/checkpoint/name-with-slash.xml"], 1),
+    ("text", ["examples/invalid/checkpoint/name-with-slash.xml"], 1),
+    ("json", ["examples/backup/chain-full.xml"], 0),
+    ("json", ["examples/backup/chain-full.xml", "no-such.xml"], 2),
+])
+def test_a_reader_that_stops_early_still_gets_the_verdict(
+    output: str, paths: list[str], status: int
+) -> None:
+    """`validate ... | head` under `set -o pipefail`: the status must not turn into "valid"."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte: every write is EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "gueststate", "validate", "--format", output,
+             *(str(ROOT / path) for path in paths)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == status
+    unreadable = f"gueststate: {ROOT / 'no-such.xml'}: cannot read: No such file or directory\n"
+    assert result.stderr == (unreadable if status == 2 else "")
+
+
 @pytest.mark.parametrize(("document", "status"), [
     ("examples/backup/chain-full.xml", 0),  # nothing to write: nothing fails
     ("examples/invalid/checkpoint/name-with-slash.xml", 2),

@@ -215,15 +215,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     checked = [verdict for verdict in verdicts if verdict.unreadable is None]
     if args.output == "json":
         lines = ",\n".join(verdict.output for verdict in checked)
-        print(f'{{"files": [\n{lines}\n]}}' if checked else '{"files": []}')
+        _write(f'{{"files": [\n{lines}\n]}}\n' if checked else '{"files": []}\n')
     elif any(verdict.output for verdict in checked):  # nothing to say: stdout untouched
-        sys.stdout.write("".join(verdict.output for verdict in checked))
+        _write("".join(verdict.output for verdict in checked))
     unreadable += [verdict.unreadable for verdict in verdicts if verdict.unreadable is not None]
     for message in unreadable:
         _error(message)
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(verdict.valid for verdict in checked) else EXIT_INVALID
+
+
+def _write(text: str) -> None:
+    """Write the output of a command whose exit status is a verdict.
+
+    A reader that stops early (``| head``) has chosen to see less: the verdict, already
+    decided, is still the exit status, whereas a full disk is an error (see :func:`main`).
+    """
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
 
 
 class _Verdict(NamedTuple):
