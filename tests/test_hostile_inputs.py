@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from gueststate import xmlsafe
+
 SECRET = "gueststate-secret-7f3a9c"
 MAX_RSS_BYTES = 200 * 1024 * 1024
 
@@ -67,6 +69,17 @@ CASES = [
     Case("two-roots", lambda d, p: b"<domainbackup/><domainbackup/>", "not well-formed"),
     Case("crowded-element", lambda d, p: b"<domainbackup "
          + b" ".join(b"a%d=''" % index for index in range(20_000)) + b"/>", "attribute limit"),
+    # libxml2 validates siblings in time growing with the square of their number.
+    Case("crowded-children", lambda d, p: b"<domainbackup><disks>"
+         + b"<disk name='vda'/>" * 40_000 + b"</disks></domainbackup>", "sibling limit"),
+    Case("millions-of-elements", lambda d, p: b"<domainsnapshot><domain>"
+         + (b"<b>" + b"<a/>" * 255 + b"</b>") * 1100 + b"</domain></domainsnapshot>",
+         "element limit"),
+    Case("millions-of-instructions", lambda d, p: b"<domainsnapshot><domain>"
+         + b"<?a?>" * 1_100_000 + b"</domain></domainsnapshot>", "limit of tags"),
+    # The message quotes the value: it is cut, and quoting it costs no time per character.
+    Case("megabytes-quoted", lambda d, p: b"<domaincheckpoint><name>" + b"x/" * 3_000_000
+         + b"</name></domaincheckpoint>", "(6000000 characters in all)"),
     Case("undefined-encoding", lambda d, p: b'<?xml version="1.0" encoding="undefined"?>'
          b"<domainbackup/>", "unsupported encoding"),
     Case("text-codec-encoding", lambda d, p: b'<?xml version="1.0" encoding="rot13"?>'
@@ -120,6 +133,7 @@ def test_hostile_document(case: Case, tmp_path: Path, listener: socket.socket) -
     assert err == ""
     lines = out.splitlines()
     assert len(lines) == 1, out
+    assert len(lines[0]) < 1000 + len(str(document)) + 100, "a value quoted whole"
     assert lines[0].startswith(f"{document}:")
     assert case.expect in lines[0].lower(), lines[0]
     assert SECRET not in out
@@ -151,3 +165,23 @@ def test_unreadable_path_is_an_io_error(tmp_path: Path) -> None:
     status, out, err, _ = run_measured(["validate", str(tmp_path / "file" / "doc.xml")])
     assert status == 2 and out == ""
     assert "cannot read" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("crowds", "refused"), [
+    ([xmlsafe.MAX_SIBLINGS], False),
+    ([xmlsafe.MAX_SIBLINGS + 1], True),
+    ([20_000, 20_000], False),  # a snapshot and its domain, 20,000 disks each
+    ([20_000, 20_000, 20_000], True),  # the squares add up past the limit's
+])
+def test_crowded_elements_share_one_limit(crowds: list[int], refused: bool) -> None:
+    data = b"<r>\n" + b"".join(b" <c>" + b"<a/>" * n + b"</c>\n" for n in crowds) + b"</r>"
+    if not refused:
+        xmlsafe.parse_bytes(data, "many.xml")
+        return
+    with pytest.raises(xmlsafe.XMLParseError) as raised:
+        xmlsafe.parse_bytes(data, "many.xml")
+    most = max(crowds)
+    line = 2 + crowds.index(most)
+    assert str(raised.value.problem) == (
+        f"many.xml:{line}:2: element <c> has {most} child elements: more than the "
+        f"{xmlsafe.MAX_SIBLINGS} sibling limit (less when several elements are crowded)")

@@ -1,6 +1,6 @@
 """A problem renders as one compiler-style line."""
 
-from gueststate.problems import Problem
+from gueststate.problems import MAX_MESSAGE, Problem
 
 
 def test_problem_renders_path_line_column_message() -> None:
@@ -74,3 +74,10 @@ def test_library_errors_share_one_base_carrying_problems() -> None:
     assert isinstance(missing, GueststateError)
     assert str(missing) == "/nowhere/domain.rng: schema not found"
     assert missing.problem == Problem("/nowhere/domain.rng", 0, 0, "schema not found")
+
+
+def test_a_message_quoting_megabytes_is_cut_to_a_line_that_says_so() -> None:
+    message = "value 'x" + "x" * 5_000_000 + "'"
+    problem = Problem("a.xml", 3, 7, message)
+    assert problem.message == message[:MAX_MESSAGE] + f"... ({len(message)} characters in all)"
+    assert Problem("a.xml", 3, 7, "x" * MAX_MESSAGE).message == "x" * MAX_MESSAGE

@@ -20,7 +20,7 @@ from lxml import etree
 from gueststate import xmlsafe
 from gueststate.forms import step_name
 from gueststate.positions import Positions
-from gueststate.problems import Problem, problem_at
+from gueststate.problems import Problem, problem_at, shortened
 from gueststate.rng.model import ANY_NAME, Node
 
 #: Most problems reported for one document; the rest are summed up in one more line.
@@ -285,8 +285,8 @@ def _check(
 
 
 def _shown(value: str) -> str:
-    """``value`` kept on one line: control characters written as Python escapes."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+    """``value`` kept on one line and short: control characters written as Python escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shortened(value))
 
 
 def _choices(names: Collection[str]) -> str:

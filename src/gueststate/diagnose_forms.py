@@ -23,7 +23,7 @@ from lxml import etree
 from gueststate.diagnose import enumeration
 from gueststate.forms import FOR_FITTING, Form, element_forms, message_label, uses
 from gueststate.positions import Positions
-from gueststate.problems import Problem, problem_at
+from gueststate.problems import Problem, problem_at, shortened
 from gueststate.rng.model import Node, unique_nodes
 
 #: Cost of a value outside a fixed list: such a value tells which form the author meant.
@@ -293,7 +293,7 @@ def _report(
             text = f"attribute '{miss.name}' is not allowed on {desc}"
         elif miss.kind == "value":
             attribute = miss.name
-            shown = f"<{element.tag} {miss.name}='{element.get(miss.name)}'>"
+            shown = f"<{element.tag} {miss.name}='{shortened(element.get(miss.name) or '')}'>"
             text = f"{shown} is not allowed (allowed: {', '.join(miss.values)})"
         elif miss.kind == "missing-attribute":
             need = (f"{miss.name}='{miss.values[0]}'" if len(miss.values) == 1

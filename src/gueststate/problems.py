@@ -17,6 +17,9 @@ from lxml import etree
 
 from gueststate.positions import Position, Positions
 
+#: Longest value a message quotes whole.
+MAX_QUOTED = 200
+
 
 def printable(text: str, *, backslashes: bool = True) -> str:
     """``text`` as one line of plain text: control characters and undecodable bytes of a file
@@ -41,6 +44,11 @@ def printable(text: str, *, backslashes: bool = True) -> str:
     return "".join(shown)
 
 
+def shortened(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text``, cut after ``limit`` characters with a word on its length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters in all)"
+
+
 def unicode_path(path: str) -> str:
     """A file name as valid Unicode for JSON: undecodable bytes become ``\\xNN`` text."""
     try:
@@ -48,6 +56,12 @@ def unicode_path(path: str) -> str:
     except UnicodeEncodeError:
         return os.fsencode(path).decode("utf-8", "backslashreplace")
     return path
+
+
+#: Longest message a problem keeps: one that quotes a huge value from a document is cut, so
+#: that an attribute of megabytes cannot make each line, and the memory of every verdict held
+#: until the output is written, megabytes long.
+MAX_MESSAGE = 1000
 
 
 @dataclass(frozen=True, order=True)
@@ -64,6 +78,10 @@ class Problem:
     column: int
     message: str
     element: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", shortened(self.message, MAX_MESSAGE))
 
     def __str__(self) -> str:
         # One problem, one line, whatever the file name or the document text quoted.

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from gueststate.problems import GueststateError, Problem
+from gueststate.positions import Positions
+from gueststate.problems import GueststateError, Problem, problem_at
 
 #: Largest document accepted, in bytes.  libvirt's own documents are a few kilobytes.
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -26,6 +27,20 @@ MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 256
 #: Most attributes on one element; libvirt's elements carry a few dozen at most.
 MAX_ATTRIBUTES = 1024
+#: Most elements in one document: enough for a domain with 20,000 disks and bounding what a
+#: diagnosis in Python walks.  An 8 MiB document of tiny elements would hold millions.
+MAX_ELEMENTS = 1 << 18
+#: Most tags, comments and instructions (each starts with ``<``), counted before parsing: the
+#: tree's nodes, and so the parser's memory (about 150 bytes a node), stay bounded.
+MAX_MARKUP = 4 * MAX_ELEMENTS
+#: Most child elements under one element.  libxml2 validates siblings matched by an
+#: interleave or by open content (anyName) in time growing with the square of their number:
+#: 20,000 take half a second, 200,000 minutes.  So the squares of the children counts of
+#: the crowded elements (over :data:`_CROWD` children) may add up to this limit's square at
+#: most: one element with 32,768 children, or a backup and its domain with 20,000 disks each.
+MAX_SIBLINGS = 32_768
+#: Children from which an element counts as crowded; below, the squares add up to little.
+_CROWD = 256
 
 
 class XMLParseError(GueststateError):
@@ -73,6 +88,16 @@ def _crowded() -> etree.XPath:
     return finder
 
 
+def _too_many_siblings(root: etree._Element) -> tuple[etree._Element, int] | None:
+    """The most crowded element and its number of children, when the crowded elements hold
+    more children than :data:`MAX_SIBLINGS` allows (squares added up)."""
+    counts = [(element, int(element.xpath("count(*)")))
+              for element in root.xpath(f"//*[count(*) > {_CROWD}]")]
+    if sum(count * count for _, count in counts) <= MAX_SIBLINGS * MAX_SIBLINGS:
+        return None
+    return max(counts, key=lambda found: found[1])
+
+
 def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
     """Parse ``data`` (read from ``path``, used only in messages) into an element tree."""
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -81,6 +106,10 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
         )
     if not data.strip():
         raise XMLParseError(Problem(path, 1, 1, "document is empty"))
+    if data.count(b"<") > MAX_MARKUP:  # a text node lies between two of them at most
+        raise XMLParseError(Problem(
+            path, 1, 1, f"document has more than the {MAX_MARKUP} limit of tags, comments "
+            "and instructions"))
     parser = _parser()
     try:
         root = etree.fromstring(data, parser, base_url=None)
@@ -96,11 +125,22 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
     # and the search costs a seventh of parsing it.
     crowded = _crowded()(root) if len(data) > 5 * MAX_ATTRIBUTES else None
     if crowded:
-        element = crowded[0]
+        raise XMLParseError(problem_at(
+            path, crowded[0], f"element <{crowded[0].tag}> has more than the {MAX_ATTRIBUTES} "
+            "attribute limit", positions=Positions(data),
+        ))
+    # Each element takes four bytes at least (`<a/>`): a smaller document cannot have more.
+    if len(data) > 4 * MAX_ELEMENTS and root.xpath("count(//*)") > MAX_ELEMENTS:
         raise XMLParseError(Problem(
-            path, element.sourceline or 0, 0,
-            f"element <{element.tag}> has more than the {MAX_ATTRIBUTES} attribute limit",
-            tree.getpath(element),
+            path, 1, 1, f"document has more than the {MAX_ELEMENTS} element limit"))
+    # The crowded elements need 32,768 elements at least, four bytes each (`<a/>`).
+    siblings = _too_many_siblings(root) if len(data) > 4 * MAX_SIBLINGS else None
+    if siblings:
+        element, count = siblings
+        raise XMLParseError(problem_at(
+            path, element, f"element <{element.tag}> has {count} child elements: more than "
+            f"the {MAX_SIBLINGS} sibling limit (less when several elements are crowded)",
+            positions=Positions(data),
         ))
     return tree
 
