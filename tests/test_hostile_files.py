@@ -7,6 +7,7 @@ peak memory is the kernel's figure.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -245,8 +246,59 @@ def test_hostile_file_name_stays_one_escaped_line(name: str, tmp_path: Path) -> 
     shown.encode("utf-8")  # no lone surrogate: a strict reader accepts it
     if "\udcff" in name:
         assert shown.endswith("doc-\\xff\\xfe.xml"), shown
+        assert base64.b64decode(files[0]["path_bytes"]) == os.fsencode(document)
     else:
-        assert shown == str(document)
+        assert shown == str(document) and "path_bytes" not in files[0]
+
+
+def test_a_name_that_is_not_utf_8_is_told_from_one_spelt_like_its_escape(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / os.fsdecode(b"a\xff.xml")).write_bytes(b"<domainbackup><nope/></domainbackup>")
+    (tmp_path / "a\\xff.xml").write_bytes(b"<domainbackup/>")  # a backslash, 'x', 'f', 'f'
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "validate", "--format", "json", str(tmp_path)],
+        capture_output=True, timeout=60,
+    )
+    files = json.loads(result.stdout.decode("utf-8", "strict"))["files"]
+    assert [f["path"] for f in files] == [str(tmp_path / "a\\xff.xml")] * 2  # the same text
+    named = {f.get("path_bytes"): f["valid"] for f in files}
+    assert named == {
+        base64.b64encode(os.fsencode(tmp_path) + b"/a\xff.xml").decode(): False, None: True}
+
+
+@pytest.mark.parametrize("option", [
+    ["--libvirt-schemas", "schemas\nFORGED.xml:9:9: all is well\x1b[2J"],
+    ["--libvirt-version", "9.0.0x\nFORGED.xml:9:9: all is well\x1b[2J"],
+])
+def test_an_option_value_in_an_error_stays_one_escaped_line(
+    option: list[str], tmp_path: Path
+) -> None:
+    document = tmp_path / "doc.xml"
+    document.write_bytes(b"<domainbackup/>")
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "validate", *option, str(document)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr[:-1].isprintable(), result.stderr
+    assert "\\nFORGED.xml:9:9" in result.stderr and "\\x1b[2J" in result.stderr
+
+
+def test_a_grammar_quoted_in_a_compile_error_stays_one_escaped_line(tmp_path: Path) -> None:
+    folder = tmp_path / "libvirt"
+    folder.mkdir()
+    (folder / "domain.rng").write_text(
+        '<grammar xmlns="http://relaxng.org/ns/structure/1.0"><start>'
+        '<ref name="x&#10;FORGED.xml:9:9: all is well&#x9b;31m"/></start></grammar>')
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "validate", "--libvirt-schemas", str(folder),
+         str(ROOT / "examples" / "backup" / "push-full.xml")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr[:-1].isprintable(), result.stderr
+    assert "FORGED.xml:9:9" in result.stderr
 
 
 # --- streams ---

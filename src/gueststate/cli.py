@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from gueststate import __version__, parallel, schemas, xmlsafe
-from gueststate.problems import Problem, printable, unicode_path
+from gueststate.problems import Problem, printable
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -270,7 +270,7 @@ class _Job:
                                                    error)))
         if self.output == "json":
             # One file a line: json.dumps without indent encodes in C, ten times as fast.
-            return _Verdict(json.dumps(_json_result(result)), result.valid, None)
+            return _Verdict(json.dumps(result.as_dict()), result.valid, None)
         return _Verdict("".join(f"{problem}\n" for problem in result.problems), result.valid,
                         None)
 
@@ -281,12 +281,6 @@ def _validate_all(paths: list[str], job: _Job) -> list[_Verdict]:
     if "-" in paths:
         processes = 1
     return parallel.map_shared(job, paths, processes, chunk=max(1, min(16, len(paths) // 64)))
-
-
-def _json_result(result: schemas.ValidationResult) -> dict[str, object]:
-    shape = result.as_dict()
-    shape["path"] = unicode_path(result.path)
-    return shape
 
 
 def _read_stdin() -> bytes:

@@ -29,6 +29,7 @@ from pathlib import Path
 from lxml import etree
 
 from gueststate import xmlsafe
+from gueststate.problems import printable
 
 RELAX_NG = "http://relaxng.org/ns/structure/1.0"
 SINCE = "{urn:x-gueststate:annotations}since"
@@ -56,7 +57,8 @@ class Release:
     def parse(cls, text: str) -> Release:
         found = _VERSION.fullmatch(text.strip())
         if found is None:
-            raise ReleaseError(f"'{text}' is not a libvirt version (expected X.Y.Z, e.g. 9.0.0)")
+            raise ReleaseError(
+                f"'{printable(text)}' is not a libvirt version (expected X.Y.Z, e.g. 9.0.0)")
         major, minor, micro = found.groups()
         return cls(int(major), int(minor), int(micro or 0))
 

@@ -8,6 +8,7 @@ document as that release's schemas would (see ``gueststate.releases``).
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -20,7 +21,7 @@ from lxml import etree
 
 from gueststate import xmlsafe
 from gueststate.positions import Positions
-from gueststate.problems import GueststateError, Problem, problem_at
+from gueststate.problems import GueststateError, Problem, printable, problem_at, unicode_path
 
 if TYPE_CHECKING:
     # Imported where a libvirt version is given: the CLI builds its parser from this module,
@@ -59,9 +60,10 @@ class SchemaError(GueststateError):
 
     def __str__(self) -> str:
         problem = self.problem
-        if not problem.path:
-            return problem.message
-        return str(problem) if problem.line else f"{problem.path}: {problem.message}"
+        if problem.line:
+            return str(problem)
+        message = printable(problem.message, backslashes=False)  # one line, whatever it quotes
+        return f"{printable(problem.path)}: {message}" if problem.path else message
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,16 @@ class ValidationResult:
         return not self.problems
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON shape used by ``gueststate validate --format json``."""
+        """The JSON shape used by ``gueststate validate --format json``.
+
+        A file name that is not UTF-8 is given with ``\\xNN`` escapes, and its bytes in
+        base64 as ``path_bytes``, which tell it from a file whose name is spelt that way.
+        """
+        shown = unicode_path(self.path)
+        named = {"path": shown} if shown == self.path else {
+            "path": shown, "path_bytes": base64.b64encode(os.fsencode(self.path)).decode()}
         return {
-            "path": self.path,
+            **named,
             "valid": self.valid,
             "schema": self.schema,
             "problems": [problem.as_dict() for problem in self.problems],
