@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,6 +104,95 @@ def test_name_swapped_during_formatting_is_refused(document: Path) -> None:
     assert victim.read_bytes() == b"precious"
     assert document.is_symlink()
     assert listing(document.parent) == ["checkpoint.xml", "victim.xml"]
+
+
+#: What another program appends while the file is formatted (the outside tester's edit).
+APPENDED = b"<!-- IMPORTANT -->\n"
+
+
+def _append(document: Path, original: os.stat_result) -> None:
+    with document.open("ab") as file:
+        file.write(APPENDED)
+
+
+def _until_moved(document: Path, original: os.stat_result, act: Callable[[], object]) -> None:
+    """Repeat ``act`` until the file's times move past ``original``'s: with a coarse clock,
+    an edit made in the same tick as the last one keeps the times (an event to wait for)."""
+    deadline = time.monotonic() + 30
+    while True:
+        act()
+        now = document.stat()
+        if (now.st_mtime_ns, now.st_ctime_ns) != (original.st_mtime_ns, original.st_ctime_ns):
+            return
+        assert time.monotonic() < deadline, "the clock did not move"
+
+
+def _overwrite_same_size(document: Path, original: os.stat_result) -> None:
+    def overwrite() -> None:
+        with document.open("r+b") as file:
+            file.write(MESSY.replace(b"nightly", b"weekly!"))
+
+    _until_moved(document, original, overwrite)
+
+
+def _chmod(document: Path, original: os.stat_result) -> None:
+    _until_moved(document, original, lambda: document.chmod(0o600))
+
+
+EDITED = {
+    _append: MESSY + APPENDED,
+    _overwrite_same_size: MESSY.replace(b"nightly", b"weekly!"),
+    _chmod: MESSY,
+}
+
+
+@pytest.mark.parametrize("temporary", ["unnamed", "named"])
+@pytest.mark.parametrize("edit", list(EDITED), ids=lambda edit: edit.__name__.strip("_"))
+def test_file_edited_during_formatting_is_refused_and_keeps_the_edit(
+    document: Path, monkeypatch: pytest.MonkeyPatch, temporary: str,
+    edit: Callable[[Path, os.stat_result], None],
+) -> None:
+    if temporary == "named":
+        monkeypatch.setattr(inplace, "_unnamed_file", lambda dir_fd: None)
+    original = document.stat()
+
+    def edit_then_format(data: bytes) -> bytes:
+        # Between the read and the rename, deterministically: another program edits the file.
+        edit(document, original)
+        return b"formatted"
+
+    with pytest.raises(inplace.Refused, match="changed while being formatted"):
+        inplace.rewrite(document, edit_then_format)
+    assert document.read_bytes() == EDITED[edit]
+    assert listing(document.parent) == ["checkpoint.xml"]
+
+
+# The command line, with another program appending to the file while it is formatted.
+_APPENDING = """
+import sys
+from gueststate import cli, inplace
+real_rewrite = inplace.rewrite
+def rewrite(path, transform):
+    def transform_then_append(data):
+        formatted = transform(data)
+        with open(path, "ab") as file:
+            file.write(sys.argv[2].encode())
+        return formatted
+    real_rewrite(path, transform_then_append)
+inplace.rewrite = rewrite
+sys.exit(cli.main(["format", "--in-place", sys.argv[1]]))
+"""
+
+
+def test_command_refuses_a_file_appended_to_during_formatting(document: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _APPENDING, str(document), APPENDED.decode()],
+        capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (2, ""), result
+    assert result.stderr == (f"gueststate: {document}: cannot rewrite: "
+                             "it changed while being formatted; left as it is\n")
+    assert document.read_bytes() == MESSY + APPENDED
+    assert listing(document.parent) == ["checkpoint.xml"]
 
 
 def test_file_that_is_not_valid_is_left_as_it_is(document: Path) -> None:

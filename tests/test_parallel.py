@@ -3,6 +3,7 @@ child's exception or death reaches the caller; an interrupted run leaves no proc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -154,7 +155,10 @@ def test_an_interruption_just_after_a_fork_still_stops_that_child(
 
 ORPHAN = """
 import os, sys, time
+from gueststate import parallel
 from gueststate.parallel import map_shared
+
+parallel._prctl = lambda: None  # as where prctl cannot be had: the check between chunks alone
 
 folder = sys.argv[1]
 parent = os.getpid()
@@ -176,15 +180,25 @@ map_shared(job, list(range(1000)), 2, 1)
 """
 
 
-def _gone(pid: int) -> bool:
-    """Whether ``pid`` has exited (a zombie nobody reaps counts as exited)."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (state first), or None."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
-def test_a_child_whose_parent_is_killed_stops_instead_of_working_on(tmp_path: Path) -> None:
+def _gone(pid: int, started: str | None = None) -> bool:
+    """Whether ``pid`` has exited: a zombie (whoever is to reap it) counts as exited, and so
+    does another process given the number since, when ``started`` (its start time) is known."""
+    fields = _stat(pid)
+    return (fields is None or fields[0] in ("Z", "X")
+            or (started is not None and fields[19] != started))
+
+
+def test_a_child_without_prctl_whose_parent_is_killed_stops_at_its_next_chunk(
+    tmp_path: Path,
+) -> None:
     import subprocess
     import sys
     import time
@@ -208,6 +222,79 @@ def test_a_child_whose_parent_is_killed_stops_instead_of_working_on(tmp_path: Pa
         started.wait()
         if child and not _gone(child):
             os.kill(child, signal.SIGKILL)
+
+
+# Every process, the parent too, takes one item and blocks on it for good: it reads standard
+# input, which the test holds open.  Each first says so by a file named after its number.
+BLOCKED = """
+import os, sys
+from gueststate.parallel import map_shared
+
+def job(item):
+    os.close(os.open(os.path.join(sys.argv[1], str(os.getpid())), os.O_CREAT | os.O_WRONLY))
+    sys.stdin.buffer.read()
+    return item
+
+map_shared(job, list(range(100)), int(sys.argv[2]), 1)
+"""
+
+
+def test_children_end_when_their_parent_is_killed_in_the_middle_of_a_job(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    processes = 3
+    started = subprocess.Popen([sys.executable, "-c", BLOCKED, str(tmp_path), str(processes)],
+                               stdin=subprocess.PIPE)
+    children: dict[int, str] = {}  # pid: start time, which tells it from a later namesake
+    try:
+        deadline = time.monotonic() + 60
+        while len(os.listdir(tmp_path)) < processes:  # until every process is in its job
+            assert started.poll() is None and time.monotonic() < deadline, "no job began"
+            time.sleep(0.01)
+        for pid in map(int, os.listdir(tmp_path)):
+            fields = _stat(pid)
+            assert fields is not None and fields[0] not in ("Z", "X"), f"{pid} ended"
+            if pid != started.pid:
+                assert int(fields[1]) == started.pid  # its parent, the process killed below
+                children[pid] = fields[19]
+        assert len(children) == processes - 1
+
+        started.kill()  # SIGKILL: no chance to stop its children, blocked in their job
+        started.wait()
+
+        deadline = time.monotonic() + 30  # they end at once; a busy machine may be slow
+        while alive := [pid for pid, since in children.items() if not _gone(pid, since)]:
+            assert time.monotonic() < deadline, f"{alive} work on for a parent that is gone"
+            time.sleep(0.01)
+    finally:
+        started.kill()
+        started.wait()
+        assert started.stdin is not None
+        started.stdin.close()  # lets a child still blocked go on, to its next chunk
+        for pid, since in children.items():
+            if not _gone(pid, since):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):  # this process may be a subreaper
+                os.waitpid(pid, os.WNOHANG)
+
+
+def test_without_ctypes_the_children_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from gueststate import parallel
+
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # import ctypes raises ImportError
+    parallel._prctl.cache_clear()
+    try:
+        assert parallel._prctl() is None
+        results = map_shared(_pid_and_square, list(range(40)), 2, 4)
+    finally:
+        parallel._prctl.cache_clear()
+    assert [square for _, square in results] == [item * item for item in range(40)]
 
 
 def _square(item: int) -> int:

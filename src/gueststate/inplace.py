@@ -4,8 +4,10 @@ The path is resolved once; from then on the file is known by its directory's des
 its name there, opened without following links, and read through that descriptor.  The new
 content goes to an unnamed temporary file in the same directory (``O_TMPFILE``; a named one
 where the file system lacks it) that takes the old file's owner, mode and extended attributes,
-or the rewrite is refused.  It is renamed over the name only if the name still holds the inode
-that was read.  SIGTERM, SIGINT and SIGHUP during the rewrite remove the temporary file.
+or the rewrite is refused.  It is renamed over the name only if, just before the rename, the
+name still holds the inode that was read and that inode's size, modification and change times
+are those it had when it was read: an edit made meanwhile is kept, not overwritten.  SIGTERM,
+SIGINT and SIGHUP during the rewrite remove the temporary file.
 """
 
 from __future__ import annotations
@@ -92,9 +94,7 @@ def _replace(dir_fd: int, name: str, fd: int, before: os.stat_result, data: byte
         if linked is None:
             linked = f".{name[:200]}.{secrets.token_hex(6)}.tmp"
             os.link(f"/proc/self/fd/{temporary}", linked, dst_dir_fd=dir_fd, follow_symlinks=True)
-        now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
-            raise Refused("it was replaced while being formatted; left as it is")
+        _check_unchanged(dir_fd, name, fd, before)
         os.replace(linked, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         linked = None
         os.fsync(dir_fd)
@@ -104,6 +104,22 @@ def _replace(dir_fd: int, name: str, fd: int, before: os.stat_result, data: byte
         if linked is not None:
             with suppress(OSError):
                 os.unlink(linked, dir_fd=dir_fd)
+
+
+def _check_unchanged(dir_fd: int, name: str, fd: int, before: os.stat_result) -> None:
+    """Refuse when the name holds another file now, or the file was written to (or its
+    metadata changed) since it was read: the rename would silently undo that edit."""
+    now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+        raise Refused("it was replaced while being formatted; left as it is")
+    now = os.fstat(fd)
+    if _version(now) != _version(before):
+        raise Refused("it changed while being formatted; left as it is")
+
+
+def _version(status: os.stat_result) -> tuple[int, int, int]:
+    """What a write (size, modification time) or a change of metadata (ctime) moves."""
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns
 
 
 def _unnamed_file(dir_fd: int) -> int | None:

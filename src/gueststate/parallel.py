@@ -6,7 +6,8 @@ filled before the first fork: reading a chunk's number from it is the one step p
 share.  A process does the whole job for its chunks, rendering included; a child sends its
 results back once, at the end, as one pickled mapping.  (``multiprocessing.Pool`` sends each
 chunk back through a handler thread and leaves the parent unpickling while its own processor
-idles: on 3,000 documents the pool cost more than a fifth of the run.)
+idles: on 3,000 documents the pool cost more than a fifth of the run.)  A child dies with the
+process that forked it (Linux's parent-death signal), should that one be killed.
 
 Forking is only safe while the process runs no other thread: the command line's case.
 """
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import pickle
 import signal
 import struct
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
@@ -30,6 +33,8 @@ Result = TypeVar("Result")
 _STOPPING = {signal.SIGINT, signal.SIGTERM}
 #: One chunk in the pipe: the index of its first item.
 _ENTRY = struct.Struct("=Q")
+#: prctl's option asking for a signal when the thread that forked this process ends.
+_PR_SET_PDEATHSIG = 1
 
 
 class WorkerLost(Exception):
@@ -141,6 +146,7 @@ class _Child(Generic[Result]):
         """Fork a child taking chunks from ``queue``, with :data:`_STOPPING` blocked
         (``stopping`` is the mask to restore); None when no process can be had."""
         parent = os.getpid()
+        prctl = _prctl()  # looked up here: the child only calls it
         read, write = os.pipe()
         try:
             pid = os.fork()
@@ -149,7 +155,7 @@ class _Child(Generic[Result]):
             os.close(write)
             return None
         if pid == 0:
-            _run_child(job, items, queue, write, parent, stopping)
+            _run_child(job, items, queue, write, parent, stopping, prctl)
         os.close(write)
         return _Child(pid, read)
 
@@ -200,12 +206,13 @@ class _Child(Generic[Result]):
 
 def _run_child(
     job: Callable[[Item], Result], items: Sequence[Item], queue: _Chunks, write: int,
-    parent: int, stopping: Iterable[int],
+    parent: int, stopping: Iterable[int], prctl: Callable[..., object] | None,
 ) -> None:
     """Take chunks and send their results (or the exception raised) to the parent; never
     returns and never runs the parent's clean-up, buffers or exit handlers."""
     status = 0
     try:
+        _die_with(parent, prctl)
         signal.pthread_sigmask(signal.SIG_SETMASK, stopping)
         try:
             answer: tuple[bool, object] = (True, _run_chunks(job, items, queue, parent))
@@ -221,3 +228,33 @@ def _run_child(
         status = 1
     finally:
         os._exit(status)
+
+
+def _die_with(parent: int, prctl: Callable[..., object] | None) -> None:
+    """Have the kernel kill this child when ``parent`` dies (SIGKILL gives it no chance to
+    stop its children), even in the middle of a long job.
+
+    The kernel sends it when the thread that forked ends: the one that waits for the children
+    in :func:`map_shared`.  A parent that died before the request sends nothing, hence the
+    check after it.  Without prctl, the child still stops at its next chunk.
+    """
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # if refused: the checks remain
+    if os.getppid() != parent:
+        raise _Orphaned
+
+
+@functools.cache
+def _prctl() -> Callable[..., object] | None:
+    """Linux's ``prctl`` through ctypes, or None where it cannot be had."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):  # no ctypes, no libc, no prctl in it
+        return None
+    prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
+    prctl.restype = ctypes.c_int
+    return prctl
