@@ -200,6 +200,8 @@ PARALLEL_FROM = 64
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.paths.count("-") > 1:  # the second read would find it used up, "empty"
+        raise UsageError("standard input (-) can be given only once")
     libvirt_schemas: Path | None = args.libvirt_schemas
     if libvirt_schemas is not None:
         # Compiled now, through the hardened reader: a bad directory is a usage error.
