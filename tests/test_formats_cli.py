@@ -120,6 +120,40 @@ def test_align_refusal_about_the_domain_names_the_file(
         f"{checkpoint}:0:0: domain must have at least one disk to perform checkpoints\n")
 
 
+#: Two disks on target vda, the second on line 9; libvirt refuses to define it.
+TWIN_TARGETS = """<domain type='kvm'>
+  <name>guest</name>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/img/a.qcow2'/>
+      <target dev='vda'/>
+    </disk>
+    <disk type='file' device='disk'><source file='/img/b.qcow2'/><target dev='vdb'/></disk>
+    <disk type='network' device='disk'>
+      <source protocol='rbd' name='pool/c'/>
+      <target dev='vda'/>
+    </disk>
+  </devices>
+</domain>
+"""
+
+
+@pytest.mark.parametrize("definition", [
+    "<domainbackup/>", "<domaincheckpoint><name>c</name></domaincheckpoint>",
+    "<domainsnapshot><name>s</name></domainsnapshot>",
+], ids=["backup", "checkpoint", "snapshot"])
+def test_align_refuses_a_domain_with_a_target_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], definition: str
+) -> None:
+    domain = _write(tmp_path, "domain.xml", TWIN_TARGETS)
+    path = _write(tmp_path, "d.xml", definition)
+    assert main(["align", "--domain", str(domain), "--suffix", "S", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"{domain}:9:5: target 'vda' duplicated for disk sources "
+                            "'/img/a.qcow2' and 'pool/c'\n")
+
+
 #: Output encodings that cannot or would not write the document's text as UTF-8.
 NOT_UTF8 = [
     pytest.param({"PYTHONIOENCODING": "ascii"}, id="ascii"),

@@ -333,7 +333,7 @@ def redefine_snapshot(
                                        "disk-snapshot state")
     recorded = None
     if snapshot.domain is not None:
-        recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>")
+        recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>", validate=False)
         if domain.uuid is not None and recorded.uuid != domain.uuid:
             raise origin.at("domain").error(f"definition for snapshot {snapshot.name} must use "
                                             f"uuid {domain.uuid}")
