@@ -110,14 +110,24 @@ def test_align_refusal_names_the_element_at_fault(
         f"{checkpoint}:2:{column}: disk 'hdc' is empty or readonly\n")
 
 
-def test_align_refusal_about_the_domain_names_the_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("text", "definition", "message"), [
+    ("<domain>\n  <name>g</name>\n  <devices/>\n</domain>",
+     "<domaincheckpoint><name>c</name></domaincheckpoint>",
+     "3:3: domain must have at least one disk to perform checkpoints"),
+    ("<domain>\n  <name>g</name>\n  <devices><interface type='network'/></devices>\n</domain>",
+     "<domainbackup/>", "3:3: domain must have at least one disk to perform backup"),
+    ("<domain>\n  <name>g</name>\n</domain>", "<domainbackup/>",  # no <devices>: its root
+     "1:1: domain must have at least one disk to perform backup"),
+], ids=["checkpoint", "backup", "no-devices"])
+def test_align_refusal_about_the_domain_names_the_domain_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, definition: str,
+    message: str,
 ) -> None:
-    domain = _write(tmp_path, "domain.xml", "<domain><name>g</name><devices/></domain>")
-    checkpoint = _write(tmp_path, "c.xml", "<domaincheckpoint><name>c</name></domaincheckpoint>")
-    assert main(["align", "--domain", str(domain), str(checkpoint)]) == 1
-    assert capsys.readouterr().err == (
-        f"{checkpoint}:0:0: domain must have at least one disk to perform checkpoints\n")
+    """The domain lacks the disks, not the definition: the problem points into the domain."""
+    domain = _write(tmp_path, "domain.xml", text)
+    path = _write(tmp_path, "d.xml", definition)
+    assert main(["align", "--domain", str(domain), "--suffix", "S", str(path)]) == 1
+    assert capsys.readouterr().err == f"{domain}:{message}\n"
 
 
 #: Two disks on target vda, the second on line 9; libvirt refuses to define it.

@@ -436,6 +436,21 @@ def test_a_recorded_domain_is_not_validated_as_libvirt_does_not() -> None:
         "vda", "vda"]
 
 
+def test_a_domain_without_disks_is_refused_at_its_devices() -> None:
+    model = from_xml("<domaincheckpoint><name>c</name></domaincheckpoint>", "c.xml",
+                     validate=False)
+    with pytest.raises(FormatError) as caught:
+        align(model, Domain.from_xml("<domain>\n  <devices/>\n</domain>", "g.xml"))
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.line, problem.column, problem.element) == (
+        "g.xml", 2, 3, "/domain/devices")
+    # a domain built in Python has no file: the definition's document is named, on no line
+    with pytest.raises(FormatError) as caught:
+        align(model, _domain())
+    assert str(caught.value.problem) == (
+        "c.xml:0:0: domain must have at least one disk to perform checkpoints")
+
+
 def test_a_redefined_snapshots_parent_is_where_it_is_refused() -> None:
     from gueststate.formats import redefine_snapshot
 

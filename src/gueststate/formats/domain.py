@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from lxml import etree
 
 from gueststate.formats.common import Source, attr, format_uuid, text_of
+from gueststate.formats.location import Location
 from gueststate.formats.reading import parse_root
 from gueststate.positions import Positions
 
@@ -42,6 +43,9 @@ class Domain:
     name: str | None = None
     uuid: str | None = None
     disks: tuple[DomainDisk, ...] = ()
+    #: Where the domain read lists its devices (its ``<devices>``, else its root), so that a
+    #: refusal for what the domain lacks names the domain's file; None when built in Python.
+    devices_origin: Location | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_xml(
@@ -74,7 +78,9 @@ class Domain:
         if validate:
             _refuse_duplicate_targets(disks, elements, source)
         uuid = text_of(root, "uuid")
-        return cls(text_of(root, "name"), format_uuid(uuid) if uuid else None, tuple(disks))
+        devices = root.find("devices")
+        return cls(text_of(root, "name"), format_uuid(uuid) if uuid else None, tuple(disks),
+                   source.locate(root if devices is None else devices))
 
     @cached_property
     def _by_target(self) -> dict[str, DomainDisk]:
