@@ -69,6 +69,12 @@ def test_stdin_is_read_for_dash() -> None:
     assert result.returncode == 1 and result.stdout.startswith("<stdin>:")
 
 
+def test_stdin_given_twice_is_a_usage_error(docs: Path) -> None:
+    result = run("validate", "-", str(docs / "push.xml"), "-", stdin=PUSH)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "gueststate: standard input (-) can be given only once\n"
+
+
 def test_schema_option_overrides_detection(docs: Path) -> None:
     result = run("validate", "--schema", "domaincheckpoint", str(docs / "push.xml"))
     assert result.returncode == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,14 +110,122 @@ def test_align_refusal_names_the_element_at_fault(
         f"{checkpoint}:2:{column}: disk 'hdc' is empty or readonly\n")
 
 
-def test_align_refusal_about_the_domain_names_the_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("text", "definition", "message"), [
+    ("<domain>\n  <name>g</name>\n  <devices/>\n</domain>",
+     "<domaincheckpoint><name>c</name></domaincheckpoint>",
+     "3:3: domain must have at least one disk to perform checkpoints"),
+    ("<domain>\n  <name>g</name>\n  <devices><interface type='network'/></devices>\n</domain>",
+     "<domainbackup/>", "3:3: domain must have at least one disk to perform backup"),
+    ("<domain>\n  <name>g</name>\n</domain>", "<domainbackup/>",  # no <devices>: its root
+     "1:1: domain must have at least one disk to perform backup"),
+], ids=["checkpoint", "backup", "no-devices"])
+def test_align_refusal_about_the_domain_names_the_domain_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, definition: str,
+    message: str,
 ) -> None:
-    domain = _write(tmp_path, "domain.xml", "<domain><name>g</name><devices/></domain>")
-    checkpoint = _write(tmp_path, "c.xml", "<domaincheckpoint><name>c</name></domaincheckpoint>")
-    assert main(["align", "--domain", str(domain), str(checkpoint)]) == 1
-    assert capsys.readouterr().err == (
-        f"{checkpoint}:0:0: domain must have at least one disk to perform checkpoints\n")
+    """The domain lacks the disks, not the definition: the problem points into the domain."""
+    domain = _write(tmp_path, "domain.xml", text)
+    path = _write(tmp_path, "d.xml", definition)
+    assert main(["align", "--domain", str(domain), "--suffix", "S", str(path)]) == 1
+    assert capsys.readouterr().err == f"{domain}:{message}\n"
+
+
+#: Two disks on target vda, the second on line 9; libvirt refuses to define it.
+TWIN_TARGETS = """<domain type='kvm'>
+  <name>guest</name>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/img/a.qcow2'/>
+      <target dev='vda'/>
+    </disk>
+    <disk type='file' device='disk'><source file='/img/b.qcow2'/><target dev='vdb'/></disk>
+    <disk type='network' device='disk'>
+      <source protocol='rbd' name='pool/c'/>
+      <target dev='vda'/>
+    </disk>
+  </devices>
+</domain>
+"""
+
+
+@pytest.mark.parametrize("definition", [
+    "<domainbackup/>", "<domaincheckpoint><name>c</name></domaincheckpoint>",
+    "<domainsnapshot><name>s</name></domainsnapshot>",
+], ids=["backup", "checkpoint", "snapshot"])
+def test_align_refuses_a_domain_with_a_target_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], definition: str
+) -> None:
+    domain = _write(tmp_path, "domain.xml", TWIN_TARGETS)
+    path = _write(tmp_path, "d.xml", definition)
+    assert main(["align", "--domain", str(domain), "--suffix", "S", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"{domain}:9:5: target 'vda' duplicated for disk sources "
+                            "'/img/a.qcow2' and 'pool/c'\n")
+
+
+#: Output encodings that cannot or would not write the document's text as UTF-8.
+NOT_UTF8 = [
+    pytest.param({"PYTHONIOENCODING": "ascii"}, id="ascii"),
+    pytest.param({"PYTHONIOENCODING": "latin-1"}, id="latin-1"),
+    pytest.param({"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}, id="C-locale"),
+]
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINT_CAFE = ("<domaincheckpoint><name>c</name><description>café ☃</description>"
+                   "</domaincheckpoint>")
+
+
+def _run_in(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    """The command as a user runs it, its output as bytes, in the given locale settings."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONIOENCODING", "PYTHONUTF8", "LANG", "LC_CTYPE")
+           and not key.startswith("LC_")}
+    return subprocess.run([sys.executable, "-m", "gueststate", *args],
+                          env={**env, **environment}, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("environment", NOT_UTF8)
+def test_format_writes_utf8_whatever_the_output_encoding(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    path = _write(tmp_path, "c.xml", CHECKPOINT_CAFE)
+    result = _run_in(environment, "format", str(path))
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == ("<domaincheckpoint>\n  <name>c</name>\n"
+                             "  <description>café ☃</description>\n"
+                             "</domaincheckpoint>\n").encode()
+
+
+@pytest.mark.parametrize("environment", NOT_UTF8)
+def test_align_writes_utf8_whatever_the_output_encoding(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    domain = _write(tmp_path, "domain.xml", DOMAIN.replace("guest.qcow2", "gäst☃.qcow2"))
+    backup = _write(tmp_path, "b.xml", "<domainbackup><disks><disk name='vda'/></disks>"
+                    "</domainbackup>")
+    result = _run_in(environment, "align", "--domain", str(domain), "--suffix", "S",
+                     str(backup))
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == (
+        "<domainbackup mode='push'>\n  <disks>\n"
+        "    <disk name='vda' backup='yes' type='file' backupmode='full'>\n"
+        "      <target file='/var/lib/images/gäst☃.qcow2.S'/>\n    </disk>\n"
+        "    <disk name='hdc' backup='no'/>\n  </disks>\n</domainbackup>\n").encode()
+    checkpoint = _write(tmp_path, "c.xml", CHECKPOINT_CAFE)
+    result = _run_in(environment, "align", "--domain", str(ROOT / "examples/domain/web01.xml"),
+                     str(checkpoint))
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert "<description>café ☃</description>".encode() in result.stdout
+    assert result.stdout.decode("utf-8").count("checkpoint='bitmap' bitmap='c'") == 2
+
+
+def test_format_to_a_closed_stdout_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = _write(tmp_path, "c.xml", CHECKPOINT_CAFE)
+    result = subprocess.run([sys.executable, "-m", "gueststate", "format", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            timeout=60, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 2
+    assert result.stderr == "gueststate: cannot write the output: standard output is closed\n"
 
 
 def test_format_in_place_follows_symlinks(tmp_path: Path) -> None:

@@ -389,6 +389,68 @@ def test_alignment_refusals_about_the_domain_name_the_document_only() -> None:
     assert str(caught.value.problem) == "d.xml:0:0: refusing to generate file name for disk 'sda'"
 
 
+def _disk_xml(target: str | None, source: str | None = None) -> str:
+    where = "" if source is None else f"<source file='{source}'/>"
+    dev = "" if target is None else f"<target dev='{target}'/>"
+    return f"<disk type='file' device='cdrom'>{where}{dev}</disk>"
+
+
+@pytest.mark.parametrize(("disks", "problem"), [
+    # libvirt compares every pair in order: the earliest disk with a twin (vdb), not the
+    # earliest twin (the second vda), with its first twin
+    ([("vdb", "/b1"), ("vda", "/a1"), ("vda", "/a2"), ("vdb", "/b2")],
+     (4, "/domain/devices/disk[4]", "target 'vdb' duplicated for disk sources '/b1' and '/b2'")),
+    ([("hdc", None), ("hdc", None)],  # two empty CD-ROMs: libvirt prints no source as <null>
+     (2, "/domain/devices/disk[2]", "target 'hdc' duplicated for disk sources '<null>' and "
+                                    "'<null>'")),
+    # every disk is parsed before the domain is validated: a parse refusal comes first
+    ([("vda", "/a1"), ("vda", "/a2"), (None, "/c")],
+     (3, "/domain/devices/disk[3]", "missing target information for device")),
+])
+def test_a_domain_with_a_target_twice_is_refused_at_the_later_disk(
+    disks: list[tuple[str | None, str | None]], problem: tuple[int, str, str]
+) -> None:
+    text = "<domain>\n  <devices>\n" + "".join(
+        f"    {_disk_xml(*disk)}\n" for disk in disks) + "  </devices>\n</domain>"
+    with pytest.raises(FormatError) as caught:
+        Domain.from_xml(text, "g.xml")
+    (found,) = caught.value.problems
+    line, element, message = problem
+    assert (found.path, found.line, found.column, found.element, found.message) == (
+        "g.xml", line + 2, 5, element, message)
+
+
+def test_a_recorded_domain_is_not_validated_as_libvirt_does_not() -> None:
+    """libvirt parses the domain a snapshot records with VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE:
+    a target twice there does not stop the snapshot from being redefined."""
+    from gueststate.formats import redefine_snapshot
+
+    twins = _disk_xml("vda", "/a") + _disk_xml("vda", "/b")
+    domain = f"<domain type='kvm'><devices>{twins}</devices></domain>"
+    assert [disk.source for disk in Domain.from_xml(domain, validate=False).disks] == [
+        "/a", "/b"]
+    text = ("<domainsnapshot><name>s</name><creationTime>1</creationTime><state>shutoff</state>"
+            f"{domain}</domainsnapshot>")
+    snapshot = DomainSnapshot.from_xml(text, "s.xml", validate=False, redefine=True)
+    assert [disk.name for disk in redefine_snapshot(snapshot, _domain(QCOW)).disks] == [
+        "vda", "vda"]
+
+
+def test_a_domain_without_disks_is_refused_at_its_devices() -> None:
+    model = from_xml("<domaincheckpoint><name>c</name></domaincheckpoint>", "c.xml",
+                     validate=False)
+    with pytest.raises(FormatError) as caught:
+        align(model, Domain.from_xml("<domain>\n  <devices/>\n</domain>", "g.xml"))
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.line, problem.column, problem.element) == (
+        "g.xml", 2, 3, "/domain/devices")
+    # a domain built in Python has no file: the definition's document is named, on no line
+    with pytest.raises(FormatError) as caught:
+        align(model, _domain())
+    assert str(caught.value.problem) == (
+        "c.xml:0:0: domain must have at least one disk to perform checkpoints")
+
+
 def test_a_redefined_snapshots_parent_is_where_it_is_refused() -> None:
     from gueststate.formats import redefine_snapshot
 

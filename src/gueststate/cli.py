@@ -200,6 +200,8 @@ PARALLEL_FROM = 64
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.paths.count("-") > 1:  # the second read would find it used up, "empty"
+        raise UsageError("standard input (-) can be given only once")
     libvirt_schemas: Path | None = args.libvirt_schemas
     if libvirt_schemas is not None:
         # Compiled now, through the hardened reader: a bad directory is a usage error.
@@ -441,6 +443,23 @@ def _read(path: Path) -> bytes:
         raise _cannot(path, "read", error) from None
 
 
+def _write_document(document: bytes) -> None:
+    """Write an XML document (its UTF-8 bytes) to standard output, whatever the locale.
+
+    The text layer would mangle it: its ``backslashreplace`` (there so that file names always
+    print) turns "café" into "caf\\xe9" under ASCII, and Latin-1 would contradict a document
+    that declares no encoding.  Errors go to :func:`main` (a closed pipe, a full disk).
+    """
+    sys.stdout.flush()  # anything written as text goes first
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # descriptor 1 closed (_ClosedOutput), or a stream without bytes
+        closed = isinstance(sys.stdout, _ClosedOutput)
+        raise OSError(errno.EBADF, "standard output is closed" if closed
+                      else "standard output takes no bytes")
+    stream.write(document)
+    stream.flush()
+
+
 def _cmd_format(args: argparse.Namespace) -> int:
     from gueststate import formats
 
@@ -452,7 +471,7 @@ def _cmd_format(args: argparse.Namespace) -> int:
 
     try:
         if not args.in_place:
-            sys.stdout.write(formatted(_read(path)).decode("utf-8"))
+            _write_document(formatted(_read(path)))
             return EXIT_OK
         from gueststate import inplace
 
@@ -491,5 +510,5 @@ def _cmd_align(args: argparse.Namespace) -> int:
         report([Problem(str(args.file), p.line, p.column, p.message)
                 if p.path == "<model>" else p for p in error.problems])
         return EXIT_INVALID
-    sys.stdout.write(formats.to_xml(aligned))
+    _write_document(formats.to_xml(aligned).encode("utf-8"))
     return EXIT_OK

@@ -53,6 +53,13 @@ def _document(place: Location) -> Location:
     return Location(place.path)
 
 
+def _without_disks(domain: Domain, origin: Location) -> Location:
+    """Where a refusal goes for a domain without disks: the domain's ``<devices>`` (or root)
+    in its own file, since the definition is not at fault; the definition's document when the
+    domain was built in Python."""
+    return domain.devices_origin or _document(origin)
+
+
 def _listed(disks: Location) -> Callable[[int, str], Location]:
     """Where the ``index``-th listed disk (named ``name``) is.  In a parsed document only while
     the disk read there still has that name: a model changed since it was read (with
@@ -77,7 +84,8 @@ def align_backup(backup: DomainBackup, domain: Domain, suffix: str) -> DomainBac
     """
     origin = _origin(backup, "domainbackup")
     if not domain.disks:
-        raise _document(origin).error("domain must have at least one disk to perform backup")
+        raise _without_disks(domain, origin).error(
+            "domain must have at least one disk to perform backup")
     disks: list[BackupDisk] = []
     names = [disk.name for disk in backup.disks]  # libvirt knows backup disks by name
     first: dict[str, int] = {}
@@ -160,7 +168,7 @@ def align_checkpoint(checkpoint: DomainCheckpoint, domain: Domain) -> DomainChec
     if len(checkpoint.disks) > len(domain.disks):
         raise origin.at("disks").error("too many disk checkpoint requests for domain")
     if not domain.disks:
-        raise _document(origin).error(
+        raise _without_disks(domain, origin).error(
             "domain must have at least one disk to perform checkpoints")
     default = "no" if checkpoint.disks else "bitmap"
     chosen: dict[str, CheckpointDisk] = {}
@@ -333,7 +341,7 @@ def redefine_snapshot(
                                        "disk-snapshot state")
     recorded = None
     if snapshot.domain is not None:
-        recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>")
+        recorded = Domain.from_xml(snapshot.domain.xml, "<snapshot domain>", validate=False)
         if domain.uuid is not None and recorded.uuid != domain.uuid:
             raise origin.at("domain").error(f"definition for snapshot {snapshot.name} must use "
                                             f"uuid {domain.uuid}")
