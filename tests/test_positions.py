@@ -223,3 +223,20 @@ def test_a_domain_refusal_names_its_column_too() -> None:
     assert str(caught.value.problem) == (
         f"d.xml:1:{_columns_of(text, '<disk>')[1]}: missing target information for device")
 
+
+
+@pytest.mark.parametrize(("codec", "declared"), [
+    ("utf-16", None), ("utf-32", None), ("utf-8-sig", None), ("utf-8", None),
+    ("iso-8859-1", "ISO-8859-1"), ("utf-16-be", "UTF-16BE"),
+])
+def test_columns_count_characters_whatever_the_encoding(codec: str, declared: str | None) -> None:
+    """A file read as bytes, in any encoding libxml2 reads: a column counts characters from
+    the start of the line, as an editor shows them (no byte order mark among them)."""
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>\n' if declared else ""
+    text = declaration + "<r>\n  <é>ééé</é><d name='x'/>\n</r>"
+    data = text.encode(codec)
+    root = etree.fromstring(data)
+    positions = Positions(data)
+    disk = root[1]
+    assert positions.start_tag(disk) == _at(text, "<d ")
+    assert positions.attribute(disk, "name") == _at(text, "name=")

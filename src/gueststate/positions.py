@@ -13,6 +13,7 @@ document; each start tag's attributes are read on the first question about one o
 from __future__ import annotations
 
 import bisect
+import codecs
 import re
 from typing import NamedTuple
 
@@ -92,10 +93,10 @@ class Positions:
                 return self._position(offsets[written])
         return None
 
-    def _tags_read(self) -> list[re.Match[str]]:
+    def _tags_read(self, element: etree._Element | None = None) -> list[re.Match[str]]:
         if self._tags is None:
             source = self._source
-            self._text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+            self._text = source if isinstance(source, str) else _decoded(source, element)
             self._line_starts = [0, *(end.end() for end in _LINE_END.finditer(self._text))]
             # Only a start tag sets a named group, "attributes" last of them.
             self._tags = [markup for markup in _MARKUP.finditer(self._text) if markup.lastgroup]
@@ -103,7 +104,7 @@ class Positions:
 
     def _index_of(self, element: etree._Element) -> int | None:
         """The element's place in document order, when the text has its start tag there."""
-        tags = self._tags_read()
+        tags = self._tags_read(element)
         if self._order is None:
             elements = list(element.getroottree().iter(etree.Element))
             # Another count of start tags than of elements: not the text the tree came from.
@@ -124,6 +125,24 @@ class Positions:
     def _position(self, offset: int) -> Position:
         line = bisect.bisect_right(self._line_starts, offset)
         return Position(line, offset - self._line_starts[line - 1] + 1)
+
+
+#: Byte order marks, longest first (UTF-32's begins like UTF-16's), and their codecs.
+_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+          (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _decoded(source: bytes, element: etree._Element | None) -> str:
+    """The document's characters, so that a column counts characters whatever the encoding:
+    by its byte order mark, else as its declaration says (lxml's reading of it), else UTF-8."""
+    encoding = next((codec for mark, codec in _MARKS if source.startswith(mark)), None)
+    if encoding is None and element is not None:
+        encoding = element.getroottree().docinfo.encoding
+    try:
+        return source.decode(encoding or "utf-8", "replace")
+    except LookupError:  # a name libxml2 knows and Python does not
+        return source.decode("utf-8", "replace")
 
 
 def _written_tag(element: etree._Element) -> str:
