@@ -197,6 +197,36 @@ def test_libvirt_grammar_whose_references_fan_out_or_loop_is_refused(tmp_path: P
     assert line.startswith(f"gueststate: {folder / 'a30.rng'}:1:0: a3.rng includes itself"), line
 
 
+@pytest.mark.parametrize(("shape", "expect"), [
+    # Each definition references the next twice: libxml2 takes gigabytes, then hangs.
+    ("fan-out", ":1:"),
+    # Element definitions nested 20,000 deep, each through the next: libxml2's stack overflows.
+    ("deep-chain", "nest too deeply"),
+])
+def test_libvirt_grammar_beyond_libxml2s_means_is_refused_before_it_compiles(
+    shape: str, expect: str, tmp_path: Path
+) -> None:
+    if shape == "fan-out":
+        defines = "".join(f'<define name="d{index}"><choice><ref name="d{index + 1}"/>'
+                          f'<ref name="d{index + 1}"/></choice></define>' for index in range(40))
+        last = '<define name="d40"><element name="leaf"><empty/></element></define>'
+    else:
+        defines = "".join(f'<define name="d{index}"><element name="n"><optional>'
+                          f'<ref name="d{index + 1}"/></optional></element></define>'
+                          for index in range(20_000))
+        last = '<define name="d20000"><empty/></define>'
+    folder = libvirt_dir(tmp_path, f'<grammar xmlns="{RNG}"><start><element name="domain">'
+                                   f'<ref name="d0"/></element></start>{defines}{last}</grammar>')
+    document = tmp_path / "snapshot.xml"
+    document.write_bytes(SNAPSHOT_WITH_DOMAIN)
+
+    line = one_error_line(*run_measured(
+        ["validate", "--libvirt-schemas", str(folder), str(document)]))
+
+    assert line.startswith(f"gueststate: {folder / 'domain.rng'}"), line
+    assert expect in line, line
+
+
 def test_libvirt_schema_dir_with_relative_includes_still_validates(tmp_path: Path) -> None:
     folder = libvirt_dir(tmp_path, grammar('<include href="common/types.rng"/>'))
     (folder / "common").mkdir()

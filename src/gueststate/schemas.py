@@ -55,8 +55,8 @@ MAX_GRAMMAR_LOADS = 4096
 class SchemaError(GueststateError):
     """A schema that is missing, unsafe or does not compile."""
 
-    def __init__(self, message: str, path: object = "", line: int = 0) -> None:
-        super().__init__(Problem(str(path), line, 0, message))
+    def __init__(self, message: str, path: object = "", line: int = 0, column: int = 0) -> None:
+        super().__init__(Problem(str(path), line, column, message))
 
     def __str__(self) -> str:
         problem = self.problem
@@ -121,7 +121,9 @@ def compiled(path: Path) -> etree.RelaxNG:
     libxml2 would follow ``include`` and ``externalRef`` anywhere (``/etc/shadow``, a FIFO, a
     URL).  Instead every file of the grammar is read through :mod:`gueststate.xmlsafe`, its
     references must be plain relative paths below the grammar's directory, and libxml2
-    compiles a private copy of exactly those files.
+    compiles a private copy of exactly those files.  A grammar not ours is read by our own
+    reader first: libxml2 has no bound on its work, and a grammar whose definitions fan out or
+    nest thousands deep takes it minutes and gigabytes, or overflows its stack.
     """
     import tempfile  # only when compiling: importing this module stays cheap for the CLI
 
@@ -132,11 +134,34 @@ def compiled(path: Path) -> etree.RelaxNG:
             copy = Path(private, relative)
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_bytes(data)
+        top = Path(private, path.name)
+        if path.parent.resolve() != schema_dir().resolve():
+            _check_bounded(top, path)
         try:
-            return etree.RelaxNG(file=os.path.join(private, path.name))
+            return etree.RelaxNG(file=str(top))
         except etree.RelaxNGParseError as error:
-            message = str(error).replace(private + os.sep, f"{path.parent}{os.sep}")
+            message = _named_as(str(error), top, path)
             raise SchemaError(f"schema does not compile: {message}", path) from None
+
+
+def _check_bounded(copy: Path, path: Path) -> None:
+    """Read the private ``copy`` of the grammar ``path`` with our reader, whose work is
+    linear in the grammar's size: what it refuses would be more than libxml2 can bear."""
+    from gueststate import rng  # the reader: only for grammars not ours
+
+    try:
+        rng.read_grammar(copy)
+    except rng.GrammarError as error:
+        problem = error.problem
+        raise SchemaError(_named_as(problem.message, copy, path), _named_as(problem.path, copy,
+                          path), problem.line, problem.column) from None
+
+
+def _named_as(text: str, copy: Path, path: Path) -> str:
+    """``text`` naming the grammar's own folder where it names the private copy's."""
+    for folder in {str(copy.parent), os.path.realpath(copy.parent)}:
+        text = text.replace(folder + os.sep, f"{path.parent}{os.sep}")
+    return text
 
 
 #: The files each compiled grammar was read from, with their stamps then.
