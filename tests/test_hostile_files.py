@@ -197,28 +197,46 @@ def test_libvirt_grammar_whose_references_fan_out_or_loop_is_refused(tmp_path: P
     assert line.startswith(f"gueststate: {folder / 'a30.rng'}:1:0: a3.rng includes itself"), line
 
 
+def _pattern_grammar(pattern: str) -> str:
+    return (f'<grammar xmlns="{RNG}" datatypeLibrary="http://www.w3.org/2001/XMLSchema-datatypes">'
+            '<start><element name="domain"><optional><attribute name="type">\n'
+            f'<data type="string"><param name="pattern">{pattern}</param></data>'
+            "</attribute></optional></element></start></grammar>")
+
+
 @pytest.mark.parametrize(("shape", "expect"), [
     # Each definition references the next twice: libxml2 takes gigabytes, then hangs.
     ("fan-out", ":1:"),
     # Element definitions nested 20,000 deep, each through the next: libxml2's stack overflows.
     ("deep-chain", "nest too deeply"),
+    # libxml2 compiles a pattern for each value it checks: 30,000 alternatives take 13 s.
+    ("long-pattern", ":2:21: a pattern longer than 4096 characters"),
+    # ... and blames the document for a pattern it cannot compile.
+    ("invalid-pattern", ":2:21: invalid XSD pattern '(['"),
 ])
 def test_libvirt_grammar_beyond_libxml2s_means_is_refused_before_it_compiles(
     shape: str, expect: str, tmp_path: Path
 ) -> None:
-    if shape == "fan-out":
+    grammar_text = None
+    if shape == "long-pattern":
+        grammar_text = _pattern_grammar("|".join(f"x{index}" for index in range(30_000)))
+    elif shape == "invalid-pattern":
+        grammar_text = _pattern_grammar("([")
+    elif shape == "fan-out":
         defines = "".join(f'<define name="d{index}"><choice><ref name="d{index + 1}"/>'
                           f'<ref name="d{index + 1}"/></choice></define>' for index in range(40))
         last = '<define name="d40"><element name="leaf"><empty/></element></define>'
-    else:
+    elif shape == "deep-chain":
         defines = "".join(f'<define name="d{index}"><element name="n"><optional>'
                           f'<ref name="d{index + 1}"/></optional></element></define>'
                           for index in range(20_000))
         last = '<define name="d20000"><empty/></define>'
-    folder = libvirt_dir(tmp_path, f'<grammar xmlns="{RNG}"><start><element name="domain">'
-                                   f'<ref name="d0"/></element></start>{defines}{last}</grammar>')
+    if grammar_text is None:
+        grammar_text = (f'<grammar xmlns="{RNG}"><start><element name="domain">'
+                        f'<ref name="d0"/></element></start>{defines}{last}</grammar>')
+    folder = libvirt_dir(tmp_path, grammar_text)
     document = tmp_path / "snapshot.xml"
-    document.write_bytes(SNAPSHOT_WITH_DOMAIN)
+    document.write_bytes(b"<domainsnapshot><domain type='kvm'/></domainsnapshot>")
 
     line = one_error_line(*run_measured(
         ["validate", "--libvirt-schemas", str(folder), str(document)]))

@@ -21,7 +21,15 @@ from lxml import etree
 
 from gueststate import xmlsafe
 from gueststate.positions import Positions
-from gueststate.problems import GueststateError, Problem, printable, problem_at, unicode_path
+from gueststate.problems import (
+    GueststateError,
+    Problem,
+    position_of,
+    printable,
+    problem_at,
+    shortened,
+    unicode_path,
+)
 
 if TYPE_CHECKING:
     # Imported where a libvirt version is given: the CLI builds its parser from this module,
@@ -50,6 +58,10 @@ _SAFE_HREF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9.
 #: again for each reference to it, so references that fan out cost exponential time).
 MAX_GRAMMAR_FILES = 256
 MAX_GRAMMAR_LOADS = 4096
+#: Longest XSD pattern in a grammar not ours (libvirt's longest, an IPv6 address, has 931
+#: characters): libxml2 compiles a pattern again for each value it checks, in time that grows
+#: faster than its length (30,000 alternatives: 13 s a value).
+MAX_PATTERN = 4096
 
 
 class SchemaError(GueststateError):
@@ -137,6 +149,7 @@ def compiled(path: Path) -> etree.RelaxNG:
         top = Path(private, path.name)
         if path.parent.resolve() != schema_dir().resolve():
             _check_bounded(top, path)
+            _check_patterns(files, path)
         try:
             return etree.RelaxNG(file=str(top))
         except etree.RelaxNGParseError as error:
@@ -155,6 +168,48 @@ def _check_bounded(copy: Path, path: Path) -> None:
         problem = error.problem
         raise SchemaError(_named_as(problem.message, copy, path), _named_as(problem.path, copy,
                           path), problem.line, problem.column) from None
+
+
+def _check_patterns(files: dict[str, bytes], path: Path) -> None:
+    """Refuse an XSD pattern that is too long, or that libxml2 cannot compile.
+
+    libxml2 compiles a pattern only when a value meets it, and then blames the document for
+    a pattern it cannot read.  So each pattern is tried here once, as ``P|.*``, on a value
+    that ``.*`` takes: only a pattern that does not compile fails.
+    """
+    where: dict[str, tuple[Path, etree._Element, Positions]] = {}
+    for relative, data in files.items():
+        file, positions = path.parent / relative, Positions(data)
+        for param in xmlsafe.parse_bytes(data, str(file)).iter(f"{_RNG}param"):
+            if param.get("name") == "pattern":
+                where.setdefault(param.text or "", (file, param, positions))
+    for pattern, place in where.items():
+        if len(pattern) > MAX_PATTERN:
+            raise _pattern_error(f"a pattern longer than {MAX_PATTERN} characters", *place)
+    tried = list(where)
+    if not tried:
+        return
+    rng = etree.Element(f"{_RNG}element", name="tried", nsmap={None: _RNG[1:-1]},
+                        datatypeLibrary="http://www.w3.org/2001/XMLSchema-datatypes")
+    values = etree.Element("tried")
+    for index, pattern in enumerate(tried):
+        data = etree.SubElement(etree.SubElement(rng, f"{_RNG}element", name=f"p{index}"),
+                                f"{_RNG}data", type="string")
+        etree.SubElement(data, f"{_RNG}param", name="pattern").text = f"{pattern}|.*"
+        etree.SubElement(values, f"p{index}").text = "x"
+    validator = etree.RelaxNG(rng)
+    if validator.validate(values):
+        return
+    failed = re.search(r"/p(\d+)", validator.error_log[0].path or "")
+    pattern = tried[int(failed.group(1))] if failed else tried[0]
+    raise _pattern_error(f"invalid XSD pattern '{shortened(pattern)}'", *where[pattern])
+
+
+def _pattern_error(
+    message: str, file: Path, param: etree._Element, positions: Positions
+) -> SchemaError:
+    line, column = position_of(param, positions=positions)
+    return SchemaError(message, file, line, column)
 
 
 def _named_as(text: str, copy: Path, path: Path) -> str:
