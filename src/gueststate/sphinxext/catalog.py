@@ -21,13 +21,13 @@ from gueststate.rng.definitions import Definitions, ElementDefinition, NamedPatt
 from gueststate.rng.model import Node
 from gueststate.sphinxext.render import (
     DefinedObject,
+    Ids,
     Rendered,
     describe_value,
     expression,
     field_item,
     joined,
     make_table,
-    object_id,
     xref,
 )
 
@@ -38,12 +38,19 @@ def render_definitions(
     index: bool = True,
     describe_source: Callable[[str, int], str] | None = None,
     since_format: str = "{}",
+    ids: Ids | None = None,
 ) -> Rendered:
-    """The namespaces, an index of the elements, then one section per definition."""
+    """The namespaces, an index of the elements, then one section per definition.
+
+    ``ids`` gives the page's ids (see :class:`~gueststate.sphinxext.render.Ids`).
+    """
     out = Rendered()
     elements = definitions.elements
     if not elements:
         return out
+    ids = Ids() if ids is None else ids
+    for element in elements:  # in document order, before any section asks
+        ids.get("element", element.key)
     if definitions.namespaces:
         out.nodes.append(_namespaces(definitions.namespaces))
     out.nodes.append(_element_index(elements))
@@ -51,9 +58,9 @@ def render_definitions(
     groups = {pattern.key: pattern for pattern in definitions.patterns if pattern.attributes}
     for element in elements:
         out.nodes.append(_section(element, names[element.name] > 1, index, describe_source,
-                                  since_format, out.objects, groups))
+                                  since_format, out.objects, groups, ids))
     if definitions.patterns:
-        out.nodes.append(_patterns(definitions.patterns, describe_source, index))
+        out.nodes.append(_patterns(definitions.patterns, describe_source, index, ids))
     return out
 
 
@@ -66,6 +73,7 @@ def _patterns(
     patterns: list[NamedPattern],
     describe_source: Callable[[str, int], str] | None,
     index: bool,
+    ids: Ids,
 ) -> nodes.section:
     """The named patterns element contents refer to, one definition-list item each."""
     section = nodes.section(ids=[nodes.make_id("xml named patterns")],
@@ -81,7 +89,7 @@ def _patterns(
         definition = nodes.definition()
         if pattern.attributes:
             # The rows are where the elements using the group define these attributes.
-            table = _attributes([pattern.content], pattern.key, index, [])
+            table = _attributes([pattern.content], pattern.key, index, [], ids)
             if table is not None:
                 definition += table
             inner = _groups_in([pattern.content], {p.key: p for p in patterns if p.attributes})
@@ -142,8 +150,9 @@ def _section(
     since_format: str,
     objects: list[DefinedObject],
     groups: dict[str, NamedPattern],
+    ids: Ids,
 ) -> nodes.section:
-    section_id = object_id("element", element.key)
+    section_id = ids.get("element", element.key)
     section = nodes.section(ids=[section_id], classes=["xml-element"])
     title = f"<{element.name}>"
     if several and element.parents:
@@ -170,7 +179,7 @@ def _section(
         facts += field_item("Defined at",
                             [nodes.literal(text=describe_source(*element.source))])
     section += facts
-    table = _attributes(element.content, element.key, index, objects)
+    table = _attributes(element.content, element.key, index, objects, ids)
     shared = _groups_in(element.content, groups)
     if table is not None or shared:
         section += nodes.rubric(text="Attributes")
@@ -191,7 +200,7 @@ def _section(
                 own = f"{element.key}/@{path.rsplit('/@', 1)[-1]}"
                 if kind == "attribute" and own not in defined:
                     defined.add(own)
-                    objects.append(DefinedObject("attribute", own, object_id("attribute", path)))
+                    objects.append(DefinedObject("attribute", own, ids.get("attribute", path)))
     return section
 
 
@@ -241,16 +250,16 @@ def _index_entry(objtype: str, name: str, node_id: str) -> tuple[str, str, str, 
 
 
 def _attributes(
-    content: list[Node], owner: str, index: bool, objects: list[DefinedObject]
+    content: list[Node], owner: str, index: bool, objects: list[DefinedObject], ids: Ids
 ) -> nodes.table | None:
     """One row per attribute of ``owner``: how often, what it holds, default and meaning."""
     counts = uses(Node("group", children=list(content)), owner)
     rows: list[list[list[nodes.Node]]] = []
-    ids: list[list[str]] = []
+    row_ids: list[list[str]] = []
     for (kind, path), (occurs, defined) in counts.items():
         if kind != "attribute":
             continue
-        node_id = object_id("attribute", path)
+        node_id = ids.get("attribute", path)
         objects.append(DefinedObject("attribute", path, node_id))
         name_cell: list[nodes.Node] = [nodes.literal(text=path.rsplit("/@", 1)[-1])]
         if index:
@@ -265,10 +274,10 @@ def _attributes(
             [nodes.literal(text=default, classes=["xml-value"])] if default is not None else [],
             [nodes.Text(meaning)] if meaning else [],
         ])
-        ids.append([node_id])
+        row_ids.append([node_id])
     if not rows:
         return None
-    return make_table(["Attribute", "Use", "Value", "Default", "Meaning"], rows, ids)
+    return make_table(["Attribute", "Use", "Value", "Default", "Meaning"], rows, row_ids)
 
 
 

@@ -31,7 +31,7 @@ from gueststate.rng.model import Node
 from gueststate.sphinxext.catalog import render_definitions
 from gueststate.sphinxext.domain import XMLDomain
 from gueststate.sphinxext.outline import ElementEntry, outline
-from gueststate.sphinxext.render import Rendered, legend, render
+from gueststate.sphinxext.render import Rendered, legend, page_ids, render
 from gueststate.sphinxext.warnings import Subtype, warn
 
 #: The most sections one ``rng-reference`` renders (``xml_reference_max_sections``).  Docutils
@@ -258,7 +258,8 @@ class RngReference(SphinxDirective):
                 return None
             return render_definitions(definitions, index=indexed,
                                       describe_source=self._describe_source,
-                                      since_format=since_format)
+                                      since_format=since_format,
+                                      ids=page_ids(self.state.document))
         model, entries = load(grammar)
         for file in model.files:
             self.env.note_dependency(file)
@@ -273,7 +274,7 @@ class RngReference(SphinxDirective):
             self._too_large(relative, problem)
             return None
         return render(entries, index=indexed, describe_source=self._describe_source,
-                      since_format=since_format)
+                      since_format=since_format, ids=page_ids(self.state.document))
 
     def _max_sections(self) -> int:
         value = self.config.xml_reference_max_sections
