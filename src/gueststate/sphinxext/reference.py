@@ -198,6 +198,9 @@ class RngReference(SphinxDirective):
         # Noted even when missing: creating the file then re-reads this page.
         self.env.note_dependency(grammar)
         try:
+            # The grammar itself, before any reading: a missing file or a symlink loop is an
+            # OSError here on every Python (3.11's Path.resolve raises RuntimeError for a loop).
+            os.stat(grammar)
             rendered = self._render(grammar, relative)
         except GrammarError as error:
             problem = error.problem
@@ -208,11 +211,20 @@ class RngReference(SphinxDirective):
             )
             return []
         except OSError as error:
+            reason = error.strerror or str(error)
+            if error.filename and Path(os.fsdecode(error.filename)) != grammar:
+                reason += f": {os.fsdecode(error.filename)}"  # a file the grammar includes
             warn(
                 Subtype.MISSING_FILE,
-                f"cannot open grammar {relative}: {error.strerror or error}",
+                f"cannot open grammar {relative}: {reason}",
                 self.get_location(),
             )
+            return []
+        except RecursionError:
+            # The readers refuse patterns nested past their own bound; this is the same
+            # refusal should the outline or the rendering nest deeper than Python allows.
+            warn(Subtype.GRAMMAR, f"cannot render grammar {relative}: its patterns nest too "
+                                  f"deeply", self.get_location())
             return []
         if rendered is None:
             return []
@@ -290,8 +302,10 @@ class RngReference(SphinxDirective):
 
     def _describe_source(self, file: str, line: int) -> str:
         """``file:line`` relative to the source directory when the file lies inside it."""
+        # realpath, not Path.resolve: on Python 3.11 the latter raises RuntimeError on a loop.
+        srcdir = os.path.realpath(self.env.srcdir)
         try:
-            shown = Path(file).resolve().relative_to(Path(self.env.srcdir).resolve()).as_posix()
+            shown = Path(os.path.realpath(file)).relative_to(srcdir).as_posix()
         except ValueError:
             shown = Path(file).name
         return f"{shown}:{line}"
