@@ -104,3 +104,37 @@ def test_ids_are_stable_and_readable() -> None:
     assert first.get("element", "x/a_b") == again  # asked twice, the same
     assert object_id("element", "x/日") != object_id("element", "x")
     assert Ids({"xml-element-x"}).get("element", "x") != "xml-element-x"
+
+
+def test_named_patterns_that_read_the_same_get_entries_of_their_own(tmp_path: Path) -> None:
+    # Two defines too big to repeat, named patterns both read "xml-pattern-a-b".
+    def choice(letter: str) -> str:
+        return "<choice>" + "".join(f'<element name="{letter}{i}"><empty/></element>'
+                                    for i in range(30)) + "</choice>"
+
+    grammar = (f'<grammar {RNG}><start><element name="r"><ref name="a.b"/><ref name="a_b"/>'
+               f'</element></start><define name="a.b">{choice("e")}</define>'
+               f'<define name="a_b">{choice("f")}</define></grammar>')
+    page = "# Ref\n\n```{rng-reference} patterns.rng\n:by: definition\n```\n"
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "patterns.rng").write_text(grammar)
+    (source / "conf.py").write_text('extensions = ["myst_parser", "gueststate.sphinxext"]\n')
+    (source / "index.md").write_text(page)
+    built = SphinxTestApp("html", srcdir=source, builddir=tmp_path / "build", freshenv=True)
+    try:
+        built.build()
+    finally:
+        built.cleanup()
+    assert "WARNING" not in built.warning.getvalue()
+    html = (built.outdir / "index.html").read_text(encoding="utf-8")
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    entries = dict(re.findall(r'<dt id="([^"]+)"><code[^>]*><span class="pre">([^<]+)</span>',
+                              html))
+    assert sorted(entries.values()) == ["a.b", "a_b"]
+    by_key = {key: anchor for anchor, key in entries.items()}
+    assert by_key["a.b"] == "xml-pattern-a-b" != by_key["a_b"]
+    for key, anchor in by_key.items():  # the content of <r> links each to its own entry
+        assert re.search(rf'href="#{anchor}"><code[^>]*><span class="pre">{re.escape(key)}<',
+                         html), key
