@@ -10,7 +10,8 @@ DocBook), ``auto`` taking paths unless they outnumber definitions :data:`PATHS_P
 times.  A legend of the content-model notation comes first.  The grammar and every file it
 includes are dependencies of the page, so editing one re-reads exactly the pages that render
 it.  A grammar that cannot be read, or an element it does not have, is a located warning, never
-a traceback.
+a traceback; so is one too large to render (:func:`too_large`), counted before any node is
+made.
 """
 
 from __future__ import annotations
