@@ -16,7 +16,7 @@ from sphinx.testing.util import SphinxTestApp
 
 from gueststate.forms import Occurs, uses
 from gueststate.rng import read_grammar, walk_paths
-from gueststate.rng.model import Node
+from gueststate.rng.model import Node, unique_nodes
 from gueststate.sphinxext.outline import outline, repeats
 from gueststate.sphinxext.render import (
     content_model,
@@ -738,3 +738,31 @@ def test_attribute_values_in_labels_are_code_that_quotes_cannot_curl() -> None:
         ("literal", 'type="file"'),
     ]
     assert [p.astext() for p in label_nodes("Push mode")] == ["Push mode"]
+
+
+class _CountedChildren(list[Node]):
+    """A children list that counts how often it is walked: work shown without timing it."""
+
+    walks = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        _CountedChildren.walks += 1
+        return super().__iter__()
+
+
+def test_repeats_describe_a_shared_subtree_once_not_once_per_entry() -> None:
+    # A chain of elements whose innermost holds a group of one shared element many times:
+    # comparing a full copy of every entry's subtree cost depth x width (816 MB at 300 x 2^14).
+    depth, width = 60, 500
+    leaf = element("leaf", attribute("id"))
+    inner: Node = element(f"n{depth}", pattern("group", *[leaf] * width))
+    for level in reversed(range(depth)):
+        inner = element(f"n{level}", attribute("a"), inner)
+    distinct = list(unique_nodes(inner))
+    for node in distinct:
+        node.children = _CountedChildren(node.children)
+    entries = outline(inner)
+    assert len(entries) == depth + 2
+    _CountedChildren.walks = 0
+    assert repeats(entries) == {}
+    assert _CountedChildren.walks <= 2 * len(distinct)

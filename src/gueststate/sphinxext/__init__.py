@@ -19,7 +19,7 @@ from gueststate.sphinxext.domain import (
     rewrite_when_examples_change,
     warn_missing_reference,
 )
-from gueststate.sphinxext.reference import RngReference
+from gueststate.sphinxext.reference import MAX_SECTIONS, RngReference
 from gueststate.sphinxext.render import xml_examples
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     # "path": one section per element path; "definition": an index and one section per
     # element definition; "auto": by path unless paths outnumber definitions (see reference).
     app.add_config_value("xml_reference_by", "auto", "env", types=frozenset({str}))
+    # The most sections one rng-reference renders; a larger grammar is a warning instead.
+    app.add_config_value("xml_reference_max_sections", MAX_SECTIONS, "env",
+                         types=frozenset({int}))
     app.add_domain(XMLDomain)
     app.add_directive("rng-reference", RngReference)
     app.add_node(xml_examples)

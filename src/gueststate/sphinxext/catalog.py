@@ -21,13 +21,13 @@ from gueststate.rng.definitions import Definitions, ElementDefinition, NamedPatt
 from gueststate.rng.model import Node
 from gueststate.sphinxext.render import (
     DefinedObject,
+    Ids,
     Rendered,
     describe_value,
     expression,
     field_item,
     joined,
     make_table,
-    object_id,
     xref,
 )
 
@@ -38,12 +38,21 @@ def render_definitions(
     index: bool = True,
     describe_source: Callable[[str, int], str] | None = None,
     since_format: str = "{}",
+    ids: Ids | None = None,
 ) -> Rendered:
-    """The namespaces, an index of the elements, then one section per definition."""
+    """The namespaces, an index of the elements, then one section per definition.
+
+    ``ids`` gives the page's ids (see :class:`~gueststate.sphinxext.render.Ids`).
+    """
     out = Rendered()
     elements = definitions.elements
     if not elements:
         return out
+    ids = Ids() if ids is None else ids
+    for element in elements:  # in document order, before any section asks
+        ids.get("element", element.key)
+    # Define names that read the same (db.para, db-para) get entries of their own, as paths do.
+    refids = {pattern.key: ids.get("pattern", pattern.key) for pattern in definitions.patterns}
     if definitions.namespaces:
         out.nodes.append(_namespaces(definitions.namespaces))
     out.nodes.append(_element_index(elements))
@@ -51,14 +60,15 @@ def render_definitions(
     groups = {pattern.key: pattern for pattern in definitions.patterns if pattern.attributes}
     for element in elements:
         out.nodes.append(_section(element, names[element.name] > 1, index, describe_source,
-                                  since_format, out.objects, groups))
+                                  since_format, out.objects, groups, ids, refids))
     if definitions.patterns:
-        out.nodes.append(_patterns(definitions.patterns, describe_source, index))
+        out.nodes.append(_patterns(definitions.patterns, describe_source, index, ids, refids))
     return out
 
 
 def pattern_id(key: str) -> str:
-    """The HTML id of a named pattern's entry."""
+    """The HTML id of a named pattern's entry, unless another one reads the same (see
+    :class:`~gueststate.sphinxext.render.Ids`)."""
     return nodes.make_id(f"xml pattern {key}")
 
 
@@ -66,38 +76,42 @@ def _patterns(
     patterns: list[NamedPattern],
     describe_source: Callable[[str, int], str] | None,
     index: bool,
+    ids: Ids,
+    refids: dict[str, str],
 ) -> nodes.section:
     """The named patterns element contents refer to, one definition-list item each."""
-    section = nodes.section(ids=[nodes.make_id("xml named patterns")],
-                            classes=["xml-patterns"])
+    # "xml-named-patterns", or another id when the page renders a second grammar by definition
+    section = nodes.section(ids=[ids.get("named", "patterns")], classes=["xml-patterns"])
     section += nodes.title(text="Named patterns")
     section += nodes.paragraph(text="Groups of content that many elements share, "
                                     "named as the grammar names them.")
     listing = nodes.definition_list()
     for pattern in patterns:
-        term = nodes.term("", "", nodes.literal(text=pattern.key))
+        # The id on the term: HTML writers drop the ids of a definition-list item, which
+        # left every link to a named pattern pointing nowhere.
+        term = nodes.term("", "", nodes.literal(text=pattern.key), ids=[refids[pattern.key]])
         if describe_source is not None and pattern.source is not None:
             term += nodes.Text(f" ({describe_source(*pattern.source)})")
         definition = nodes.definition()
         if pattern.attributes:
             # The rows are where the elements using the group define these attributes.
-            table = _attributes([pattern.content], pattern.key, index, [])
+            table = _attributes([pattern.content], pattern.key, index, [], ids)
             if table is not None:
                 definition += table
             inner = _groups_in([pattern.content], {p.key: p for p in patterns if p.attributes})
             if inner:
                 also = nodes.paragraph(text="Also the attributes of ")
-                also.extend(joined(([_pattern_link(key)] for key in inner), ", "))
+                also.extend(joined(([_pattern_link(key, refids)] for key in inner), ", "))
                 definition += also
         else:
             body = nodes.paragraph()
-            body.extend(content_expression([pattern.content], {}))
+            body.extend(content_expression([pattern.content], {}, refids))
             definition += body
         if pattern.used_by:
             used = nodes.paragraph(text="Used by ")
-            used.extend(joined(([_user_link(user)] for user in pattern.used_by), ", "))
+            used.extend(joined(([_user_link(user, refids)] for user in pattern.used_by), ", "))
             definition += used
-        item = nodes.definition_list_item("", term, definition, ids=[pattern_id(pattern.key)])
+        item = nodes.definition_list_item("", term, definition)
         listing += item
     section += listing
     return section
@@ -142,8 +156,10 @@ def _section(
     since_format: str,
     objects: list[DefinedObject],
     groups: dict[str, NamedPattern],
+    ids: Ids,
+    refids: dict[str, str],
 ) -> nodes.section:
-    section_id = object_id("element", element.key)
+    section_id = ids.get("element", element.key)
     section = nodes.section(ids=[section_id], classes=["xml-element"])
     title = f"<{element.name}>"
     if several and element.parents:
@@ -162,15 +178,15 @@ def _section(
     if element.since:
         facts += field_item("Since", [nodes.Text(since_format.format(element.since))])
     if element.parents:
-        facts += field_item("Contained by", _containers(element, groups))
+        facts += field_item("Contained by", _containers(element, groups, refids))
     else:
         facts += field_item("Contained by", [nodes.Text("nothing: a root element")])
-    facts += field_item("Content", content_expression(element.content, groups))
+    facts += field_item("Content", content_expression(element.content, groups, refids))
     if describe_source is not None:
         facts += field_item("Defined at",
                             [nodes.literal(text=describe_source(*element.source))])
     section += facts
-    table = _attributes(element.content, element.key, index, objects)
+    table = _attributes(element.content, element.key, index, objects, ids)
     shared = _groups_in(element.content, groups)
     if table is not None or shared:
         section += nodes.rubric(text="Attributes")
@@ -180,7 +196,7 @@ def _section(
         paragraph = nodes.paragraph()
         paragraph += nodes.Text("Also the attributes of " if table is not None else
                                 "The attributes of ")
-        paragraph.extend(joined(([_pattern_link(key)] for key in shared), ", "))
+        paragraph.extend(joined(([_pattern_link(key, refids)] for key in shared), ", "))
         paragraph += nodes.Text(".")
         section += paragraph
         defined = {obj.path for obj in objects if obj.path.startswith(element.key + "/@")}
@@ -191,11 +207,13 @@ def _section(
                 own = f"{element.key}/@{path.rsplit('/@', 1)[-1]}"
                 if kind == "attribute" and own not in defined:
                     defined.add(own)
-                    objects.append(DefinedObject("attribute", own, object_id("attribute", path)))
+                    objects.append(DefinedObject("attribute", own, ids.get("attribute", path)))
     return section
 
 
-def _containers(element: ElementDefinition, groups: dict[str, NamedPattern]) -> list[nodes.Node]:
+def _containers(
+    element: ElementDefinition, groups: dict[str, NamedPattern], refids: dict[str, str]
+) -> list[nodes.Node]:
     """The parents that name it, then the named patterns that do (each a link)."""
     links: list[list[nodes.Node]] = [
         [xref("element", parent.key, _title_tag(parent), code=False)]
@@ -203,7 +221,8 @@ def _containers(element: ElementDefinition, groups: dict[str, NamedPattern]) -> 
     via = [pattern.key for pattern in element.via if pattern.key not in groups]
     if via:
         words = "any element allowing " if not links else "and any element allowing "
-        links.append([nodes.Text(words), *joined(([_pattern_link(key)] for key in via), ", ")])
+        links.append([nodes.Text(words),
+                      *joined(([_pattern_link(key, refids)] for key in via), ", ")])
     return joined(links, ", ")
 
 
@@ -225,15 +244,15 @@ def _groups_in(content: list[Node], groups: dict[str, NamedPattern]) -> list[str
     return list(found)
 
 
-def _user_link(user: ElementDefinition | NamedPattern) -> nodes.Node:
+def _user_link(user: ElementDefinition | NamedPattern, refids: dict[str, str]) -> nodes.Node:
     if isinstance(user, NamedPattern):
-        return _pattern_link(user.key)
+        return _pattern_link(user.key, refids)
     return xref("element", user.key, _title_tag(user), code=False)
 
 
-def _pattern_link(key: str) -> nodes.Node:
+def _pattern_link(key: str, refids: dict[str, str]) -> nodes.Node:
     return nodes.reference("", "", nodes.literal(text=key), internal=True,
-                           refid=pattern_id(key))
+                           refid=refids.get(key) or pattern_id(key))
 
 
 def _index_entry(objtype: str, name: str, node_id: str) -> tuple[str, str, str, str, None]:
@@ -241,16 +260,16 @@ def _index_entry(objtype: str, name: str, node_id: str) -> tuple[str, str, str, 
 
 
 def _attributes(
-    content: list[Node], owner: str, index: bool, objects: list[DefinedObject]
+    content: list[Node], owner: str, index: bool, objects: list[DefinedObject], ids: Ids
 ) -> nodes.table | None:
     """One row per attribute of ``owner``: how often, what it holds, default and meaning."""
     counts = uses(Node("group", children=list(content)), owner)
     rows: list[list[list[nodes.Node]]] = []
-    ids: list[list[str]] = []
+    row_ids: list[list[str]] = []
     for (kind, path), (occurs, defined) in counts.items():
         if kind != "attribute":
             continue
-        node_id = object_id("attribute", path)
+        node_id = ids.get("attribute", path)
         objects.append(DefinedObject("attribute", path, node_id))
         name_cell: list[nodes.Node] = [nodes.literal(text=path.rsplit("/@", 1)[-1])]
         if index:
@@ -265,28 +284,39 @@ def _attributes(
             [nodes.literal(text=default, classes=["xml-value"])] if default is not None else [],
             [nodes.Text(meaning)] if meaning else [],
         ])
-        ids.append([node_id])
+        row_ids.append([node_id])
     if not rows:
         return None
-    return make_table(["Attribute", "Use", "Value", "Default", "Meaning"], rows, ids)
+    return make_table(["Attribute", "Use", "Value", "Default", "Meaning"], rows, row_ids)
 
 
 
 
 def content_expression(
-    content: list[Node], groups: dict[str, NamedPattern]
+    content: list[Node], groups: dict[str, NamedPattern], refids: dict[str, str] | None = None
 ) -> list[nodes.Node]:
     """An element's content without its attributes, compact-syntax style, children linked.
 
-    ``groups``: the named attribute groups, left out like the attributes themselves.
+    ``groups``: the named attribute groups, left out like the attributes themselves;
+    ``refids``: the ids of the named patterns' entries, by key.
     """
+    known = refids or {}
+
+    def named(node: Node) -> list[nodes.Node] | None:
+        """A child element (a link to its entry) or a named pattern (a link to its section)."""
+        if node.kind == "ref":
+            return [xref("element", node.target or "", f"<{node.name}>", code=False)]
+        if node.kind == "define":
+            return [_pattern_link(node.name or "", known)]
+        return None
+
     memo: dict[int, Node | None] = {}
     for group in groups.values():
         memo[id(group.content)] = None
     stripped = _strip(Node("group", children=list(content)), memo, set(groups))
     if stripped is None:
         return [nodes.Text("empty")]
-    return expression(stripped, _named)
+    return expression(stripped, named)
 
 
 def _strip(node: Node, memo: dict[int, Node | None], groups: set[str]) -> Node | None:
@@ -308,13 +338,3 @@ def _strip(node: Node, memo: dict[int, Node | None], groups: set[str]) -> Node |
             kept = Node(node.kind, children=children)
     memo[id(node)] = kept
     return kept
-
-
-def _named(node: Node) -> list[nodes.Node] | None:
-    """A child element (a link to its entry) or a named pattern (a link to its section)."""
-    if node.kind == "ref":
-        return [xref("element", node.target or "", f"<{node.name}>", code=False)]
-    if node.kind == "define":
-        return [nodes.reference("", "", nodes.literal(text=node.name or ""), internal=True,
-                                refid=pattern_id(node.name or ""))]
-    return None

@@ -23,7 +23,7 @@ from sphinx.roles import XRefRole
 from sphinx.util.nodes import make_refnode
 
 from gueststate.sphinxext.example import examples_by_doc, examples_using
-from gueststate.sphinxext.render import object_id, xml_examples
+from gueststate.sphinxext.render import page_ids, xml_examples
 from gueststate.sphinxext.warnings import Subtype, warn
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class XMLObject(ObjectDescription[str]):
         return path
 
     def add_target_and_index(self, name: str, sig: str, signode: desc_signature) -> None:
-        node_id = object_id(self.objtype, name)
+        node_id = page_ids(self.state.document).get(self.objtype, name)
         signode["ids"].append(node_id)
         self.state.document.note_explicit_target(signode)
         domain = self.env.domains[XMLDomain.name]

@@ -249,11 +249,12 @@ def repeats(entries: list[ElementEntry]) -> dict[str, str]:
     entries the shallowest, then the first, is shown in full; no path maps to a repeat.
     """
     by_path = {entry.path: entry for entry in entries}
+    shapes = _Shapes()
     keys: dict[str, object] = {}
     shown: dict[object, str] = {}
     for entry in entries:
         if entry.variants and (entry.attribute_paths() or entry.child_paths()):
-            key = (entry.name, tuple(_deep(node, entry.path) for node in entry.definitions))
+            key = (entry.name, tuple(shapes.of(node, entry.path) for node in entry.definitions))
             keys[entry.path] = key
             best = shown.get(key)
             if best is None or best.count("/") > entry.path.count("/"):
@@ -273,26 +274,66 @@ def repeats(entries: list[ElementEntry]) -> dict[str, str]:
     return {path: target for path, target in mapping.items() if target not in mapping}
 
 
-def _deep(node: Node, base: str) -> object:
-    """All of ``node`` that a reference shows, recursion targets relative to ``base``."""
-    target = node.target
-    if target is not None and (target == base or target.startswith(base + "/")):
-        target = "." + target[len(base):]
-    return (
-        node.kind,
-        node.name,
-        node.namespace,
-        node.datatype,
-        tuple(sorted(node.params.items())),
-        node.value,
-        None if node.except_ is None else _deep(node.except_, base),
-        node.name_except,
-        target,
-        node.documentation,
-        node.since,
-        node.default,
-        tuple(_deep(child, base) for child in node.children),
-    )
+class _Shapes:
+    """Hash-consing of subtrees: equal shapes get one small number.
+
+    Everything of a node that a reference shows, recursion targets relative to the entry's
+    path, names a shape; a node's shape is a tuple of its fields and its children's numbers,
+    so a subtree shared by a thousand entries (or a thousand times in one) is described once.
+    Comparing materialised tuples of every entry's subtree cost a chain of 300 elements around
+    a shared group of 2^14 elements 800 MB; this is linear in the distinct nodes.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[object, ...], int] = {}
+        # Shapes of subtrees without recursion, by node identity: the same for every entry.
+        self._fixed: dict[int, int] = {}
+        self._recurses: dict[int, bool] = {}
+
+    def of(self, node: Node, base: str) -> int:
+        """The number of ``node``'s shape, recursion targets taken relative to ``base``."""
+        return self._shape(node, base, {})
+
+    def _shape(self, node: Node, base: str, local: dict[int, int]) -> int:
+        # A subtree with recursion is never shared between places (the reader makes its ref
+        # nodes per place), so its per-entry memo costs that entry's own nodes only.
+        memo = local if self._has_ref(node) else self._fixed
+        number = memo.get(id(node))
+        if number is not None:
+            return number
+        target = node.target
+        if target is not None and (target == base or target.startswith(base + "/")):
+            target = "." + target[len(base):]
+        key = (
+            node.kind,
+            node.name,
+            node.namespace,
+            node.datatype,
+            tuple(sorted(node.params.items())),
+            node.value,
+            None if node.except_ is None else self._shape(node.except_, base, local),
+            node.name_except,
+            target,
+            node.documentation,
+            node.since,
+            node.default,
+            tuple(self._shape(child, base, local) for child in node.children),
+        )
+        number = self._numbers.setdefault(key, len(self._numbers))
+        memo[id(node)] = number
+        return number
+
+    def _has_ref(self, node: Node) -> bool:
+        known = self._recurses.get(id(node))
+        if known is None:
+            known = node.target is not None or any(
+                self._has_ref(child) for child in _parts(node))
+            self._recurses[id(node)] = known
+        return known
+
+
+def _parts(node: Node) -> list[Node]:
+    return node.children if node.except_ is None else [node.except_, *node.children]
 
 
 def shallow(node: Node) -> object:

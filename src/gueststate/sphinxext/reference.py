@@ -10,12 +10,14 @@ DocBook), ``auto`` taking paths unless they outnumber definitions :data:`PATHS_P
 times.  A legend of the content-model notation comes first.  The grammar and every file it
 includes are dependencies of the page, so editing one re-reads exactly the pages that render
 it.  A grammar that cannot be read, or an element it does not have, is a located warning, never
-a traceback.
+a traceback; so is one too large to render (:func:`too_large`), counted before any node is
+made.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,12 +28,26 @@ from sphinx.util.typing import OptionSpec
 
 from gueststate.rng import ContentModel, GrammarError, read_grammar
 from gueststate.rng.definitions import Definitions, ElementDefinition, read_definitions
+from gueststate.rng.model import Node
 from gueststate.sphinxext.catalog import render_definitions
 from gueststate.sphinxext.domain import XMLDomain
 from gueststate.sphinxext.outline import ElementEntry, outline
-from gueststate.sphinxext.render import Rendered, legend, render
+from gueststate.sphinxext.render import Rendered, legend, page_ids, render
 from gueststate.sphinxext.warnings import Subtype, warn
 
+#: The most sections one ``rng-reference`` renders (``xml_reference_max_sections``).  Docutils
+#: and Sphinx spend about 10 ms and 0.2 MB on each section however it is made (a build of a
+#: flat grammar of 1,000 elements: 11 s and 250 MB; 2,000: 25 s and 430 MB), so a grammar of
+#: thousands of elements would hold the build for minutes.  The largest real ones fit: libvirt's
+#: domain grammar has 792 element paths and 588 definitions, DocBook 5.0 385 definitions, TEI
+#: some 570 elements.
+MAX_SECTIONS = 1000
+#: Content-model terms (patterns, counted wherever a shared one appears) a reference renders,
+#: per section allowed: libvirt's domain grammar by path has 14,000 in 792 sections.
+TERMS_PER_SECTION = 20
+#: The longest content model of one element: beyond this it is no help to a reader, and docutils
+#: slows down with the square of a paragraph's links.  libvirt's longest has 841 terms.
+MAX_MODEL_TERMS = 2000
 #: ``auto`` renders by definition when element paths outnumber definitions this many times.
 PATHS_PER_DEFINITION = 4
 _BY = ("auto", "path", "definition")
@@ -114,6 +130,46 @@ def _below(definitions: Definitions, key: str) -> Definitions | None:
                        definitions.files)
 
 
+def too_large(
+    sections: int, models: Iterable[tuple[str, list[Node]]], max_sections: int
+) -> str | None:
+    """Why a reference of ``sections`` sections and these ``(element, content)`` models is too
+    large to render, or None.
+
+    Counts each model's patterns, a shared pattern wherever it appears, with one count per
+    distinct node (memoised), so a grammar sharing a group 2^14 times is measured, not
+    expanded; the count stops at the bound.
+    """
+    if sections > max_sections:
+        return (f"{sections} sections, more than the {max_sections} of "
+                f"xml_reference_max_sections")
+    limit = TERMS_PER_SECTION * max(max_sections, 1)
+    sizes: dict[int, int] = {}
+    total = 0
+    for name, content in models:
+        terms = sum(_terms(node, sizes) for node in content)
+        if terms > MAX_MODEL_TERMS:
+            return (f"the content model of <{name}> has {terms} terms, more than the "
+                    f"{MAX_MODEL_TERMS} a page shows")
+        total += terms
+        if total > limit:
+            return (f"more than {limit} content-model terms ({TERMS_PER_SECTION} per section "
+                    f"of xml_reference_max_sections)")
+    return None
+
+
+def _terms(node: Node, sizes: dict[int, int]) -> int:
+    """Patterns of ``node`` as a content model shows them: child elements and references are
+    one term, since their content is shown in their own section."""
+    size = sizes.get(id(node))
+    if size is None:
+        size = 1
+        if node.kind not in ("element", "ref", "define"):
+            size += sum(_terms(child, sizes) for child in node.children)
+        sizes[id(node)] = size
+    return size
+
+
 def _stamps(files: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     stamps = []
     for file in files:
@@ -143,6 +199,9 @@ class RngReference(SphinxDirective):
         # Noted even when missing: creating the file then re-reads this page.
         self.env.note_dependency(grammar)
         try:
+            # The grammar itself, before any reading: a missing file or a symlink loop is an
+            # OSError here on every Python (3.11's Path.resolve raises RuntimeError for a loop).
+            os.stat(grammar)
             rendered = self._render(grammar, relative)
         except GrammarError as error:
             problem = error.problem
@@ -153,11 +212,20 @@ class RngReference(SphinxDirective):
             )
             return []
         except OSError as error:
+            reason = error.strerror or str(error)
+            if error.filename and Path(os.fsdecode(error.filename)) != grammar:
+                reason += f": {os.fsdecode(error.filename)}"  # a file the grammar includes
             warn(
                 Subtype.MISSING_FILE,
-                f"cannot open grammar {relative}: {error.strerror or error}",
+                f"cannot open grammar {relative}: {reason}",
                 self.get_location(),
             )
+            return []
+        except RecursionError:
+            # The readers refuse patterns nested past their own bound; this is the same
+            # refusal should the outline or the rendering nest deeper than Python allows.
+            warn(Subtype.GRAMMAR, f"cannot render grammar {relative}: its patterns nest too "
+                                  f"deeply", self.get_location())
             return []
         if rendered is None:
             return []
@@ -193,9 +261,18 @@ class RngReference(SphinxDirective):
                 if definitions is None:
                     self._unknown(relative, only)
                     return None
+            problem = too_large(
+                len(definitions.elements) + bool(definitions.patterns),
+                [*((e.key, e.content) for e in definitions.elements),
+                 *((p.key, [p.content]) for p in definitions.patterns)],
+                self._max_sections())
+            if problem is not None:
+                self._too_large(relative, problem)
+                return None
             return render_definitions(definitions, index=indexed,
                                       describe_source=self._describe_source,
-                                      since_format=since_format)
+                                      since_format=since_format,
+                                      ids=page_ids(self.state.document))
         model, entries = load(grammar)
         for file in model.files:
             self.env.note_dependency(file)
@@ -204,8 +281,21 @@ class RngReference(SphinxDirective):
             if not entries:
                 self._unknown(relative, only)
                 return None
+        problem = too_large(len(entries), ((e.name, [v.content for v in e.variants])
+                                           for e in entries), self._max_sections())
+        if problem is not None:
+            self._too_large(relative, problem)
+            return None
         return render(entries, index=indexed, describe_source=self._describe_source,
-                      since_format=since_format)
+                      since_format=since_format, ids=page_ids(self.state.document))
+
+    def _max_sections(self) -> int:
+        value = self.config.xml_reference_max_sections
+        return value if isinstance(value, int) else MAX_SECTIONS
+
+    def _too_large(self, relative: str, problem: str) -> None:
+        warn(Subtype.TOO_LARGE, f"grammar {relative} is too large to render: {problem}; "
+                                f"rendered nothing", self.get_location())
 
     def _unknown(self, relative: str, only: str) -> None:
         warn(Subtype.UNKNOWN_ELEMENT, f"grammar {relative} has no element {only}",
@@ -213,8 +303,10 @@ class RngReference(SphinxDirective):
 
     def _describe_source(self, file: str, line: int) -> str:
         """``file:line`` relative to the source directory when the file lies inside it."""
+        # realpath, not Path.resolve: on Python 3.11 the latter raises RuntimeError on a loop.
+        srcdir = os.path.realpath(self.env.srcdir)
         try:
-            shown = Path(file).resolve().relative_to(Path(self.env.srcdir).resolve()).as_posix()
+            shown = Path(os.path.realpath(file)).relative_to(srcdir).as_posix()
         except ValueError:
             shown = Path(file).name
         return f"{shown}:{line}"

@@ -11,7 +11,9 @@ to an element rendered nowhere stays plain text instead of warning.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,9 +48,62 @@ class Rendered:
 
 
 def object_id(objtype: str, path: str) -> str:
-    """The HTML id of an element or attribute, derived from its path (never its position)."""
+    """The HTML id of an element or attribute, derived from its path (never its position).
+
+    Readable from the path (``xml-element-domainbackup-disks``); a path with characters the
+    readable form drops (``x/日`` would read ``xml-element-x``) ends in a hash of the exact
+    path instead, so it can never take the id of another.  Paths that differ only in
+    punctuation or case (``a.b``, ``a_b``, ``A_B``) are told apart by :class:`Ids`.
+    """
     readable = path.replace("*", "any").replace("@", "attr-").replace("|", "-or-")
-    return nodes.make_id(f"xml {objtype} {readable}")
+    plain = nodes.make_id(f"xml {objtype} {readable}")
+    return plain if path.isascii() else _hashed(plain, path)
+
+
+def _hashed(plain: str, path: str) -> str:
+    digest = hashlib.blake2s(path.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return f"{plain}-{digest}"
+
+
+class Ids:
+    """The HTML ids of one rendering's objects: each path's :func:`object_id`, unless another
+    path met earlier has it, then that id with a hash of the exact path.
+
+    ``x/a.b``, ``x/a-b`` and ``x/a_b`` all read ``xml-element-x-a-b``: the first keeps it, so
+    ordinary names keep the ids other pages link to, and the others stay stable as long as
+    the paths do.  ``taken``: the ids the page already has, shared with (and added to by)
+    every rendering on it, so a second rendering of a grammar gets ids of its own.
+    """
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self._ids: dict[tuple[str, str], str] = {}
+        self._taken = set() if taken is None else taken
+
+    def get(self, objtype: str, path: str) -> str:
+        """The id of ``path``, the same every time it is asked for."""
+        key = (objtype, path)
+        node_id = self._ids.get(key)
+        if node_id is None:
+            plain = node_id = object_id(objtype, path)
+            salt = 0
+            while node_id in self._taken:
+                salt += 1
+                node_id = _hashed(plain, path if salt == 1 else f"{path}#{salt}")
+            self._taken.add(node_id)
+            self._ids[key] = node_id
+        return node_id
+
+
+_pages: weakref.WeakKeyDictionary[nodes.document, set[str]] = weakref.WeakKeyDictionary()
+
+
+def page_ids(document: nodes.document) -> Ids:
+    """:class:`Ids` for one rendering on the page being read, which knows the ids of every
+    rendering before it and of the page's own targets, so two grammars (or a grammar and a
+    hand-written ``xml:element``) on one page never share an id."""
+    taken = _pages.setdefault(document, set())
+    taken.update(document.ids)
+    return Ids(taken)
 
 
 @dataclass(frozen=True)
@@ -59,6 +114,7 @@ class _Style:
     describe_source: Callable[[str, int], str] | None
     since_format: str
     meanings: dict[str, str]  # element path -> its documentation, for rows naming it
+    ids: Ids
 
 
 def render(
@@ -67,24 +123,33 @@ def render(
     index: bool = True,
     describe_source: Callable[[str, int], str] | None = None,
     since_format: str = "{}",
+    ids: Ids | None = None,
 ) -> Rendered:
     """One section per entry.
 
     ``index`` adds general-index entries for every object; ``describe_source(file, line)``
     names where each element is defined; ``since_format`` shows a ``since`` version
-    (``"libvirt {}"``).
+    (``"libvirt {}"``); ``ids`` gives the page's ids (a page rendering several grammars
+    shares one).
     """
     entries = list(entries)
     meanings = {entry.path: entry.documentation for entry in entries if entry.documentation}
-    style = _Style(index, describe_source, since_format, meanings)
-    names = Counter(entry.name for entry in entries)
     shown_at = repeats(entries)
+    ids = Ids() if ids is None else ids
+    for entry in entries:  # ids in document order, whatever order the sections ask for them
+        if entry.path.rpartition("/")[0] in shown_at and entry.path in shown_at:
+            continue
+        ids.get("element", entry.path)
+        for path in entry.attribute_paths():
+            ids.get("attribute", path)
+    style = _Style(index, describe_source, since_format, meanings, ids)
+    names = Counter(entry.name for entry in entries)
     out = Rendered()
     for entry in entries:
         parent = entry.path.rpartition("/")[0]
         if parent in shown_at and entry.path in shown_at:
             # Inside a repeated part: its objects are those of the entry shown in full.
-            _note_repeated(entry, shown_at[entry.path], out.objects)
+            _note_repeated(entry, shown_at[entry.path], out.objects, ids)
             continue
         title = f"<{entry.name}>"
         if names[entry.name] > 1 and entry.parents:
@@ -119,17 +184,19 @@ def legend() -> nodes.paragraph:
     return paragraph
 
 
-def _note_repeated(entry: ElementEntry, same: str, objects: list[DefinedObject]) -> None:
+def _note_repeated(
+    entry: ElementEntry, same: str, objects: list[DefinedObject], ids: Ids
+) -> None:
     """Define ``entry`` and its attributes at the sections and rows of the entry ``same``."""
-    objects.append(DefinedObject("element", entry.path, object_id("element", same)))
-    objects.extend(_attributes_at(entry, same))
+    objects.append(DefinedObject("element", entry.path, ids.get("element", same)))
+    objects.extend(_attributes_at(entry, same, ids))
 
 
-def _attributes_at(entry: ElementEntry, same: str) -> list[DefinedObject]:
+def _attributes_at(entry: ElementEntry, same: str, ids: Ids) -> list[DefinedObject]:
     """The attributes of ``entry``, defined at the rows of the entry ``same``."""
     return [
         DefinedObject(
-            "attribute", path, object_id("attribute", join_path(same, path.rsplit("/", 1)[-1]))
+            "attribute", path, ids.get("attribute", join_path(same, path.rsplit("/", 1)[-1]))
         )
         for path in entry.attribute_paths()
     ]
@@ -150,7 +217,7 @@ def _repeat_section(
         nodes.Text(": the same attributes, content and child elements, described there."),
     ])
     section += facts
-    out.objects.extend(_attributes_at(entry, same))
+    out.objects.extend(_attributes_at(entry, same, style.ids))
     section += xml_examples(path=entry.path)
     return section
 
@@ -180,7 +247,7 @@ def _new_section(
     entry: ElementEntry, title: str, style: _Style, objects: list[DefinedObject], *classes: str
 ) -> nodes.section:
     """The section of ``entry`` with its title, index entry and documentation; defines it."""
-    section_id = object_id("element", entry.path)
+    section_id = style.ids.get("element", entry.path)
     section = nodes.section(ids=[section_id], classes=["xml-element", *classes])
     section += nodes.title("", "", nodes.literal(text=title))
     objects.append(DefinedObject("element", entry.path, section_id))
@@ -418,7 +485,7 @@ def _name_cell(
     """The first cell of a row and the ids it defines (an attribute's row is its target)."""
     if kind != "attribute":
         return [xref("element", path, f"<{name}>")], []
-    node_id = object_id("attribute", path)
+    node_id = style.ids.get("attribute", path)
     objects.append(DefinedObject("attribute", path, node_id))
     cell: list[nodes.Node] = [nodes.literal(text=name)]
     if style.index:

@@ -43,6 +43,11 @@ class Subtype(StrEnum):
         "a grammar or example file does not exist, cannot be read or is outside the source "
         "directory, or a schema an example needs is missing",
     )
+    TOO_LARGE = (
+        "too_large",
+        "a grammar would render more sections than ``xml_reference_max_sections``, or content "
+        "models longer than a page can show; nothing is rendered for it",
+    )
     UNRESOLVED = "unresolved", "an ``xml:element`` or ``xml:attribute`` link names nothing"
     DUPLICATE = "duplicate", "an element or attribute is described on two pages"
     INVALID_NAME = (

@@ -1,0 +1,101 @@
+"""Whatever stops a grammar being read or rendered is one located warning, never a traceback.
+
+A grammar that is a symlink loop crashed the build on Python 3.11 (``Path.resolve`` raises
+``RuntimeError`` there); the reader's own errors, an ``OSError`` of a file the grammar includes
+and nesting deeper than Python allows must all end as ``xml`` warnings.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from sphinx.testing.util import SphinxTestApp
+
+from gueststate.problems import Problem
+from gueststate.rng import GrammarError
+from gueststate.sphinxext import reference
+
+RNG = 'xmlns="http://relaxng.org/ns/structure/1.0"'
+GOOD = f'<grammar {RNG}><start><element name="x"><empty/></element></start></grammar>'
+
+
+def _project(tmp_path: Path) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text('extensions = ["myst_parser", "gueststate.sphinxext"]\n'
+                                    'exclude_patterns = ["_build"]\n')
+    (source / "index.md").write_text("# Reference\n\n```{rng-reference} grammar.rng\n```\n")
+    return source
+
+
+def _warnings(source: Path, tmp_path: Path) -> list[str]:
+    app = SphinxTestApp("html", srcdir=source, builddir=tmp_path / "build", freshenv=True)
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", app.warning.getvalue())
+    assert "Traceback" not in text and "Exception" not in text
+    return [line for line in text.splitlines() if "WARNING" in line]
+
+
+def test_a_grammar_that_is_a_symlink_loop_is_a_missing_file(tmp_path: Path) -> None:
+    source = _project(tmp_path)
+    (source / "l1.rng").symlink_to("l2.rng")
+    (source / "l2.rng").symlink_to("l1.rng")
+    (source / "grammar.rng").symlink_to("l1.rng")
+    (warning,) = _warnings(source, tmp_path)
+    assert warning.startswith(f"{source / 'index.md'}:3: WARNING: cannot open grammar "
+                              "grammar.rng: Too many levels of symbolic links")
+    assert warning.endswith("[xml.missing_file]")
+
+
+def test_an_include_that_cannot_be_opened_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    (source / "grammar.rng").write_text(GOOD)
+    loop = str(source / "l1.rng")
+
+    def unreadable(path: object) -> NoReturn:
+        raise OSError(errno.ELOOP, "Too many levels of symbolic links", loop)
+
+    monkeypatch.setattr(reference, "read_definitions", unreadable)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning.endswith("WARNING: cannot open grammar grammar.rng: Too many levels of "
+                            f"symbolic links: {loop} [xml.missing_file]")
+
+
+def test_a_grammar_error_is_located_in_the_grammar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    (source / "grammar.rng").write_text(GOOD)
+    include = str(source / "inc.rng")
+
+    def faulty(path: object) -> NoReturn:
+        raise GrammarError(Problem(include, 7, 3, "cannot read 'loop.rng'"))
+
+    monkeypatch.setattr(reference, "read_definitions", faulty)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning == (f"{include}:7: WARNING: cannot read grammar: cannot read 'loop.rng' "
+                       "[xml.grammar]")
+
+
+def test_nesting_deeper_than_python_allows_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    (source / "grammar.rng").write_text(GOOD)
+
+    def too_deep(start: object) -> NoReturn:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(reference, "outline", too_deep)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning == (f"{source / 'index.md'}:3: WARNING: cannot render grammar grammar.rng: "
+                       "its patterns nest too deeply [xml.grammar]")
