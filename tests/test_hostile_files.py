@@ -435,6 +435,31 @@ def test_grammar_including_a_symlink_loop_or_a_fifo_is_one_line(tmp_path: Path) 
         assert rss < MAX_RSS_BYTES
 
 
+def reference_refusal(grammar_file: Path, *options: str) -> str:
+    """The one located line of ``reference`` refusing ``grammar_file`` (exit 1), in bounded
+    memory."""
+    status, out, err, rss = run_measured(["reference", str(grammar_file), *options])
+    assert status == 1 and out == "" and "Traceback" not in err, (status, out, err)
+    assert len(err.splitlines()) == 1, err
+    assert rss < MAX_RSS_BYTES, f"peak memory {rss / 2**20:.0f} MiB"
+    return err.rstrip("\n")
+
+
+def test_a_shared_group_copied_into_thousands_of_elements_is_refused(tmp_path: Path) -> None:
+    # b0 is a group of 65,536 leaves made once (a 100 KB file); each element's content is a
+    # copy of its items: half a megabyte per element, uncounted, used to grow past a gigabyte.
+    levels = "".join(f'<define name="b{n}"><group><ref name="b{n + 1}"/><ref name="b{n + 1}"/>'
+                     "</group></define>" for n in range(16))
+    elements = "".join(f'<element name="e{n}"><ref name="b0"/></element>' for n in range(1000))
+    grammar_file = tmp_path / "flat.rng"
+    grammar_file.write_text(
+        f'<grammar xmlns="{RNG}">\n<start><element name="x">{elements}</element></start>{levels}'
+        '<define name="b16"><element name="leaf"><empty/></element></define></grammar>'
+    )
+    line = reference_refusal(grammar_file)
+    assert line == f"{grammar_file}:1:1: the content model expands to more than 250000 nodes"
+
+
 def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None:
     document = tmp_path / "été.xml"  # printable, but not in ASCII
     document.write_bytes(b"")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gueststate.rng import GrammarError, Node, read_grammar, walk_paths
+from gueststate.rng import GrammarError, Node, read_grammar, simplify, walk_paths
 from gueststate.rng.outline import outline
 
 RNG_NS = "http://relaxng.org/ns/structure/1.0"
@@ -665,6 +665,32 @@ def test_fault_a_recursive_grammar_that_doubles_at_each_level(
                                "<define name='d40'><element name='last'><optional><ref name='d0'/>"
                                "</optional></element></define>")
     assert problem == "main.rng:1:1: the content model expands to more than 10000 nodes"
+
+
+def test_a_shared_group_flattened_into_many_elements_is_refused_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gueststate.rng.build.MAX_NODES", 10_000)
+    flattened: list[int] = []
+    content = simplify.content
+
+    def counted(children: list[Node], source: tuple[str, int] | None) -> list[Node] | None:
+        body = content(children, source)
+        flattened.append(len(body or []))
+        return body
+
+    monkeypatch.setattr("gueststate.rng.simplify.content", counted)
+    # b0 is a group of 1024 leaves, made once; each of 200 elements copies them as its content:
+    # 204,800 items, twenty times the budget.
+    levels = "".join(f"<define name='b{n}'><group><ref name='b{n + 1}'/><ref name='b{n + 1}'/>"
+                     "</group></define>" for n in range(10))
+    elements = "".join(f"<element name='e{n}'><ref name='b0'/></element>" for n in range(200))
+    problem = _fault(tmp_path, f"<start><element name='r'>{elements}</element></start>{levels}"
+                               "<define name='b10'><element name='leaf'><empty/></element>"
+                               "</define>")
+    assert problem == "main.rng:1:1: the content model expands to more than 10000 nodes"
+    # Refused as soon as the copies pass the budget, not after making all of them.
+    assert sum(flattened) <= 10_000 + 1024
 
 
 def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:
