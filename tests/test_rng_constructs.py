@@ -322,6 +322,18 @@ def test_nested_grammar_keeps_its_own_defines(tmp_path: Path) -> None:
     assert shape(root) == "e:snapshot(e:source(optional(e:driver())), e:domain(e:source()))"
 
 
+def test_an_external_ref_from_many_nested_grammars_reaches_each_ones_parent(
+    tmp_path: Path,
+) -> None:
+    # Each nested grammar is freed once read; a later one may be made at the same address.
+    write(tmp_path, "ext.rng", grammar_text("<start><parentRef name='p'/></start>"))
+    nested = "".join(f"<grammar><start><externalRef href='ext.rng'/></start><define name='p'>"
+                     f"<element name='a{n}'><empty/></element></define></grammar>"
+                     for n in range(30))
+    root = read(tmp_path, f"<start><element name='r'>{nested}</element></start>")
+    assert shape(root) == "e:r(" + ", ".join(f"e:a{n}()" for n in range(30)) + ")"
+
+
 def test_parent_ref_reaches_the_enclosing_grammar(tmp_path: Path) -> None:
     root = read(tmp_path, """
       <start><element name="doc"><grammar>

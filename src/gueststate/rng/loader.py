@@ -96,7 +96,10 @@ class _Loader:
         # pattern once per context, so fan-out (each file including the next twice) stays
         # linear instead of doubling at every level.
         self.included: dict[tuple[str, str, str], list[_Component]] = {}
-        self.external: dict[tuple[str, str, str, int], Pattern] = {}
+        # Keyed by the scope itself, not its id: a nested grammar's scope is freed once read,
+        # and a later scope at the same address would get a pattern whose parentRefs point at
+        # the first one's defines.
+        self.external: dict[tuple[str, str, str, _Scope | None], Pattern] = {}
 
     # -- files ---------------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ class _Loader:
             pattern = self.ref(element, context, scope)
         elif tag == "externalRef":
             root, inner_context = self.referenced(element, context)
-            key = (inner_context.file, inner_context.ns, inner_context.library, id(scope))
+            key = (inner_context.file, inner_context.ns, inner_context.library, scope)
             shared = self.external.get(key)
             if shared is None:
                 self.opening.append(inner_context.file)
