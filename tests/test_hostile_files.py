@@ -460,6 +460,26 @@ def test_a_shared_group_copied_into_thousands_of_elements_is_refused(tmp_path: P
     assert line == f"{grammar_file}:1:1: the content model expands to more than 250000 nodes"
 
 
+@pytest.mark.parametrize("reference", ["externalRef", "include"])
+def test_nested_grammars_reading_the_next_file_twice_are_refused(
+    reference: str, tmp_path: Path
+) -> None:
+    # 2**40 readings: a new grammar scope each time, so no cache serves them.
+    for n in range(40):
+        inner = (f'<grammar><start><externalRef href="f{n + 1}.rng"/></start></grammar>'
+                 if reference == "externalRef"
+                 else f'<grammar><include href="f{n + 1}.rng"/></grammar>')
+        (tmp_path / f"f{n}.rng").write_text(
+            f'<grammar xmlns="{RNG}"><start><element name="e{n}">{inner}{inner}</element></start>'
+            "</grammar>"
+        )
+    (tmp_path / "f40.rng").write_text(f'<grammar xmlns="{RNG}"><start><text/></start></grammar>')
+    line = reference_refusal(tmp_path / "f0.rng", "--format", "json")
+    assert line.startswith(str(tmp_path / "f")), line
+    assert line.endswith(": the grammar's files are read more than 16 times over "
+                         "(nested grammars that reference the same files)"), line
+
+
 def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None:
     document = tmp_path / "été.xml"  # printable, but not in ASCII
     document.write_bytes(b"")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gueststate.rng import GrammarError, Node, read_grammar, simplify, walk_paths
+from gueststate.rng import GrammarError, Node, loader, read_grammar, simplify, walk_paths
 from gueststate.rng.outline import outline
+from gueststate.rng.patterns import Pattern
 
 RNG_NS = "http://relaxng.org/ns/structure/1.0"
 A_NS = "http://relaxng.org/ns/compatibility/annotations/1.0"
@@ -610,6 +613,51 @@ def test_external_refs_that_fan_out_end_with_a_bounded_error(tmp_path: Path) -> 
     with pytest.raises(GrammarError) as caught:
         read_grammar(tmp_path / "ext0.rng")
     assert "the content model expands to more than" in caught.value.problem.message
+
+
+@pytest.mark.parametrize("reference", ["externalRef", "include"])
+def test_nested_grammars_that_fan_out_end_with_a_bounded_error(
+    reference: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each file's element holds two grammars reading the next file; a grammar is a new scope,
+    # so no cache serves the second: 2**40 readings if nothing stopped them.
+    levels = 40
+    for n in range(levels):
+        if reference == "externalRef":
+            inner = f"<grammar><start><externalRef href='f{n + 1}.rng'/></start></grammar>"
+        else:
+            inner = f"<grammar><include href='f{n + 1}.rng'/></grammar>"
+        write(tmp_path, f"f{n}.rng",
+              f"<grammar {RNG}><start><element name='e{n}'>{inner}{inner}</element></start>"
+              "</grammar>")
+    write(tmp_path, f"f{levels}.rng", f"<grammar {RNG}><start><text/></start></grammar>")
+    made = 0
+
+    def counted(*args: Any, **keywords: Any) -> Pattern:
+        nonlocal made
+        made += 1
+        assert made < 100_000, "the fan-out was not stopped"
+        return Pattern(*args, **keywords)
+
+    monkeypatch.setattr(loader, "Pattern", counted)
+    with pytest.raises(GrammarError) as caught:
+        read_grammar(tmp_path / "f0.rng")
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    # Located at the element being read when the budget ran out, deep in the fan-out.
+    assert re.fullmatch(r"f\d+\.rng:1:\d+: the grammar's files are read more than 16 times "
+                        r"over \(nested grammars that reference the same files\)", problem), problem
+
+
+def test_a_library_read_by_several_nested_grammars_is_within_the_budget(tmp_path: Path) -> None:
+    # domainsnapshot.rng's way: the same library included by the top grammar and nested ones.
+    defines = "".join(f"<define name='d{n}'><element name='x{n}'><text/></element></define>"
+                      for n in range(20))
+    write(tmp_path, "lib.rng", f"<grammar {RNG}>{defines}</grammar>")
+    nested = "".join(f"<element name='n{n}'><grammar><include href='lib.rng'/>"
+                     f"<start><ref name='d{n}'/></start></grammar></element>" for n in range(12))
+    root = read(tmp_path, f"<include href='lib.rng'/><start><element name='r'>{nested}</element>"
+                          "</start>")
+    assert shape(root) == "e:r(" + ", ".join(f"e:n{n}(e:x{n}(text))" for n in range(12)) + ")"
 
 
 def test_defines_that_each_refer_to_the_next_twice_end_with_a_bounded_error(

@@ -41,6 +41,12 @@ _NAME_CLASSES = frozenset(("name", "anyName", "nsName", "choice"))
 _RNG_PREFIX = "{" + RNG_NS + "}"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"  # bound to "xml" without a declaration
 
+#: Patterns the loader may make per element of the files it has read.  Each ``grammar`` element
+#: is a new scope, so a file included or referenced from several nested grammars is read again
+#: for each: libvirt's domainsnapshot.rng reads domaincommon.rng three times.  Files that each
+#: hold two grammars referencing the next file would be read 2**N times.
+PATTERNS_PER_ELEMENT = 16
+
 
 @dataclass(slots=True)
 class _Context:
@@ -100,6 +106,9 @@ class _Loader:
         # and a later scope at the same address would get a pattern whose parentRefs point at
         # the first one's defines.
         self.external: dict[tuple[str, str, str, _Scope | None], Pattern] = {}
+        # Patterns made, and elements in the files read: see PATTERNS_PER_ELEMENT.
+        self.made = 0
+        self.elements = 0
 
     # -- files ---------------------------------------------------------------------------
 
@@ -121,6 +130,7 @@ class _Loader:
         if etree.QName(root).namespace != RNG_NS:
             raise fault(file, root, f"<{root.tag}> is not a RELAX NG element")
         self.trees[file] = root
+        self.elements += sum(1 for _ in root.iter(etree.Element))
         return root
 
     def referenced(
@@ -257,6 +267,11 @@ class _Loader:
     def pattern(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
         """One pattern element, with what it inherits in ``context``."""
         context = _inherit(element, context)
+        self.made += 1
+        if self.made > PATTERNS_PER_ELEMENT * self.elements:
+            raise fault(context.file, element,
+                        f"the grammar's files are read more than {PATTERNS_PER_ELEMENT} times "
+                        "over (nested grammars that reference the same files)")
         tag = _local(element)
         kind = cast(NodeKind, tag)
         file, line = context.file, element.sourceline or 0
