@@ -520,6 +520,44 @@ def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_pa
     assert "examples/hostile.xml" in located["msg"] and "cannot be read" in located["msg"]
 
 
+@pytest.mark.parametrize("loop", ["included", "grammar"])
+def test_grammar_on_a_symlink_loop_fails_the_build_with_one_located_warning(
+    loop: str, tmp_path: Path
+) -> None:
+    from test_trust_hostile_build import LOCATED_WARNING, build
+
+    srcdir = tmp_path / "src"
+    srcdir.mkdir()
+    (srcdir / "conf.py").write_text('extensions = ["gueststate.sphinxext"]\n')
+    (srcdir / "index.rst").write_text("Test\n====\n\n.. rng-reference:: grammar.rng\n")
+    (srcdir / "l1.rng").symlink_to("l2.rng")
+    (srcdir / "l2.rng").symlink_to("l1.rng")
+    if loop == "included":
+        (srcdir / "grammar.rng").write_text(
+            f'<grammar xmlns="{RNG}">\n<include href="l1.rng"/>'
+            '<start><element name="x"><empty/></element></start></grammar>'
+        )
+    else:
+        (srcdir / "grammar.rng").symlink_to("l1.rng")
+
+    status, output, warnings = build(srcdir, tmp_path / "out")
+
+    assert "Traceback" not in output and "Exception occurred" not in output, output
+    assert status == 1, output
+    lines = warnings.splitlines()
+    assert len(lines) == 1, warnings
+    located = LOCATED_WARNING.match(lines[0])
+    assert located is not None, lines[0]
+    if loop == "included":
+        assert (located["path"], located["line"]) == (str(srcdir / "grammar.rng"), "2")
+        assert located["msg"] == (f"cannot read grammar: cannot read '{srcdir / 'l1.rng'}': "
+                                  "Too many levels of symbolic links [xml.grammar]")
+    else:
+        assert (located["path"], located["line"]) == (str(srcdir / "index.rst"), "4")
+        assert located["msg"] == ("cannot open grammar grammar.rng: "
+                                  "Too many levels of symbolic links [xml.missing_file]")
+
+
 def test_validate_directory_of_any_depth_without_following_folder_links() -> None:
     # Outside pytest's tmp_path: its clean-up (shutil.rmtree) recurses and would fail on this.
     top = Path(tempfile.mkdtemp(prefix="gueststate-deep-"))

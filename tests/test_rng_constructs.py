@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from gueststate.rng import GrammarError, Node, loader, read_grammar, simplify, walk_paths
+from gueststate.rng.definitions import read_definitions
 from gueststate.rng.outline import outline
 from gueststate.rng.patterns import Pattern
 
@@ -507,6 +509,29 @@ def test_fault_missing_include(tmp_path: Path) -> None:
     assert problem == (
         "main.rng:3:3: cannot read 'gone.rng': No such file or directory"
     )
+
+
+@pytest.mark.parametrize("reference", ["include", "externalRef"])
+def test_fault_reference_to_a_symlink_loop(reference: str, tmp_path: Path) -> None:
+    # Python 3.11's Path.resolve() raised RuntimeError here; 3.13's opens and gets ELOOP.
+    (tmp_path / "l1.rng").symlink_to("l2.rng")
+    (tmp_path / "l2.rng").symlink_to("l1.rng")
+    body = ("<start><empty/></start>\n  <include href='l1.rng'/>" if reference == "include"
+            else "<start>\n  <externalRef href='l1.rng'/></start>")
+    expected = "main.rng:3:3: cannot read 'l1.rng': Too many levels of symbolic links"
+    assert _fault(tmp_path, body) == expected  # the directory taken out of both paths
+    with pytest.raises(GrammarError) as caught:
+        read_definitions(tmp_path / "main.rng")
+    assert str(caught.value.problem).replace(f"{tmp_path}/", "") == expected
+
+
+def test_a_grammar_that_is_a_symlink_loop_is_an_os_error(tmp_path: Path) -> None:
+    (tmp_path / "main.rng").symlink_to("main.rng")
+    for reader in (read_grammar, read_definitions):
+        with pytest.raises(OSError) as caught:
+            reader(tmp_path / "main.rng")
+        assert caught.value.errno == errno.ELOOP
+        assert caught.value.filename == str(tmp_path / "main.rng")
 
 
 def test_fault_undefined_ref(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from gueststate.problems import Problem
 from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at_root
-from gueststate.rng.loader import load
+from gueststate.rng.loader import load, real_path
 from gueststate.rng.model import ANY_NAME, Node, made_prefix
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
@@ -117,7 +117,7 @@ def read_definitions(path: str | Path) -> Definitions:
     try:
         roots = converter.run()
     except RecursionError:
-        problem = Problem(str(Path(path).resolve()), 0, 0, "patterns nest too deeply to read")
+        problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None
     converter.name_everything(roots)
     return Definitions(roots, converter.elements, converter.named_patterns,

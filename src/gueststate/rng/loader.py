@@ -11,6 +11,7 @@ a nested one.
 from __future__ import annotations
 
 import inspect
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -86,12 +87,22 @@ class Loaded:
 def load(path: str | Path) -> Loaded:
     """Load the grammar at ``path``; raise :class:`GrammarError` or :class:`OSError`."""
     loader = _Loader()
-    file = str(Path(path).resolve())
+    file = real_path(path)
     root = loader.document(file, None)
     loader.opening.append(file)
     start = loader.pattern(root, _Context(file, root.get("ns", ""), ""), None)
     check_recursion(start)
     return Loaded(start, tuple(loader.trees))
+
+
+def real_path(path: str | Path) -> str:
+    """``path`` absolute, its links resolved.
+
+    Not ``Path.resolve()``: before Python 3.13 it raises RuntimeError on a symlink loop, which
+    no caller expects.  ``os.path.realpath`` (what it became) leaves the loop in the path, and
+    opening the file fails with ELOOP, an OSError like any unreadable file's.
+    """
+    return os.path.realpath(path)
 
 
 class _Loader:
@@ -140,7 +151,7 @@ class _Loader:
         href = element.get("href")
         if not href:
             raise fault(context.file, element, f"<{_local(element)}> needs an href")
-        file = str((Path(context.file).parent / href).resolve())
+        file = real_path(Path(context.file).parent / href)
         if file in self.opening:
             raise fault(context.file, element, f"'{href}' includes itself")
         root = self.document(file, (context.file, element))
