@@ -480,6 +480,21 @@ def test_nested_grammars_reading_the_next_file_twice_are_refused(
                          "(nested grammars that reference the same files)"), line
 
 
+@pytest.mark.parametrize("options", [(), ("--format", "json", "--by", "definition")])
+def test_a_name_that_would_forge_an_output_line_is_refused(
+    options: tuple[str, ...], tmp_path: Path
+) -> None:
+    grammar_file = tmp_path / "names.rng"
+    grammar_file.write_text(
+        f'<grammar xmlns="{RNG}"><start><element name="x&#10;element forged  text">'
+        '<attribute name="&#155;31mred&#8238;"/><element name=""><text/></element>'
+        "</element></start></grammar>"
+    )
+    line = reference_refusal(grammar_file, *options)
+    assert line == (f"{grammar_file}:1:61: 'x\\nelement forged  text' is not a valid name: "
+                    "an XML NCName, with or without a prefix and a colon before it")
+
+
 def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None:
     document = tmp_path / "été.xml"  # printable, but not in ASCII
     document.write_bytes(b"")

@@ -399,6 +399,50 @@ def test_name_classes(tmp_path: Path) -> None:
     assert (attribute.kind, attribute.name) == ("attribute", "*")
 
 
+def test_names_are_stripped_of_xml_white_space_only(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name=" doc&#10;"><element><name>
+        xml:lang </name><empty/></element><attribute name="&#9;été"/>
+        <ref name=" named "/></element></start>
+      <define name="named&#13;"><element name="名前"><empty/></element></define>""")
+    assert shape(root) == "e:doc(e:lang(), @été(text), e:名前())"
+    with pytest.raises(GrammarError) as caught:  # U+0085 is Unicode white space, not XML's
+        read(tmp_path, "<start><element name='&#133;doc'><empty/></element></start>")
+    assert caught.value.problem.message.startswith("'\x85doc' is not a valid name")
+
+
+QNAME = "is not a valid name: an XML NCName, with or without a prefix and a colon before it"
+
+
+@pytest.mark.parametrize(("pattern", "where", "message"), [
+    ("<element name='x&#10;element forged'><empty/></element>", "2:8",
+     f"'x\\nelement forged' {QNAME}"),
+    ("<element name=''><empty/></element>", "2:8", f"'' {QNAME}"),
+    ("<element><name>  </name><empty/></element>", "2:17", f"'' {QNAME}"),
+    ("<element name='&#155;31mred'><empty/></element>", "2:8", f"'\\x9b31mred' {QNAME}"),
+    ("<element name='x'><attribute name='red&#8238;'/></element>", "2:26",
+     f"'red\\u202e' {QNAME}"),
+    ("<element name='a:b:c' xmlns:a='urn:a'><empty/></element>", "2:8", f"'a:b:c' {QNAME}"),
+    ("<element name=':c'><empty/></element>", "2:8", f"':c' {QNAME}"),
+    ("<element name='1st'><empty/></element>", "2:8", f"'1st' {QNAME}"),
+    ("<element><anyName><except>\n<name>a b</name></except></anyName><empty/></element>",
+     "3:1", f"'a b' {QNAME}"),
+    ("<element><nsName ns='urn:x'><except><choice><name>ok</name>\n <name>-no</name></choice>"
+     "</except></nsName><empty/></element>", "3:2", f"'-no' {QNAME}"),
+    ("<ref name='a b'/>", "2:8", "'a b' is not a valid name: an XML NCName"),
+])
+def test_fault_a_name_that_is_not_an_xml_name(
+    pattern: str, where: str, message: str, tmp_path: Path
+) -> None:
+    problem = _fault(tmp_path, f"<start>{pattern}</start><define name='a'><empty/></define>")
+    assert problem == f"main.rng:{where}: {message}"
+
+
+def test_fault_a_define_name_that_is_not_an_ncname(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><empty/></start>\n<define name='a:b'><empty/></define>")
+    assert problem == "main.rng:3:1: 'a:b' is not a valid name: an XML NCName"
+
+
 def test_div_is_transparent(tmp_path: Path) -> None:
     root = read(tmp_path, """
       <div><start><element name="doc"><ref name="x"/></element></start></div>
