@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from gueststate.rng import GrammarError, Node, loader, read_grammar, simplify, walk_paths
+from gueststate.rng import (
+    GrammarError,
+    Node,
+    definitions,
+    loader,
+    read_grammar,
+    simplify,
+    walk_paths,
+)
 from gueststate.rng.definitions import read_definitions
 from gueststate.rng.outline import outline
 from gueststate.rng.patterns import Pattern
@@ -820,6 +828,43 @@ def test_a_shared_group_flattened_into_many_elements_is_refused_early(
     assert problem == "main.rng:1:1: the content model expands to more than 10000 nodes"
     # Refused as soon as the copies pass the budget, not after making all of them.
     assert sum(flattened) <= 10_000 + 1024
+
+
+def test_a_named_pattern_used_by_many_elements_is_walked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1,100 attributes and an element: a named pattern, which each of 300 elements uses.  Count
+    # the work of reading by definition: every node a walk visits is an id() call, and every
+    # test for a parent already noted compares definitions.
+    visits = comparisons = 0
+
+    def counted_id(item: object) -> int:
+        nonlocal visits
+        visits += 1
+        return id(item)
+
+    def counted_eq(self: object, other: object) -> bool:
+        nonlocal comparisons
+        comparisons += 1
+        return self is other
+
+    monkeypatch.setattr(definitions, "id", counted_id, raising=False)
+    monkeypatch.setattr(definitions.ElementDefinition, "__eq__", counted_eq)
+    monkeypatch.setattr(definitions.NamedPattern, "__eq__", counted_eq)
+    attributes = "".join(f"<attribute name='a{n}'/>" for n in range(1100))
+    elements = "".join(f"<element name='e{n}'><ref name='shared'/></element>" for n in range(300))
+    path = write(tmp_path, "main.rng", grammar_text(
+        f"<start><element name='r'>{elements}</element></start><define name='shared'>"
+        f"{attributes}<element name='leaf'><empty/></element></define>"))
+    found = read_definitions(path)
+    assert [pattern.key for pattern in found.patterns] == ["shared"]
+    assert [user.key for user in found.patterns[0].used_by] == [f"e{n}" for n in range(300)]
+    leaf = found.by_key()["leaf"]
+    assert [parent.key for parent in leaf.parents] == [f"e{n}" for n in range(300)]
+    assert [pattern.key for pattern in leaf.via] == ["shared"] and not leaf.direct_parents
+    # About 3,000 patterns: walking the named pattern for each element was 350,000 visits,
+    # and testing each parent or user against those already noted 90,000 comparisons.
+    assert visits < 30_000 and comparisons < 300, (visits, comparisons)
 
 
 def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:
