@@ -483,6 +483,66 @@ def test_grammar_including_a_symlink_loop_or_a_fifo_is_one_line(tmp_path: Path) 
         assert rss < MAX_RSS_BYTES
 
 
+def reference_refusal(grammar_file: Path, *options: str) -> str:
+    """The one located line of ``reference`` refusing ``grammar_file`` (exit 1), in bounded
+    memory."""
+    status, out, err, rss = run_measured(["reference", str(grammar_file), *options])
+    assert status == 1 and out == "" and "Traceback" not in err, (status, out, err)
+    assert len(err.splitlines()) == 1, err
+    assert rss < MAX_RSS_BYTES, f"peak memory {rss / 2**20:.0f} MiB"
+    return err.rstrip("\n")
+
+
+def test_a_shared_group_copied_into_thousands_of_elements_is_refused(tmp_path: Path) -> None:
+    # b0 is a group of 65,536 leaves made once (a 100 KB file); each element's content is a
+    # copy of its items: half a megabyte per element, uncounted, used to grow past a gigabyte.
+    levels = "".join(f'<define name="b{n}"><group><ref name="b{n + 1}"/><ref name="b{n + 1}"/>'
+                     "</group></define>" for n in range(16))
+    elements = "".join(f'<element name="e{n}"><ref name="b0"/></element>' for n in range(1000))
+    grammar_file = tmp_path / "flat.rng"
+    grammar_file.write_text(
+        f'<grammar xmlns="{RNG}">\n<start><element name="x">{elements}</element></start>{levels}'
+        '<define name="b16"><element name="leaf"><empty/></element></define></grammar>'
+    )
+    line = reference_refusal(grammar_file)
+    assert line == f"{grammar_file}:1:1: the content model expands to more than 250000 nodes"
+
+
+@pytest.mark.parametrize("reference", ["externalRef", "include"])
+def test_nested_grammars_reading_the_next_file_twice_are_refused(
+    reference: str, tmp_path: Path
+) -> None:
+    # 2**40 readings: a new grammar scope each time, so no cache serves them.
+    for n in range(40):
+        inner = (f'<grammar><start><externalRef href="f{n + 1}.rng"/></start></grammar>'
+                 if reference == "externalRef"
+                 else f'<grammar><include href="f{n + 1}.rng"/></grammar>')
+        (tmp_path / f"f{n}.rng").write_text(
+            f'<grammar xmlns="{RNG}"><start><element name="e{n}">{inner}{inner}</element></start>'
+            "</grammar>"
+        )
+    (tmp_path / "f40.rng").write_text(f'<grammar xmlns="{RNG}"><start><text/></start></grammar>')
+    line = reference_refusal(tmp_path / "f0.rng", "--format", "json")
+    assert line.startswith(str(tmp_path / "f")), line
+    assert line.endswith(": the grammar's files are read more than 16 times over "
+                         "(nested grammars that reference the same files)"), line
+
+
+@pytest.mark.parametrize("options", [(), ("--format", "json", "--by", "definition")])
+def test_a_name_that_would_forge_an_output_line_is_refused(
+    options: tuple[str, ...], tmp_path: Path
+) -> None:
+    grammar_file = tmp_path / "names.rng"
+    grammar_file.write_text(
+        f'<grammar xmlns="{RNG}"><start><element name="x&#10;element forged  text">'
+        '<attribute name="&#155;31mred&#8238;"/><element name=""><text/></element>'
+        "</element></start></grammar>"
+    )
+    line = reference_refusal(grammar_file, *options)
+    assert line == (f"{grammar_file}:1:61: 'x\\nelement forged  text' is not a valid name: "
+                    "an XML NCName, with or without a prefix and a colon before it")
+
+
 def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None:
     document = tmp_path / "été.xml"  # printable, but not in ASCII
     document.write_bytes(b"")
@@ -521,6 +581,44 @@ def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_pa
     located = LOCATED_WARNING.match(lines[0])
     assert located is not None and Path(located["path"]) == srcdir / "index.rst", lines[0]
     assert "examples/hostile.xml" in located["msg"] and "cannot be read" in located["msg"]
+
+
+@pytest.mark.parametrize("loop", ["included", "grammar"])
+def test_grammar_on_a_symlink_loop_fails_the_build_with_one_located_warning(
+    loop: str, tmp_path: Path
+) -> None:
+    from test_trust_hostile_build import LOCATED_WARNING, build
+
+    srcdir = tmp_path / "src"
+    srcdir.mkdir()
+    (srcdir / "conf.py").write_text('extensions = ["gueststate.sphinxext"]\n')
+    (srcdir / "index.rst").write_text("Test\n====\n\n.. rng-reference:: grammar.rng\n")
+    (srcdir / "l1.rng").symlink_to("l2.rng")
+    (srcdir / "l2.rng").symlink_to("l1.rng")
+    if loop == "included":
+        (srcdir / "grammar.rng").write_text(
+            f'<grammar xmlns="{RNG}">\n<include href="l1.rng"/>'
+            '<start><element name="x"><empty/></element></start></grammar>'
+        )
+    else:
+        (srcdir / "grammar.rng").symlink_to("l1.rng")
+
+    status, output, warnings = build(srcdir, tmp_path / "out")
+
+    assert "Traceback" not in output and "Exception occurred" not in output, output
+    assert status == 1, output
+    lines = warnings.splitlines()
+    assert len(lines) == 1, warnings
+    located = LOCATED_WARNING.match(lines[0])
+    assert located is not None, lines[0]
+    if loop == "included":
+        assert (located["path"], located["line"]) == (str(srcdir / "grammar.rng"), "2")
+        assert located["msg"] == (f"cannot read grammar: cannot read '{srcdir / 'l1.rng'}': "
+                                  "Too many levels of symbolic links [xml.grammar]")
+    else:
+        assert (located["path"], located["line"]) == (str(srcdir / "index.rst"), "4")
+        assert located["msg"] == ("cannot open grammar grammar.rng: "
+                                  "Too many levels of symbolic links [xml.missing_file]")
 
 
 def test_validate_directory_of_any_depth_without_following_folder_links() -> None:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import errno
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gueststate.rng import GrammarError, Node, read_grammar, walk_paths
+from gueststate.rng import (
+    GrammarError,
+    Node,
+    definitions,
+    loader,
+    read_grammar,
+    simplify,
+    walk_paths,
+)
+from gueststate.rng.definitions import read_definitions
 from gueststate.rng.outline import outline
+from gueststate.rng.patterns import Pattern
 
 RNG_NS = "http://relaxng.org/ns/structure/1.0"
 A_NS = "http://relaxng.org/ns/compatibility/annotations/1.0"
@@ -322,6 +335,18 @@ def test_nested_grammar_keeps_its_own_defines(tmp_path: Path) -> None:
     assert shape(root) == "e:snapshot(e:source(optional(e:driver())), e:domain(e:source()))"
 
 
+def test_an_external_ref_from_many_nested_grammars_reaches_each_ones_parent(
+    tmp_path: Path,
+) -> None:
+    # Each nested grammar is freed once read; a later one may be made at the same address.
+    write(tmp_path, "ext.rng", grammar_text("<start><parentRef name='p'/></start>"))
+    nested = "".join(f"<grammar><start><externalRef href='ext.rng'/></start><define name='p'>"
+                     f"<element name='a{n}'><empty/></element></define></grammar>"
+                     for n in range(30))
+    root = read(tmp_path, f"<start><element name='r'>{nested}</element></start>")
+    assert shape(root) == "e:r(" + ", ".join(f"e:a{n}()" for n in range(30)) + ")"
+
+
 def test_parent_ref_reaches_the_enclosing_grammar(tmp_path: Path) -> None:
     root = read(tmp_path, """
       <start><element name="doc"><grammar>
@@ -380,6 +405,50 @@ def test_name_classes(tmp_path: Path) -> None:
     assert (either.name, either.namespace) == ("left|right", "")
     assert mixed.name == "plain|{urn:y}far"
     assert (attribute.kind, attribute.name) == ("attribute", "*")
+
+
+def test_names_are_stripped_of_xml_white_space_only(tmp_path: Path) -> None:
+    root = read(tmp_path, """
+      <start><element name=" doc&#10;"><element><name>
+        xml:lang </name><empty/></element><attribute name="&#9;été"/>
+        <ref name=" named "/></element></start>
+      <define name="named&#13;"><element name="名前"><empty/></element></define>""")
+    assert shape(root) == "e:doc(e:lang(), @été(text), e:名前())"
+    with pytest.raises(GrammarError) as caught:  # U+0085 is Unicode white space, not XML's
+        read(tmp_path, "<start><element name='&#133;doc'><empty/></element></start>")
+    assert caught.value.problem.message.startswith("'\x85doc' is not a valid name")
+
+
+QNAME = "is not a valid name: an XML NCName, with or without a prefix and a colon before it"
+
+
+@pytest.mark.parametrize(("pattern", "where", "message"), [
+    ("<element name='x&#10;element forged'><empty/></element>", "2:8",
+     f"'x\\nelement forged' {QNAME}"),
+    ("<element name=''><empty/></element>", "2:8", f"'' {QNAME}"),
+    ("<element><name>  </name><empty/></element>", "2:17", f"'' {QNAME}"),
+    ("<element name='&#155;31mred'><empty/></element>", "2:8", f"'\\x9b31mred' {QNAME}"),
+    ("<element name='x'><attribute name='red&#8238;'/></element>", "2:26",
+     f"'red\\u202e' {QNAME}"),
+    ("<element name='a:b:c' xmlns:a='urn:a'><empty/></element>", "2:8", f"'a:b:c' {QNAME}"),
+    ("<element name=':c'><empty/></element>", "2:8", f"':c' {QNAME}"),
+    ("<element name='1st'><empty/></element>", "2:8", f"'1st' {QNAME}"),
+    ("<element><anyName><except>\n<name>a b</name></except></anyName><empty/></element>",
+     "3:1", f"'a b' {QNAME}"),
+    ("<element><nsName ns='urn:x'><except><choice><name>ok</name>\n <name>-no</name></choice>"
+     "</except></nsName><empty/></element>", "3:2", f"'-no' {QNAME}"),
+    ("<ref name='a b'/>", "2:8", "'a b' is not a valid name: an XML NCName"),
+])
+def test_fault_a_name_that_is_not_an_xml_name(
+    pattern: str, where: str, message: str, tmp_path: Path
+) -> None:
+    problem = _fault(tmp_path, f"<start>{pattern}</start><define name='a'><empty/></define>")
+    assert problem == f"main.rng:{where}: {message}"
+
+
+def test_fault_a_define_name_that_is_not_an_ncname(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><empty/></start>\n<define name='a:b'><empty/></define>")
+    assert problem == "main.rng:3:1: 'a:b' is not a valid name: an XML NCName"
 
 
 def test_div_is_transparent(tmp_path: Path) -> None:
@@ -494,6 +563,29 @@ def test_fault_missing_include(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("reference", ["include", "externalRef"])
+def test_fault_reference_to_a_symlink_loop(reference: str, tmp_path: Path) -> None:
+    # Python 3.11's Path.resolve() raised RuntimeError here; 3.13's opens and gets ELOOP.
+    (tmp_path / "l1.rng").symlink_to("l2.rng")
+    (tmp_path / "l2.rng").symlink_to("l1.rng")
+    body = ("<start><empty/></start>\n  <include href='l1.rng'/>" if reference == "include"
+            else "<start>\n  <externalRef href='l1.rng'/></start>")
+    expected = "main.rng:3:3: cannot read 'l1.rng': Too many levels of symbolic links"
+    assert _fault(tmp_path, body) == expected  # the directory taken out of both paths
+    with pytest.raises(GrammarError) as caught:
+        read_definitions(tmp_path / "main.rng")
+    assert str(caught.value.problem).replace(f"{tmp_path}/", "") == expected
+
+
+def test_a_grammar_that_is_a_symlink_loop_is_an_os_error(tmp_path: Path) -> None:
+    (tmp_path / "main.rng").symlink_to("main.rng")
+    for reader in (read_grammar, read_definitions):
+        with pytest.raises(OSError) as caught:
+            reader(tmp_path / "main.rng")
+        assert caught.value.errno == errno.ELOOP
+        assert caught.value.filename == str(tmp_path / "main.rng")
+
+
 def test_fault_undefined_ref(tmp_path: Path) -> None:
     problem = _fault(tmp_path, "<start><element name='a'><ref name='nowhere'/></element></start>")
     assert problem == "main.rng:2:26: reference to undefined pattern 'nowhere'"
@@ -600,6 +692,51 @@ def test_external_refs_that_fan_out_end_with_a_bounded_error(tmp_path: Path) -> 
     assert "the content model expands to more than" in caught.value.problem.message
 
 
+@pytest.mark.parametrize("reference", ["externalRef", "include"])
+def test_nested_grammars_that_fan_out_end_with_a_bounded_error(
+    reference: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each file's element holds two grammars reading the next file; a grammar is a new scope,
+    # so no cache serves the second: 2**40 readings if nothing stopped them.
+    levels = 40
+    for n in range(levels):
+        if reference == "externalRef":
+            inner = f"<grammar><start><externalRef href='f{n + 1}.rng'/></start></grammar>"
+        else:
+            inner = f"<grammar><include href='f{n + 1}.rng'/></grammar>"
+        write(tmp_path, f"f{n}.rng",
+              f"<grammar {RNG}><start><element name='e{n}'>{inner}{inner}</element></start>"
+              "</grammar>")
+    write(tmp_path, f"f{levels}.rng", f"<grammar {RNG}><start><text/></start></grammar>")
+    made = 0
+
+    def counted(*args: Any, **keywords: Any) -> Pattern:
+        nonlocal made
+        made += 1
+        assert made < 100_000, "the fan-out was not stopped"
+        return Pattern(*args, **keywords)
+
+    monkeypatch.setattr(loader, "Pattern", counted)
+    with pytest.raises(GrammarError) as caught:
+        read_grammar(tmp_path / "f0.rng")
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    # Located at the element being read when the budget ran out, deep in the fan-out.
+    assert re.fullmatch(r"f\d+\.rng:1:\d+: the grammar's files are read more than 16 times "
+                        r"over \(nested grammars that reference the same files\)", problem), problem
+
+
+def test_a_library_read_by_several_nested_grammars_is_within_the_budget(tmp_path: Path) -> None:
+    # domainsnapshot.rng's way: the same library included by the top grammar and nested ones.
+    defines = "".join(f"<define name='d{n}'><element name='x{n}'><text/></element></define>"
+                      for n in range(20))
+    write(tmp_path, "lib.rng", f"<grammar {RNG}>{defines}</grammar>")
+    nested = "".join(f"<element name='n{n}'><grammar><include href='lib.rng'/>"
+                     f"<start><ref name='d{n}'/></start></grammar></element>" for n in range(12))
+    root = read(tmp_path, f"<include href='lib.rng'/><start><element name='r'>{nested}</element>"
+                          "</start>")
+    assert shape(root) == "e:r(" + ", ".join(f"e:n{n}(e:x{n}(text))" for n in range(12)) + ")"
+
+
 def test_defines_that_each_refer_to_the_next_twice_end_with_a_bounded_error(
     tmp_path: Path,
 ) -> None:
@@ -665,6 +802,69 @@ def test_fault_a_recursive_grammar_that_doubles_at_each_level(
                                "<define name='d40'><element name='last'><optional><ref name='d0'/>"
                                "</optional></element></define>")
     assert problem == "main.rng:1:1: the content model expands to more than 10000 nodes"
+
+
+def test_a_shared_group_flattened_into_many_elements_is_refused_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gueststate.rng.build.MAX_NODES", 10_000)
+    flattened: list[int] = []
+    content = simplify.content
+
+    def counted(children: list[Node], source: tuple[str, int] | None) -> list[Node] | None:
+        body = content(children, source)
+        flattened.append(len(body or []))
+        return body
+
+    monkeypatch.setattr("gueststate.rng.simplify.content", counted)
+    # b0 is a group of 1024 leaves, made once; each of 200 elements copies them as its content:
+    # 204,800 items, twenty times the budget.
+    levels = "".join(f"<define name='b{n}'><group><ref name='b{n + 1}'/><ref name='b{n + 1}'/>"
+                     "</group></define>" for n in range(10))
+    elements = "".join(f"<element name='e{n}'><ref name='b0'/></element>" for n in range(200))
+    problem = _fault(tmp_path, f"<start><element name='r'>{elements}</element></start>{levels}"
+                               "<define name='b10'><element name='leaf'><empty/></element>"
+                               "</define>")
+    assert problem == "main.rng:1:1: the content model expands to more than 10000 nodes"
+    # Refused as soon as the copies pass the budget, not after making all of them.
+    assert sum(flattened) <= 10_000 + 1024
+
+
+def test_a_named_pattern_used_by_many_elements_is_walked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 1,100 attributes and an element: a named pattern, which each of 300 elements uses.  Count
+    # the work of reading by definition: every node a walk visits is an id() call, and every
+    # test for a parent already noted compares definitions.
+    visits = comparisons = 0
+
+    def counted_id(item: object) -> int:
+        nonlocal visits
+        visits += 1
+        return id(item)
+
+    def counted_eq(self: object, other: object) -> bool:
+        nonlocal comparisons
+        comparisons += 1
+        return self is other
+
+    monkeypatch.setattr(definitions, "id", counted_id, raising=False)
+    monkeypatch.setattr(definitions.ElementDefinition, "__eq__", counted_eq)
+    monkeypatch.setattr(definitions.NamedPattern, "__eq__", counted_eq)
+    attributes = "".join(f"<attribute name='a{n}'/>" for n in range(1100))
+    elements = "".join(f"<element name='e{n}'><ref name='shared'/></element>" for n in range(300))
+    path = write(tmp_path, "main.rng", grammar_text(
+        f"<start><element name='r'>{elements}</element></start><define name='shared'>"
+        f"{attributes}<element name='leaf'><empty/></element></define>"))
+    found = read_definitions(path)
+    assert [pattern.key for pattern in found.patterns] == ["shared"]
+    assert [user.key for user in found.patterns[0].used_by] == [f"e{n}" for n in range(300)]
+    leaf = found.by_key()["leaf"]
+    assert [parent.key for parent in leaf.parents] == [f"e{n}" for n in range(300)]
+    assert [pattern.key for pattern in leaf.via] == ["shared"] and not leaf.direct_parents
+    # About 3,000 patterns: walking the named pattern for each element was 350,000 visits,
+    # and testing each parent or user against those already noted 90,000 comparisons.
+    assert visits < 30_000 and comparisons < 300, (visits, comparisons)
 
 
 def test_missing_grammar_file_is_an_os_error(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from gueststate.problems import Problem
 from gueststate.rng.build import build as _build_tree
 from gueststate.rng.errors import GrammarError
-from gueststate.rng.loader import load
+from gueststate.rng.loader import load, real_path
 from gueststate.rng.model import ANY_NAME, Node, NodeKind, walk_paths
 
 __all__ = ["ANY_NAME", "ContentModel", "GrammarError", "Node", "NodeKind", "read_grammar",
@@ -39,5 +39,5 @@ def read_grammar(path: str | Path) -> ContentModel:
         loaded = load(path)
         return ContentModel(_build_tree(loaded.start), loaded.files)
     except RecursionError:
-        problem = Problem(str(Path(path).resolve()), 0, 0, "patterns nest too deeply to read")
+        problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None

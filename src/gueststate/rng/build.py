@@ -79,30 +79,35 @@ class _Builder:
 
     def node(self, pattern: Pattern, path: str) -> Node:
         """The node of ``pattern``, which sits inside the element at ``path``."""
-        self.steps += 1
-        if self.steps > MAX_NODES:
-            raise self.too_large()
+        self.spend(1)
         kind = pattern.kind
         source = (pattern.file, pattern.line)
         documentation, since = pattern.documentation, pattern.since
         if kind == "ref":
             return self.ref(pattern, path)
         if kind in ("element", "attribute"):
-            return self.named(pattern, path)
-        children = [self.node(child, path) for child in pattern.children]
-        if kind in ("choice", "group", "interleave"):
+            made = self.named(pattern, path)
+        else:
+            children = [self.node(child, path) for child in pattern.children]
             if kind == "choice":
                 made = simplify.choice(children, documentation, since, source)
-            else:
+            elif kind in ("group", "interleave"):
                 made = simplify.sequence(kind, children, documentation, since, source)
-            # Flattening copies the items of shared groups: count them, or defines that each
-            # refer to the next twice would double the work at every level.
-            self.steps += len(made.children)
-            if self.steps > MAX_NODES:
-                raise self.too_large()
-            return made
-        return simplify.rest(pattern, kind, children, documentation, since, source,
-                             lambda inner: self.node(inner, path))
+            else:
+                made = simplify.rest(pattern, kind, children, documentation, since, source,
+                                     lambda inner: self.node(inner, path))
+        # Flattening copies the items of shared groups into the node made (a group, or the
+        # content of an element, list or mixed): count them, or a define of thousands of items
+        # used by thousands of elements, or defines that each refer to the next twice, would
+        # multiply the work and memory uncounted.
+        self.spend(len(made.children))
+        return made
+
+    def spend(self, count: int) -> None:
+        """Count ``count`` more nodes made; refuse the grammar past :data:`MAX_NODES`."""
+        self.steps += count
+        if self.steps > MAX_NODES:
+            raise self.too_large()
 
     def too_large(self) -> GrammarError:
         """The error for a grammar whose tree would pass :data:`MAX_NODES`."""

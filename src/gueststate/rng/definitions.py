@@ -22,7 +22,7 @@ from typing import Any
 from gueststate.problems import Problem
 from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at_root
-from gueststate.rng.loader import load
+from gueststate.rng.loader import load, real_path
 from gueststate.rng.model import ANY_NAME, Node, made_prefix
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
@@ -117,7 +117,7 @@ def read_definitions(path: str | Path) -> Definitions:
     try:
         roots = converter.run()
     except RecursionError:
-        problem = Problem(str(Path(path).resolve()), 0, 0, "patterns nest too deeply to read")
+        problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None
     converter.name_everything(roots)
     return Definitions(roots, converter.elements, converter.named_patterns,
@@ -138,6 +138,7 @@ class _Converter:
         self.named_patterns: list[NamedPattern] = []
         self.pattern_names: dict[str, int] = {}
         self.pattern_of: dict[str, NamedPattern] = {}
+        self.reach: dict[str, list[ElementDefinition]] = {}
         self.sizes: dict[int, int] = {}
         self.attributed: dict[int, bool] = {}
         self.attributes_only: dict[int, bool] = {}
@@ -155,9 +156,10 @@ class _Converter:
             definition.content = simplify.content(children, definition.source) or []
             done += 1
         for definition in self.elements:
+            # Each child once per definition (children_of), each definition once: no test
+            # for a repeat, which grew with the parents, thousands of them for a shared child.
             for child in self.children_of(definition.content):
-                if definition not in child.parents:
-                    child.parents.append(definition)
+                child.parents.append(definition)
         self.note_uses()
         return roots
 
@@ -168,18 +170,23 @@ class _Converter:
             for definition in self.elements]
         users += [(pattern, pattern.content) for pattern in self.named_patterns]
         for user, content in users:
+            # What this user is already noted in: a test of the lists themselves grew with
+            # their length, thousands of users for a shared child or named pattern.
+            noted: set[int] = set()
             for node in _own_refs(content):
                 if node.kind == "define":
-                    used = self.pattern_of[node.name or ""]
-                    if user not in used.used_by:
-                        used.used_by.append(user)
+                    used: ElementDefinition | NamedPattern = self.pattern_of[node.name or ""]
+                else:
+                    used = self.ref_of[id(node)]
+                if id(used) in noted:
                     continue
-                child = self.ref_of[id(node)]
-                if isinstance(user, NamedPattern):
-                    if user not in child.via:
-                        child.via.append(user)
-                elif user not in child.direct_parents:
-                    child.direct_parents.append(user)
+                noted.add(id(used))
+                if isinstance(used, NamedPattern):
+                    used.used_by.append(user)
+                elif isinstance(user, NamedPattern):
+                    used.via.append(user)
+                else:
+                    used.direct_parents.append(user)
 
     def children_of(self, content: list[Node]) -> list[ElementDefinition]:
         """The definitions of the elements ``content`` allows, named patterns included."""
@@ -195,10 +202,19 @@ class _Converter:
                 definition = self.ref_of[id(node)]
                 found.setdefault(id(definition), definition)
             elif node.kind == "define":
-                stack.append(self.pattern_of[node.name or ""].content)
+                for definition in self.reached(node.name or ""):
+                    found.setdefault(id(definition), definition)
             else:
                 stack.extend(reversed(node.children))
         return list(found.values())
+
+    def reached(self, key: str) -> list[ElementDefinition]:
+        """:meth:`children_of` the named pattern ``key``, found once: thousands of elements
+        may use it, and walking its content for each was their number times its size."""
+        known = self.reach.get(key)
+        if known is None:
+            known = self.reach[key] = self.children_of([self.pattern_of[key].content])
+        return known
 
     def by_pattern_of(self, ref: Node) -> ElementDefinition:
         return self.ref_of[id(ref)]

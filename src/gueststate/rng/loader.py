@@ -11,6 +11,8 @@ a nested one.
 from __future__ import annotations
 
 import inspect
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -40,6 +42,20 @@ _LEAVES = frozenset(("text", "empty", "notAllowed"))
 _NAME_CLASSES = frozenset(("name", "anyName", "nsName", "choice"))
 _RNG_PREFIX = "{" + RNG_NS + "}"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"  # bound to "xml" without a declaration
+#: XML's white space (its S production): RELAX NG strips it, and only it, around names (4.2).
+_XML_SPACE = " \t\r\n"
+_NAME_START = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+               "\u200c\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf"
+               "\ufdf0-\ufffd\U00010000-\U000effff")
+#: An NCName: XML 1.0's Name (its NameStartChar and NameChar, fifth edition) without a colon.
+#: Names are printed as they are, so a newline, a control or a bidi override is refused here.
+_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f\u2040]*")
+
+#: Patterns the loader may make per element of the files it has read.  Each ``grammar`` element
+#: is a new scope, so a file included or referenced from several nested grammars is read again
+#: for each: libvirt's domainsnapshot.rng reads domaincommon.rng three times.  Files that each
+#: hold two grammars referencing the next file would be read 2**N times.
+PATTERNS_PER_ELEMENT = 16
 
 
 @dataclass(slots=True)
@@ -80,12 +96,22 @@ class Loaded:
 def load(path: str | Path) -> Loaded:
     """Load the grammar at ``path``; raise :class:`GrammarError` or :class:`OSError`."""
     loader = _Loader()
-    file = str(Path(path).resolve())
+    file = real_path(path)
     root = loader.document(file, None)
     loader.opening.append(file)
     start = loader.pattern(root, _Context(file, root.get("ns", ""), ""), None)
     check_recursion(start)
     return Loaded(start, tuple(loader.trees))
+
+
+def real_path(path: str | Path) -> str:
+    """``path`` absolute, its links resolved.
+
+    Not ``Path.resolve()``: before Python 3.13 it raises RuntimeError on a symlink loop, which
+    no caller expects.  ``os.path.realpath`` (what it became) leaves the loop in the path, and
+    opening the file fails with ELOOP, an OSError like any unreadable file's.
+    """
+    return os.path.realpath(path)
 
 
 class _Loader:
@@ -96,7 +122,13 @@ class _Loader:
         # pattern once per context, so fan-out (each file including the next twice) stays
         # linear instead of doubling at every level.
         self.included: dict[tuple[str, str, str], list[_Component]] = {}
-        self.external: dict[tuple[str, str, str, int], Pattern] = {}
+        # Keyed by the scope itself, not its id: a nested grammar's scope is freed once read,
+        # and a later scope at the same address would get a pattern whose parentRefs point at
+        # the first one's defines.
+        self.external: dict[tuple[str, str, str, _Scope | None], Pattern] = {}
+        # Patterns made, and elements in the files read: see PATTERNS_PER_ELEMENT.
+        self.made = 0
+        self.elements = 0
 
     # -- files ---------------------------------------------------------------------------
 
@@ -118,6 +150,7 @@ class _Loader:
         if etree.QName(root).namespace != RNG_NS:
             raise fault(file, root, f"<{root.tag}> is not a RELAX NG element")
         self.trees[file] = root
+        self.elements += sum(1 for _ in root.iter(etree.Element))
         return root
 
     def referenced(
@@ -127,7 +160,7 @@ class _Loader:
         href = element.get("href")
         if not href:
             raise fault(context.file, element, f"<{_local(element)}> needs an href")
-        file = str((Path(context.file).parent / href).resolve())
+        file = real_path(Path(context.file).parent / href)
         if file in self.opening:
             raise fault(context.file, element, f"'{href}' includes itself")
         root = self.document(file, (context.file, element))
@@ -165,7 +198,7 @@ class _Loader:
                 name = child.get("name")
                 if not name:
                     raise fault(context.file, child, "<define> needs a name")
-                found.append(_Component(name.strip(), child, inner))
+                found.append(_Component(_ncname(child, name, context), child, inner))
             elif kind == "div":
                 found.extend(self.components(child, inner))
             elif kind == "include":
@@ -254,6 +287,11 @@ class _Loader:
     def pattern(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
         """One pattern element, with what it inherits in ``context``."""
         context = _inherit(element, context)
+        self.made += 1
+        if self.made > PATTERNS_PER_ELEMENT * self.elements:
+            raise fault(context.file, element,
+                        f"the grammar's files are read more than {PATTERNS_PER_ELEMENT} times "
+                        "over (nested grammars that reference the same files)")
         tag = _local(element)
         kind = cast(NodeKind, tag)
         file, line = context.file, element.sourceline or 0
@@ -278,7 +316,7 @@ class _Loader:
             pattern = self.ref(element, context, scope)
         elif tag == "externalRef":
             root, inner_context = self.referenced(element, context)
-            key = (inner_context.file, inner_context.ns, inner_context.library, id(scope))
+            key = (inner_context.file, inner_context.ns, inner_context.library, scope)
             shared = self.external.get(key)
             if shared is None:
                 self.opening.append(inner_context.file)
@@ -329,7 +367,7 @@ class _Loader:
         if kind not in _NAME_CLASSES:
             raise fault(context.file, element, f"<{kind}> is not a name class")
         if kind == "name":
-            return _qname(element, (element.text or "").strip(), context.ns, context)
+            return _qname(element, element.text or "", context.ns, context)
         if kind == "choice":
             children = [self.name_class(child, context) for child in _rng_children(element)]
             if not children:
@@ -371,9 +409,10 @@ class _Loader:
     def ref(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
         """A ``ref`` or ``parentRef``, resolved in its grammar scope."""
         kind = _local(element)
-        name = (element.get("name") or "").strip()
+        name = element.get("name")
         if not name:
             raise fault(context.file, element, f"<{kind}> needs a name")
+        name = _ncname(element, name, context)
         if scope is None:
             raise fault(context.file, element, f"<{kind}> outside a grammar")
         if kind == "parentRef":
@@ -454,13 +493,26 @@ def _inherit(element: etree._Element, context: _Context) -> _Context:
 
 def _qname(element: etree._Element, qname: str, default_ns: str, context: _Context) -> NameClass:
     """The name class of a QName written on ``element``, its prefix resolved there (4.10)."""
+    qname = qname.strip(_XML_SPACE)
     prefix, colon, local = qname.partition(":")
+    if not (_NCNAME.fullmatch(prefix) and (not colon or _NCNAME.fullmatch(local))):
+        raise fault(context.file, element, f"'{qname}' is not a valid name: an XML NCName, "
+                                           "with or without a prefix and a colon before it")
     if not colon:
         return NameClass("name", local=prefix, namespace=default_ns)
     namespace = _XML_NS if prefix == "xml" else element.nsmap.get(prefix)
     if namespace is None:
         raise fault(context.file, element, f"undeclared namespace prefix '{prefix}'")
     return NameClass("name", local=local, namespace=namespace, prefix=prefix)
+
+
+def _ncname(element: etree._Element, name: str, context: _Context) -> str:
+    """The name of a ``define``, ``ref`` or ``parentRef``, white space stripped (4.2); refused
+    unless it is an NCName, as RELAX NG's own schema says."""
+    name = name.strip(_XML_SPACE)
+    if not _NCNAME.fullmatch(name):
+        raise fault(context.file, element, f"'{name}' is not a valid name: an XML NCName")
+    return name
 
 
 def _value(element: etree._Element, context: _Context) -> Pattern:
