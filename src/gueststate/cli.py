@@ -352,8 +352,6 @@ def _cmd_reference(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     except OSError as error:
         raise _cannot(args.grammar, "read", error) from None
-    except RuntimeError as error:  # pathlib's "Symlink loop from ..." (Python < 3.13), included
-        raise UsageError(f"{printable(str(args.grammar))}: cannot read: {error}") from None
     sys.stdout.write(output() + "\n" if as_json else output())
     return EXIT_OK
 

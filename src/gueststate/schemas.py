@@ -148,7 +148,7 @@ def compiled(path: Path) -> etree.RelaxNG:
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_bytes(data)
         top = Path(private, path.name)
-        if path.parent.resolve() not in _trusted_folders():
+        if os.path.realpath(path.parent) not in _trusted_folders():
             _check_bounded(top, path)
             _check_patterns(files, path)
         try:
@@ -159,11 +159,11 @@ def compiled(path: Path) -> etree.RelaxNG:
 
 
 @functools.cache
-def _trusted_folders() -> frozenset[Path]:
+def _trusted_folders() -> frozenset[str]:
     """Folders whose grammars are known sound: ours, and the system's libvirt schemas (whose
     writer could change anything on the system).  Checking them would cost each process that
     compiles libvirt's domain grammar 0.08 s, a site build that embeds it included."""
-    return frozenset({schema_dir().resolve(), LIBVIRT_SCHEMA_DIR.resolve()})
+    return frozenset(map(os.path.realpath, (schema_dir(), LIBVIRT_SCHEMA_DIR)))
 
 
 def _check_bounded(copy: Path, path: Path) -> None:
