@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -558,8 +559,8 @@ def test_non_ascii_name_under_an_ascii_locale_is_escaped(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink-loop", "directory"])
 def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_path: Path) -> None:
-    from test_trust_hostile_build import LOCATED_WARNING, build
     from test_trust_hostile_build import ROOT as HOSTILE_ROOT
+    from test_trust_hostile_build import build
 
     srcdir = tmp_path / "src"
     shutil.copytree(HOSTILE_ROOT, srcdir)
@@ -572,14 +573,8 @@ def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_pa
     else:
         example.mkdir()
 
-    status, output, warnings = build(srcdir, tmp_path / "out")
-
-    assert "Traceback" not in output and "Exception occurred" not in output, output
-    assert status == 1, output
-    lines = warnings.splitlines()
-    assert len(lines) == 1, warnings
-    located = LOCATED_WARNING.match(lines[0])
-    assert located is not None and Path(located["path"]) == srcdir / "index.rst", lines[0]
+    located = one_located_warning(*build(srcdir, tmp_path / "out"))
+    assert Path(located["path"]) == srcdir / "index.rst", located[0]
     assert "examples/hostile.xml" in located["msg"] and "cannot be read" in located["msg"]
 
 
@@ -587,7 +582,7 @@ def test_special_example_file_fails_the_build_with_one_warning(kind: str, tmp_pa
 def test_grammar_on_a_symlink_loop_fails_the_build_with_one_located_warning(
     loop: str, tmp_path: Path
 ) -> None:
-    from test_trust_hostile_build import LOCATED_WARNING, build
+    from test_trust_hostile_build import build
 
     srcdir = tmp_path / "src"
     srcdir.mkdir()
@@ -603,14 +598,7 @@ def test_grammar_on_a_symlink_loop_fails_the_build_with_one_located_warning(
     else:
         (srcdir / "grammar.rng").symlink_to("l1.rng")
 
-    status, output, warnings = build(srcdir, tmp_path / "out")
-
-    assert "Traceback" not in output and "Exception occurred" not in output, output
-    assert status == 1, output
-    lines = warnings.splitlines()
-    assert len(lines) == 1, warnings
-    located = LOCATED_WARNING.match(lines[0])
-    assert located is not None, lines[0]
+    located = one_located_warning(*build(srcdir, tmp_path / "out"))
     if loop == "included":
         assert (located["path"], located["line"]) == (str(srcdir / "grammar.rng"), "2")
         assert located["msg"] == (f"cannot read grammar: cannot read '{srcdir / 'l1.rng'}': "
@@ -645,3 +633,16 @@ def test_validate_directory_of_any_depth_without_following_folder_links() -> Non
             folder = folder.parent
         (top / "up.xml").unlink(missing_ok=True)
         top.rmdir()
+
+
+def one_located_warning(status: int, output: str, warnings: str) -> re.Match[str]:
+    """The single located warning of a ``sphinx-build -W`` that failed without crashing."""
+    from test_trust_hostile_build import LOCATED_WARNING
+
+    assert "Traceback" not in output and "Exception occurred" not in output, output
+    assert status == 1, output
+    lines = warnings.splitlines()
+    assert len(lines) == 1, warnings
+    located = LOCATED_WARNING.match(lines[0])
+    assert located is not None, lines[0]
+    return located
