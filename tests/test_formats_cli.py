@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -261,3 +263,13 @@ def test_align_refuses_a_malformed_release(tmp_path: Path) -> None:
     snapshot = _write(tmp_path, "s.xml", "<domainsnapshot/>")
     assert main(["align", "--libvirt-version", "12", "--domain", str(domain),
                  str(snapshot)]) == 2
+
+
+def test_format_called_where_output_is_text_alone_prints_the_text(tmp_path: Path) -> None:
+    """``main()`` in a process that captures its output as text (a doctest does): no bytes."""
+    path = _write(tmp_path, "c.xml", CHECKPOINT_CAFE)
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        assert main(["format", str(path)]) == 0
+    assert captured.getvalue() == ("<domaincheckpoint>\n  <name>c</name>\n"
+                                   "  <description>café ☃</description>\n</domaincheckpoint>\n")

@@ -446,14 +446,15 @@ def _write_document(document: bytes) -> None:
 
     The text layer would mangle it: its ``backslashreplace`` (there so that file names always
     print) turns "café" into "caf\\xe9" under ASCII, and Latin-1 would contradict a document
-    that declares no encoding.  Errors go to :func:`main` (a closed pipe, a full disk).
+    that declares no encoding.  A stream of text alone (``main()`` called in a process that
+    captures its output, as a doctest does) gets the text: it holds characters, not bytes.
+    Errors go to :func:`main` (a closed pipe, a full disk; _ClosedOutput fails as it writes).
     """
     sys.stdout.flush()  # anything written as text goes first
     stream = getattr(sys.stdout, "buffer", None)
-    if stream is None:  # descriptor 1 closed (_ClosedOutput), or a stream without bytes
-        closed = isinstance(sys.stdout, _ClosedOutput)
-        raise OSError(errno.EBADF, "standard output is closed" if closed
-                      else "standard output takes no bytes")
+    if stream is None:
+        sys.stdout.write(document.decode("utf-8"))
+        return
     stream.write(document)
     stream.flush()
 
