@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,21 @@ def test_every_field_has_its_documented_key_and_place() -> None:
     )
     assert node.to_json() == expected
     assert json.dumps(node.to_dict(), separators=(",", ":")) == expected
+
+
+@pytest.mark.parametrize("by", ["path", "definition"])
+def test_grammar_nesting_past_pythons_stack_is_one_located_line(by: str, tmp_path: Path) -> None:
+    """40 files, each nesting 120 elements then the next file: deeper than Python recurses."""
+    rng = "http://relaxng.org/ns/structure/1.0"
+    for index in range(40):
+        inner = (f'<externalRef href="f{index + 1}.rng"/>' if index < 39 else "<empty/>")
+        nested = "".join(f'<element name="e{depth}">' for depth in range(120))
+        (tmp_path / f"f{index}.rng").write_text(
+            f'<element xmlns="{rng}" name="r{index}">{nested}{inner}'
+            + "</element>" * 121)
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "reference", "--by", by, str(tmp_path / "f0.rng")],
+        capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.endswith(": patterns nest too deeply to read\n"), result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -15,9 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sphinx.testing.util import SphinxTestApp
 from sphinx.util.inventory import InventoryFile
 
+from gueststate import schemas, xmlsafe
 from gueststate.rng.definitions import read_definitions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +119,25 @@ def test_real_grammars_build_strictly_with_every_element_jing_finds(
         if key not in elements:
             missing.add(key)
     assert not missing
+
+
+#: A small valid document of each real grammar, the one an author's example would be.
+REAL_DOCUMENTS = {
+    "docbook-5.0": b"<article xmlns='http://docbook.org/ns/docbook' version='5.0'>"
+                   b"<title>T</title><para>p</para></article>",
+    "xhtml-1.1": b"<html xmlns='http://www.w3.org/1999/xhtml'><head><title>T</title></head>"
+                 b"<body><p>p</p></body></html>",
+    "xhtml-basic": b"<html xmlns='http://www.w3.org/1999/xhtml'><head><title>T</title></head>"
+                   b"<body><p>p</p></body></html>",
+}
+
+
+@pytest.mark.parametrize("name", REAL_GRAMMARS)
+def test_examples_validate_against_real_document_grammars(name: str) -> None:
+    """An ``xml-example`` checked against a document grammar, as its author names it."""
+    package, subdir, grammar = REAL_GRAMMARS[name]
+    path = debian_archive.package(package) / subdir / grammar
+    document = xmlsafe.parse_bytes(REAL_DOCUMENTS[name], "example.xml").getroot()
+    assert schemas.validate_element(path, document, "example.xml") == []
+    document.append(etree.Element("{urn:x}stray"))
+    assert schemas.validate_element(path, document, "example.xml")

@@ -127,16 +127,19 @@ def schema_path(name: str) -> Path:
 
 
 @functools.cache
-def compiled(path: Path) -> etree.RelaxNG:
+def compiled(path: Path, *, read_first: bool = False) -> etree.RelaxNG:
     """Compile a RELAX NG schema once per process, never letting libxml2 open a file itself.
 
     libxml2 would follow ``include`` and ``externalRef`` anywhere (``/etc/shadow``, a FIFO, a
     URL).  Instead every file of the grammar is read through :mod:`gueststate.xmlsafe`, its
     references must be plain relative paths below the grammar's directory, and libxml2
-    compiles a private copy of exactly those files.  A grammar from elsewhere than our schemas
-    and the system's libvirt schemas is read by our own reader first: libxml2 has no bound on
-    its work, and a grammar whose definitions fan out or nest thousands deep takes it minutes
-    and gigabytes, or overflows its stack.
+    compiles a private copy of exactly those files.  Outside our schemas and the system's
+    libvirt schemas, each XSD pattern is tried once (:func:`_check_patterns`); with
+    ``read_first`` (a libvirt schema folder a user names) the grammar is read by our own
+    reader before: libxml2 has no bound on its work, and a grammar whose definitions fan out
+    or nest thousands deep takes it minutes and gigabytes, or overflows its stack.  (Our
+    reader expands content models whole, so it refuses document grammars such as DocBook,
+    which a Sphinx project's author names as they write its conf.py.)
     """
     import tempfile  # only when compiling: importing this module stays cheap for the CLI
 
@@ -149,7 +152,8 @@ def compiled(path: Path) -> etree.RelaxNG:
             copy.write_bytes(data)
         top = Path(private, path.name)
         if os.path.realpath(path.parent) not in _trusted_folders():
-            _check_bounded(top, path)
+            if read_first:
+                _check_bounded(top, path)
             _check_patterns(files, path)
         try:
             return etree.RelaxNG(file=str(top))
@@ -190,8 +194,8 @@ def _check_patterns(files: dict[str, bytes], path: Path) -> None:
     for relative, data in files.items():
         file, positions = path.parent / relative, Positions(data)
         for param in xmlsafe.parse_bytes(data, str(file)).iter(f"{_RNG}param"):
-            if param.get("name") == "pattern":
-                where.setdefault(param.text or "", (file, param, positions))
+            if param.get("name") == "pattern":  # its text whole, comments left out
+                where.setdefault("".join(param.itertext()), (file, param, positions))
     for pattern, place in where.items():
         if len(pattern) > MAX_PATTERN:
             raise _pattern_error(f"a pattern longer than {MAX_PATTERN} characters", *place)
@@ -223,7 +227,8 @@ def _pattern_error(
 
 def _named_as(text: str, copy: Path, path: Path) -> str:
     """``text`` naming the grammar's own folder where it names the private copy's."""
-    for folder in {str(copy.parent), os.path.realpath(copy.parent)}:
+    for folder in sorted({str(copy.parent), os.path.realpath(copy.parent)}, key=len,
+                         reverse=True):  # /private/tmp/x before /tmp/x
         text = text.replace(folder + os.sep, f"{path.parent}{os.sep}")
     return text
 
@@ -483,19 +488,20 @@ def _strict_embedded(
             continue  # a release from before <inactiveDomain>: our grammar refuses it already
         problems.extend(
             replace(p, message=f"embedded <{child.tag}>: {p.message}")
-            for p in validate_element(grammar, child, path, source)
+            for p in validate_element(grammar, child, path, source, read_first=True)
         )
     return problems
 
 
 def validate_element(
-    grammar: Path, element: etree._Element, path: str, source: bytes | None = None
+    grammar: Path, element: etree._Element, path: str, source: bytes | None = None,
+    *, read_first: bool = False,
 ) -> list[Problem]:
     """Problems of ``element`` against the schema ``grammar`` (none when it is valid).
 
     lxml validates an inner element as a document of its own, in place: lines are kept.
     """
-    validator = compiled(grammar)
+    validator = compiled(grammar, read_first=read_first)
     if validator.validate(element):
         return []
     return _problems_from_log(validator.error_log, element, path, source)

@@ -112,9 +112,9 @@ class Definitions:
 
 def read_definitions(path: str | Path) -> Definitions:
     """Read the grammar at ``path`` as element definitions; errors as for ``read_grammar``."""
-    loaded = load(path)
-    converter = _Converter(loaded.start)
     try:
+        loaded = load(path)
+        converter = _Converter(loaded.start)
         roots = converter.run()
     except RecursionError:
         problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
