@@ -228,6 +228,7 @@ def test_a_domain_refusal_names_its_column_too() -> None:
 @pytest.mark.parametrize(("codec", "declared"), [
     ("utf-16", None), ("utf-32", None), ("utf-8-sig", None), ("utf-8", None),
     ("iso-8859-1", "ISO-8859-1"), ("utf-16-be", "UTF-16BE"),
+    ("utf-16-be", "UTF-16"), ("utf-16-le", "UTF-16"),  # no mark: the first bytes tell the order
 ])
 def test_columns_count_characters_whatever_the_encoding(codec: str, declared: str | None) -> None:
     """A file read as bytes, in any encoding libxml2 reads: a column counts characters from

@@ -133,10 +133,18 @@ _MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
           (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+#: The first bytes of a document without a byte order mark (``<?`` or ``<`` and a name) in
+#: an encoding whose byte order the declaration does not say: XML 1.0, appendix F.
+_UNMARKED = ((b"\0\0\0<", "utf-32-be"), (b"<\0\0\0", "utf-32-le"), (b"\0<", "utf-16-be"),
+             (b"<\0", "utf-16-le"))
+
+
 def _decoded(source: bytes, element: etree._Element | None) -> str:
     """The document's characters, so that a column counts characters whatever the encoding:
-    by its byte order mark, else as its declaration says (lxml's reading of it), else UTF-8."""
-    encoding = next((codec for mark, codec in _MARKS if source.startswith(mark)), None)
+    by its byte order mark or first bytes, else as its declaration says (lxml's reading of
+    it), else UTF-8."""
+    encoding = next((codec for mark, codec in (*_MARKS, *_UNMARKED)
+                     if source.startswith(mark)), None)
     if encoding is None and element is not None:
         encoding = element.getroottree().docinfo.encoding
     try:

@@ -138,7 +138,7 @@ def too_large(
 
     Counts each model's patterns, a shared pattern wherever it appears, with one count per
     distinct node (memoised), so a grammar sharing a group 2^14 times is measured, not
-    expanded; the count stops at the bound.
+    expanded: each model's count is exact, and the models are added up until the bound.
     """
     if sections > max_sections:
         return (f"{sections} sections, more than the {max_sections} of "
