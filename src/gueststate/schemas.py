@@ -134,7 +134,7 @@ def compiled(path: Path, *, read_first: bool = False) -> etree.RelaxNG:
     URL).  Instead every file of the grammar is read through :mod:`gueststate.xmlsafe`, its
     references must be plain relative paths below the grammar's directory, and libxml2
     compiles a private copy of exactly those files.  Outside our schemas and the system's
-    libvirt schemas, each XSD pattern is tried once (:func:`_check_patterns`); with
+    libvirt schemas, each XSD pattern is tried once (see ``_check_patterns``); with
     ``read_first`` (a libvirt schema folder a user names) the grammar is read by our own
     reader before: libxml2 has no bound on its work, and a grammar whose definitions fan out
     or nest thousands deep takes it minutes and gigabytes, or overflows its stack.  (Our

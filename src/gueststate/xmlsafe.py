@@ -36,7 +36,7 @@ MAX_MARKUP = 4 * MAX_ELEMENTS
 #: Most child elements under one element.  libxml2 validates siblings matched by an
 #: interleave or by open content (anyName) in time growing with the square of their number:
 #: 20,000 take half a second, 200,000 minutes.  So the squares of the children counts of
-#: the crowded elements (over :data:`_CROWD` children) may add up to this limit's square at
+#: the crowded elements (over ``_CROWD`` children) may add up to this limit's square at
 #: most: one element with 32,768 children, or a backup and its domain with 20,000 disks each.
 MAX_SIBLINGS = 32_768
 #: Children from which an element counts as crowded; below, the squares add up to little.
