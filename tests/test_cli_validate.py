@@ -255,3 +255,39 @@ def test_a_termination_signal_ends_the_command_with_its_clean_up(tmp_path: Path)
         out, err = process.communicate(timeout=60)
     assert (process.returncode, out, err) == (128 + signal.SIGTERM, b"", b"")
     assert list(scratch.iterdir()) == []
+
+
+def test_a_workspace_left_by_a_killed_command_is_removed_by_the_next(tmp_path: Path) -> None:
+    # SIGKILL leaves no chance to clean up: the next command judged by a release removes
+    # what a dead one left, and leaves alone the workspace of one still running.
+    import signal
+    import time
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (tmp_path / "push.xml").write_bytes(PUSH)
+    env = {**os.environ, "TMPDIR": str(scratch)}
+
+    def started() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gueststate", "validate", "--libvirt-version", "9.0.0",
+             str(tmp_path / "push.xml"), "-"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 60
+        while not any(scratch.glob(f"gueststate-releases-{process.pid}-*/*")):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        return process
+
+    killed, running = started(), started()
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert len(list(scratch.iterdir())) == 2
+    result = subprocess.run(
+        [sys.executable, "-m", "gueststate", "validate", "--libvirt-version", "9.0.0",
+         str(tmp_path / "push.xml")], capture_output=True, text=True, timeout=120, env=env)
+    assert (result.returncode, result.stderr) == (0, "")
+    left = [folder.name for folder in scratch.iterdir()]
+    assert [name.split("-")[2] for name in left] == [str(running.pid)]
+    running.communicate(input=b"", timeout=60)
+    assert list(scratch.iterdir()) == []
