@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
-from gueststate import __version__, parallel, schemas, xmlsafe
+from gueststate import __version__, parallel, schemas, scratch, xmlsafe
 from gueststate.problems import Problem, printable
 
 if TYPE_CHECKING:
@@ -282,7 +282,12 @@ def _validate_all(paths: list[str], job: _Job) -> list[_Verdict]:
     processes = min(len(os.sched_getaffinity(0)), len(paths) // (PARALLEL_FROM // 2))
     if "-" in paths:
         processes = 1
-    return parallel.map_shared(job, paths, processes, chunk=max(1, min(16, len(paths) // 64)))
+    try:
+        return parallel.map_shared(job, paths, processes,
+                                   chunk=max(1, min(16, len(paths) // 64)))
+    finally:
+        if processes > 1:  # a worker stopped in the middle of compiling left its folder
+            scratch.remove_abandoned()
 
 
 def _read_stdin() -> bytes:

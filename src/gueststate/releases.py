@@ -16,7 +16,6 @@ the additions it relies on, so the verdict can say "fdgroup: libvirt 11.3.0 or n
 from __future__ import annotations
 
 import atexit
-import fcntl
 import functools
 import hashlib
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gueststate import xmlsafe
+from gueststate import scratch, xmlsafe
 from gueststate.problems import printable
 
 RELAX_NG = "http://relaxng.org/ns/structure/1.0"
@@ -294,65 +293,17 @@ def _replace(pattern: etree._Element, kind: str | None) -> None:
     parent.replace(pattern, replacement)
 
 
-#: The start of a workspace's name; the number of the process that made it follows.
-WORKSPACE_PREFIX = "gueststate-releases-"
-
-
 @functools.cache
 def workspace() -> Path:
     """The temporary folder of the pruned copies, removed when the process that made it exits.
 
     Made before any fork (see below): forked workers share it, as they could not remove one of
-    their own (a forked worker ends without running exit handlers).  It stays locked while any
-    of them lives; one left by a process killed outright is removed by the next one made.
+    their own (a forked worker ends without running exit handlers).  One left by a command
+    killed outright is removed later (see :mod:`gueststate.scratch`).
     """
-    _remove_abandoned()
-    folder = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
-    held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    fcntl.flock(held, fcntl.LOCK_EX)  # released by the kernel when the last holder ends
-    atexit.register(shutil.rmtree, folder, True)
+    folder = scratch.made("releases")
+    atexit.register(scratch.remove, folder)
     return folder
-
-
-def _remove_abandoned() -> None:
-    """Remove the workspaces of ours whose makers are gone (SIGKILL, out of memory).
-
-    A workspace is abandoned when its lock is free (no process holds it, across PID
-    namespaces too) and the process its name gives is not running: that one just made and
-    has not locked it yet.
-    """
-    top = tempfile.gettempdir()
-    try:
-        names = [name for name in os.listdir(top) if name.startswith(WORKSPACE_PREFIX)]
-    except OSError:
-        return
-    for name in names:
-        maker = name[len(WORKSPACE_PREFIX):].partition("-")[0]
-        if not maker.isdigit() or _running(int(maker)):
-            continue
-        folder = os.path.join(top, name)
-        try:
-            held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:  # gone already, a symlink, not ours to read
-            continue
-        try:
-            if os.fstat(held).st_uid == os.geteuid():
-                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:  # locked: in use
-            pass
-        finally:
-            os.close(held)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # none has it; no process can have it
-        return False
-    except PermissionError:  # another user's
-        return True
-    return True
 
 
 os.register_at_fork(before=workspace)

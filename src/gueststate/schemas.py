@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from gueststate import xmlsafe
+from gueststate import scratch, xmlsafe
 from gueststate.positions import Positions
 from gueststate.problems import (
     GueststateError,
@@ -141,11 +141,9 @@ def compiled(path: Path, *, read_first: bool = False) -> etree.RelaxNG:
     reader expands content models whole, so it refuses document grammars such as DocBook,
     which a Sphinx project's author names as they write its conf.py.)
     """
-    import tempfile  # only when compiling: importing this module stays cheap for the CLI
-
     files = _grammar_files(path)
     _MADE_FROM[path] = tuple(_stamp(path.parent / relative) for relative in files)
-    with tempfile.TemporaryDirectory(prefix="gueststate-rng-") as private:
+    with scratch.private("rng") as private:
         for relative, data in files.items():
             copy = Path(private, relative)
             copy.parent.mkdir(parents=True, exist_ok=True)
