@@ -27,6 +27,8 @@ from gueststate.problems import Problem, printable
 if TYPE_CHECKING:
     from types import FrameType
 
+    from _typeshed import SupportsWrite
+
     from gueststate import rng
     from gueststate.rng.definitions import Definitions
 
@@ -43,9 +45,24 @@ def _cannot(path: object, verb: str, error: OSError) -> UsageError:
                       f"{error.strerror or error}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its usage errors said in one escaped line: the arguments it quotes may be
+    file names (``gueststate format *.xml``), which must not forge a line or reach the
+    terminal."""
+
+    def error(self, message: str) -> NoReturn:
+        _error(f"{printable(message)} (see: {self.prog} --help)")
+        sys.exit(EXIT_USAGE)
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """Write ``--help`` and ``--version``; unlike argparse, let a failure be known."""
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also rendered on the site by sphinx-argparse)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gueststate",
         description="Validate, inspect and normalise libvirt's domainbackup, "
         "domaincheckpoint and domainsnapshot XML.",
@@ -116,14 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help or --version printed, or a usage error said
+        if done.code == 0:
+            return _flushed(EXIT_OK)
+        raise
+    except BrokenPipeError:
+        return _flushed(EXIT_OK)
+    except OSError as error:
+        return _unwritten(error)
     if sys.stdout is None:  # started with descriptor 1 closed: writing is an I/O error
         sys.stdout = _ClosedOutput()
     elif isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII locale cannot fail on a name
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         status: int = args.handler(args)
-        sys.stdout.flush()  # a full disk shows here, not in the interpreter's exit
     except (UsageError, schemas.SchemaError) as error:
         _error(str(error))
         return EXIT_USAGE
@@ -133,14 +158,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(error))
         return EXIT_USAGE
     except BrokenPipeError:
+        return _flushed(EXIT_OK)
+    except OSError as error:
+        return _unwritten(error)
+    return _flushed(status)
+
+
+def _flushed(status: int) -> int:
+    """``status`` once the output is written; a full disk shows here, not in the
+    interpreter's exit, where it would be lost."""
+    if sys.stdout is None:
+        return status
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
         # The reader went away (`gueststate reference ... | head`): not an error of ours.
         _silence_stdout()
         return EXIT_OK
-    except OSError as error:  # writing the output failed (ENOSPC, EIO, ...)
-        _silence_stdout()
-        _error(f"cannot write the output: {error.strerror or error}")
-        return EXIT_USAGE
+    except OSError as error:
+        return _unwritten(error)
     return status
+
+
+def _unwritten(error: OSError) -> int:
+    """Writing the output failed (ENOSPC, EIO, ...): one line, exit 2."""
+    _silence_stdout()
+    _error(f"cannot write the output: {error.strerror or error}")
+    return EXIT_USAGE
 
 
 #: Termination signals that end the command like an error would, its clean-up done: forked
@@ -398,7 +442,7 @@ def report(problems: Sequence[Problem]) -> None:
 # --- format and align: the model of the three formats (gueststate.formats) ---
 
 
-def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_model_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     fmt = commands.add_parser(
         "format", help="print a definition in libvirt's canonical form",
         description="Parse a definition as libvirt does (schema first) and print it the way "
