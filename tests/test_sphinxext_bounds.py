@@ -116,3 +116,49 @@ def test_a_real_sized_reference_is_within_the_bounds() -> None:
     assert reference.MAX_SECTIONS >= 792
     assert reference.TERMS_PER_SECTION * reference.MAX_SECTIONS >= 13_813
     assert MAX_MODEL_TERMS >= 841
+
+
+def _examples(tmp_path: Path, sizes: list[int]) -> SphinxTestApp:
+    """A page of well-formed examples (``<x>`` and padding) of about ``sizes`` bytes."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text('extensions = ["gueststate.sphinxext.example"]\n'
+                                    'exclude_patterns = ["_build"]\n')
+    page = ["Examples", "========", ""]
+    for number, size in enumerate(sizes):
+        (source / f"e{number}.xml").write_text("<x>" + "y" * (size - 8) + "</x>\n")
+        page += [f".. xml-example:: e{number}.xml", "   :schema: libvirt-domain", ""]
+    (source / "index.rst").write_text("\n".join(page))
+    app = SphinxTestApp("html", srcdir=source, builddir=tmp_path / "build", freshenv=True,
+                        confoverrides={"xml_example_libvirt_schemas": ""})
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    return app
+
+
+def test_an_example_too_large_to_show_is_linked_not_shown(tmp_path: Path) -> None:
+    # Highlighted and rendered, an 8 MB example took 480 MB: past its bound it is only linked.
+    from gueststate.sphinxext.example import MAX_SHOWN_BYTES
+
+    app = _examples(tmp_path, [MAX_SHOWN_BYTES, MAX_SHOWN_BYTES + 1])
+    warnings = app.warning.getvalue()
+    assert warnings.count("WARNING") == 1
+    assert (f"index.rst:7: WARNING: example e1.xml is not shown: {MAX_SHOWN_BYTES + 1:,} bytes, "
+            f"more than the {MAX_SHOWN_BYTES:,} an example may show [xml.too_large]" in warnings)
+    html = (app.outdir / "index.html").read_text()
+    assert "y" * 1000 in html  # the first, shown
+    assert "(not shown: too large; the file is linked above)" in html
+    assert 'href="e1.xml"' in html
+
+
+def test_a_page_shows_examples_up_to_its_own_bound(tmp_path: Path) -> None:
+    from gueststate.sphinxext.example import MAX_SHOWN_BYTES, MAX_SHOWN_PER_PAGE
+
+    fit = MAX_SHOWN_PER_PAGE // MAX_SHOWN_BYTES
+    app = _examples(tmp_path, [MAX_SHOWN_BYTES] * (fit + 1))
+    warnings = app.warning.getvalue()
+    assert warnings.count("WARNING") == 1
+    assert (f"example e{fit}.xml is not shown: {MAX_SHOWN_BYTES:,} bytes, more than the "
+            f"{MAX_SHOWN_PER_PAGE:,} left for the page's examples [xml.too_large]" in warnings)

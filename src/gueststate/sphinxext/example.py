@@ -66,6 +66,13 @@ LIBVIRT_DOMAIN = "libvirt-domain"
 ENV_ATTRIBUTE = "gueststate_examples"
 #: Attribute set on the literal block of every example, so site checks can tell it apart.
 NODE_ATTRIBUTE = "xml_example"
+#: The most bytes one example shows, and the examples of one page together: highlighting and
+#: rendering take some 60 times the text in memory (an 8 MB example took 480 MB).
+MAX_SHOWN_BYTES = 256 * 1024
+MAX_SHOWN_PER_PAGE = 4 * 1024 * 1024
+#: Key of the page's ``env.temp_data`` counting the bytes its examples show.
+_SHOWN = "xml_example_shown_bytes"
+
 #: Attribute of the caption's link to the example file.
 FILE_ATTRIBUTE = "xml_example_file"
 
@@ -219,7 +226,22 @@ class XMLExample(SphinxDirective):
         if verdict.schema in schemas.FORMATS:
             self._depend_on_grammars()
         self._record(relative, verdict, expected)
-        return [self._render(relative, _display_text(data), verdict, expected)]
+        text = self._shown_text(relative, data, page)
+        return [self._render(relative, text, verdict, expected)]
+
+    def _shown_text(self, relative: str, data: bytes, page: str) -> str | None:
+        """The example's text; None, with a warning, when it is too large for the page."""
+        shown = int(self.env.temp_data.get(_SHOWN) or 0)
+        if len(data) > MAX_SHOWN_BYTES:
+            why = f"more than the {MAX_SHOWN_BYTES:,} an example may show"
+        elif shown + len(data) > MAX_SHOWN_PER_PAGE:
+            why = f"more than the {MAX_SHOWN_PER_PAGE:,} left for the page's examples"
+        else:
+            self.env.temp_data[_SHOWN] = shown + len(data)
+            return _display_text(data)
+        warn(Subtype.TOO_LARGE, f"example {relative} is not shown: {len(data):,} bytes, {why}",
+             page)
+        return None
 
     def _depend_on_grammars(self) -> None:
         """A schema edit re-reads the pages with examples; noted once per page."""
@@ -267,13 +289,17 @@ class XMLExample(SphinxDirective):
         examples_by_doc(self.env).setdefault(self.env.docname, []).append(use)
 
     def _render(
-        self, relative: str, text: str, verdict: Verdict, expected: str | None
+        self, relative: str, text: str | None, verdict: Verdict, expected: str | None
     ) -> nodes.container:
-        literal = nodes.literal_block(text, text, language="xml")
+        if text is None:  # too large to show
+            text, language = "(not shown: too large; the file is linked above)", "none"
+        else:
+            language = "xml"
+        literal = nodes.literal_block(text, text, language=language)
         literal[NODE_ATTRIBUTE] = relative
         self.set_source_info(literal)
         highlight_args: dict[str, Any] = {}
-        if "emphasize-lines" in self.options:
+        if "emphasize-lines" in self.options and language == "xml":
             count = len(text.splitlines())
             try:
                 lines = parselinenos(self.options["emphasize-lines"], count)
@@ -308,13 +334,11 @@ _DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9.
 
 
 def _display_text(data: bytes) -> str:
-    """The example as a reader sees it: decoded as the document says, never too big to show.
+    """The example as a reader sees it: decoded as the document says.
 
     The file has been validated first, so a bad one already has its located warning; here it
     only has to be shown without failing (undecodable bytes become U+FFFD).
     """
-    if len(data) > xmlsafe.MAX_DOCUMENT_BYTES:
-        return f"(not shown: larger than {xmlsafe.MAX_DOCUMENT_BYTES} bytes)"
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
