@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gueststate import xmlsafe
+from gueststate import schemas, xmlsafe
 
 SECRET = "gueststate-secret-7f3a9c"
 MAX_RSS_BYTES = 200 * 1024 * 1024
@@ -185,3 +185,14 @@ def test_crowded_elements_share_one_limit(crowds: list[int], refused: bool) -> N
     assert str(raised.value.problem) == (
         f"many.xml:{line}:2: element <c> has {most} child elements: more than the "
         f"{xmlsafe.MAX_SIBLINGS} sibling limit (less when several elements are crowded)")
+
+
+@pytest.mark.parametrize(("data", "version", "said"), [
+    ("<domainbackup/>", None, "a document to validate is bytes, not str"),
+    (memoryview(b"<domainbackup/>"), None, "a document to validate is bytes, not memoryview"),
+    (b"<domainbackup/>", 9, "a libvirt version is a str such as '9.0.0', not int"),
+])
+def test_the_library_names_the_type_it_wants(data: object, version: object, said: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        schemas.validate_bytes(data, libvirt_version=version)  # type: ignore[arg-type]
+    assert str(raised.value) == said

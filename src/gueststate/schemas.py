@@ -358,6 +358,8 @@ def validate_bytes(
 ) -> ValidationResult:
     """Validate a document held in memory; ``path`` names it in problems."""
     check_libvirt_version(libvirt_version)  # the caller's error, whatever the data
+    if not isinstance(data, bytes):  # a str has lost the bytes its declaration speaks of
+        raise TypeError(f"a document to validate is bytes, not {type(data).__name__}")
     try:
         tree = xmlsafe.parse_bytes(data, path)
     except xmlsafe.XMLParseError as error:
@@ -369,6 +371,9 @@ def validate_bytes(
 
 def check_libvirt_version(libvirt_version: str | None) -> None:
     """Raise :class:`ValueError` for a version that is not ``X.Y.Z`` (or ``X.Y``)."""
+    if libvirt_version is not None and not isinstance(libvirt_version, str):
+        raise TypeError(f"a libvirt version is a str such as '9.0.0', not "
+                        f"{type(libvirt_version).__name__}")
     _release(libvirt_version)
 
 
