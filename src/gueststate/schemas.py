@@ -182,16 +182,22 @@ def _check_bounded(copy: Path, path: Path) -> None:
 
 
 def _check_patterns(files: dict[str, bytes], path: Path) -> None:
-    """Refuse an XSD pattern that is too long, or that libxml2 cannot compile.
+    """Refuse a datatype parameter libxml2 would take out on documents: an XSD pattern that is
+    too long or that libxml2 cannot compile, and a parameter it does not know or cannot use.
 
     libxml2 compiles a pattern only when a value meets it, and then blames the document for
     a pattern it cannot read.  So each pattern is tried here once, as ``P|.*``, on a value
-    that ``.*`` takes: only a pattern that does not compile fails.
+    that ``.*`` takes: only a pattern that does not compile fails.  Likewise it accepts a
+    grammar with a misspelt facet, a negative length or a name with spaces around it (which
+    RELAX NG strips and libxml2 keeps), then refuses every value.
     """
     where: dict[str, tuple[Path, etree._Element, Positions]] = {}
     for relative, data in files.items():
         file, positions = path.parent / relative, Positions(data)
         for param in xmlsafe.parse_bytes(data, str(file)).iter(f"{_RNG}param"):
+            fault = _param_fault(param)
+            if fault is not None:
+                raise _pattern_error(fault, file, param, positions)
             if param.get("name") == "pattern":  # its text whole, comments left out
                 where.setdefault("".join(param.itertext()), (file, param, positions))
     for pattern, place in where.items():
@@ -214,6 +220,34 @@ def _check_patterns(files: dict[str, bytes], path: Path) -> None:
     failed = re.search(r"/p(\d+)", validator.error_log[0].path or "")
     pattern = tried[int(failed.group(1))] if failed else tried[0]
     raise _pattern_error(f"invalid XSD pattern '{shortened(pattern)}'", *where[pattern])
+
+
+#: The XSD facets RELAX NG allows as parameters, and the values of those that count.
+_FACETS = {"length": 0, "minLength": 0, "maxLength": 0, "fractionDigits": 0,
+           "totalDigits": 1, "pattern": None, "minInclusive": None, "maxInclusive": None,
+           "minExclusive": None, "maxExclusive": None}
+_XSD_TYPES = "http://www.w3.org/2001/XMLSchema-datatypes"
+
+
+def _param_fault(param: etree._Element) -> str | None:
+    """What libxml2 cannot use in one ``param``, or None."""
+    name = param.get("name", "")
+    library = next((str(above.get("datatypeLibrary")) for above in param.iterancestors()
+                    if above.get("datatypeLibrary") is not None), "")
+    if library != _XSD_TYPES:
+        return None  # libxml2 itself refuses parameters of the other libraries
+    if name.strip() != name:
+        return (f"parameter name '{printable(name)}' has spaces around it, which libxml2 "
+                f"keeps: write '{printable(name.strip())}'")
+    if name not in _FACETS:
+        return f"unknown XSD facet '{printable(shortened(name))}'"
+    least = _FACETS[name]
+    value = "".join(param.itertext()).strip()
+    digits = value.removeprefix("+")
+    if least is not None and not (digits.isascii() and digits.isdigit() and int(digits) >= least):
+        kind = "a whole number" if least == 0 else "a whole number above 0"
+        return f"facet '{name}' must be {kind}, not '{printable(shortened(value))}'"
+    return None
 
 
 def _pattern_error(
