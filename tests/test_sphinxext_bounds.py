@@ -26,8 +26,12 @@ def _build(tmp_path: Path, grammar: str, by: str = "path", **conf: object) -> Sp
                                     'exclude_patterns = ["_build"]\n')
     (source / "index.md").write_text("# Reference\n\n```{rng-reference} grammar.rng\n"
                                      f":by: {by}\n```\n")
-    app = SphinxTestApp("html", srcdir=source, builddir=tmp_path / "build", freshenv=True,
-                        confoverrides=conf)
+    return _built(tmp_path, conf)
+
+
+def _built(tmp_path: Path, conf: dict[str, object]) -> SphinxTestApp:
+    app = SphinxTestApp("html", srcdir=tmp_path / "src", builddir=tmp_path / "build",
+                        freshenv=True, confoverrides=conf)
     try:
         app.build()
     finally:
@@ -129,13 +133,7 @@ def _examples(tmp_path: Path, sizes: list[int]) -> SphinxTestApp:
         (source / f"e{number}.xml").write_text("<x>" + "y" * (size - 8) + "</x>\n")
         page += [f".. xml-example:: e{number}.xml", "   :schema: libvirt-domain", ""]
     (source / "index.rst").write_text("\n".join(page))
-    app = SphinxTestApp("html", srcdir=source, builddir=tmp_path / "build", freshenv=True,
-                        confoverrides={"xml_example_libvirt_schemas": ""})
-    try:
-        app.build()
-    finally:
-        app.cleanup()
-    return app
+    return _built(tmp_path, {"xml_example_libvirt_schemas": ""})
 
 
 def test_an_example_too_large_to_show_is_linked_not_shown(tmp_path: Path) -> None:
