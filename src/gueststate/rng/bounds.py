@@ -61,9 +61,9 @@ def _check_size(start: Pattern) -> None:
             content += size
             total += size
             if content > MAX_CONTENT:
-                raise _too_big(pattern, "one element's content", MAX_CONTENT)
+                raise _too_big(pattern, sizes, "one element's content", MAX_CONTENT)
             if total > MAX_EXPANDED:
-                raise _too_big(pattern, "the grammar", MAX_EXPANDED)
+                raise _too_big(pattern, sizes, "the grammar", MAX_EXPANDED)
         pending += (element.children for element in elements)
         elements.clear()
 
@@ -87,7 +87,7 @@ def _size(root: Pattern, sizes: dict[int, int], elements: list[Pattern]) -> int:
         for child in below:
             size += sizes[id(child)]
             if size > MAX_CONTENT:  # whatever content it is copied into
-                raise _too_big(child, "one element's content", MAX_CONTENT)
+                raise _too_big(child, sizes, "one element's content", MAX_CONTENT)
         sizes[id(pattern)] = size
     return sizes[id(root)]
 
@@ -126,8 +126,11 @@ def _ref_name(pattern: Pattern) -> str | None:
     return pattern.define.name if pattern.kind == "ref" and pattern.define else None
 
 
-def _too_big(at: Pattern, whole: str, bound: int) -> GrammarError:
-    """The error at the pattern whose size takes ``whole`` past ``bound``."""
+def _too_big(at: Pattern, sizes: dict[int, int], whole: str, bound: int) -> GrammarError:
+    """The error at the pattern whose size takes ``whole`` past ``bound``: at the reference
+    that brings most of it, when ``at`` is not one itself (an ``optional`` around it)."""
+    while at.kind != "ref" and _below(at):
+        at = max(_below(at), key=lambda child: sizes[id(child)])
     name = _ref_name(at)
     what = f"this reference to '{name}'" if name else f"this <{at.kind}>"
     return fault_at(at.file, at.line, at.kind,
