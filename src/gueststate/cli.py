@@ -249,7 +249,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     libvirt_schemas: Path | None = args.libvirt_schemas
     if libvirt_schemas is not None:
         # Compiled now, through the hardened reader: a bad directory is a usage error.
-        schemas.compiled(libvirt_schemas / "domain.rng", read_first=True)
+        schemas.compiled(libvirt_schemas / "domain.rng")
     version: str | None = args.libvirt_version
     try:
         schemas.check_libvirt_version(version)

@@ -127,19 +127,17 @@ def schema_path(name: str) -> Path:
 
 
 @functools.cache
-def compiled(path: Path, *, read_first: bool = False) -> etree.RelaxNG:
+def compiled(path: Path) -> etree.RelaxNG:
     """Compile a RELAX NG schema once per process, never letting libxml2 open a file itself.
 
     libxml2 would follow ``include`` and ``externalRef`` anywhere (``/etc/shadow``, a FIFO, a
     URL).  Instead every file of the grammar is read through :mod:`gueststate.xmlsafe`, its
     references must be plain relative paths below the grammar's directory, and libxml2
-    compiles a private copy of exactly those files.  Outside our schemas and the system's
-    libvirt schemas, each XSD pattern is tried once (see ``_check_patterns``); with
-    ``read_first`` (a libvirt schema folder a user names) the grammar is read by our own
-    reader before: libxml2 has no bound on its work, and a grammar whose definitions fan out
-    or nest thousands deep takes it minutes and gigabytes, or overflows its stack.  (Our
-    reader expands content models whole, so it refuses document grammars such as DocBook,
-    which a Sphinx project's author names as they write its conf.py.)
+    compiles a private copy of exactly those files.  libxml2 has no bound on its work either:
+    a grammar whose definitions fan out or nest thousands deep takes it minutes and gigabytes,
+    or overflows its stack.  So a grammar from elsewhere than our schemas and the system's
+    libvirt schemas is measured first, without expanding its content models (DocBook passes),
+    and each of its XSD patterns is tried once.
     """
     files = _grammar_files(path)
     _MADE_FROM[path] = tuple(_stamp(path.parent / relative) for relative in files)
@@ -150,8 +148,7 @@ def compiled(path: Path, *, read_first: bool = False) -> etree.RelaxNG:
             copy.write_bytes(data)
         top = Path(private, path.name)
         if os.path.realpath(path.parent) not in _trusted_folders():
-            if read_first:
-                _check_bounded(top, path)
+            _check_bounded(top, path)
             _check_patterns(files, path)
         try:
             return etree.RelaxNG(file=str(top))
@@ -169,12 +166,12 @@ def _trusted_folders() -> frozenset[str]:
 
 
 def _check_bounded(copy: Path, path: Path) -> None:
-    """Read the private ``copy`` of the grammar ``path`` with our reader, whose work is
-    linear in the grammar's size: what it refuses would be more than libxml2 can bear."""
+    """Refuse the private ``copy`` of the grammar ``path`` where libxml2's work compiling it
+    would pass the bounds of :mod:`gueststate.rng.bounds`."""
     from gueststate import rng  # the reader: only for grammars not ours
 
     try:
-        rng.read_grammar(copy)
+        rng.check_bounded(copy)
     except rng.GrammarError as error:
         problem = error.problem
         raise SchemaError(_named_as(problem.message, copy, path), _named_as(problem.path, copy,
@@ -525,20 +522,19 @@ def _strict_embedded(
             continue  # a release from before <inactiveDomain>: our grammar refuses it already
         problems.extend(
             replace(p, message=f"embedded <{child.tag}>: {p.message}")
-            for p in validate_element(grammar, child, path, source, read_first=True)
+            for p in validate_element(grammar, child, path, source)
         )
     return problems
 
 
 def validate_element(
-    grammar: Path, element: etree._Element, path: str, source: bytes | None = None,
-    *, read_first: bool = False,
+    grammar: Path, element: etree._Element, path: str, source: bytes | None = None
 ) -> list[Problem]:
     """Problems of ``element`` against the schema ``grammar`` (none when it is valid).
 
     lxml validates an inner element as a document of its own, in place: lines are kept.
     """
-    validator = compiled(grammar, read_first=read_first)
+    validator = compiled(grammar)
     if validator.validate(element):
         return []
     return _problems_from_log(validator.error_log, element, path, source)

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gueststate.problems import Problem
+from gueststate.rng.bounds import check_bounds
 from gueststate.rng.build import build as _build_tree
 from gueststate.rng.errors import GrammarError
 from gueststate.rng.loader import load, real_path
 from gueststate.rng.model import ANY_NAME, Node, NodeKind, walk_paths
 
-__all__ = ["ANY_NAME", "ContentModel", "GrammarError", "Node", "NodeKind", "read_grammar",
-           "walk_paths"]
+__all__ = ["ANY_NAME", "ContentModel", "GrammarError", "Node", "NodeKind", "check_bounded",
+           "read_grammar", "walk_paths"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,19 @@ def read_grammar(path: str | Path) -> ContentModel:
     try:
         loaded = load(path)
         return ContentModel(_build_tree(loaded.start), loaded.files)
+    except RecursionError:
+        problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
+        raise GrammarError(problem) from None
+
+
+def check_bounded(path: str | Path) -> None:
+    """Refuse the grammar at ``path`` where libxml2's work compiling it would have no bound.
+
+    Only the pattern graph is read, never a content model expanded (see
+    :mod:`gueststate.rng.bounds`); errors as for :func:`read_grammar`.
+    """
+    try:
+        check_bounds(load(path).start)
     except RecursionError:
         problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None

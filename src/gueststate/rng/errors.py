@@ -20,15 +20,18 @@ def fault(path: str, element: etree._Element, message: str) -> GrammarError:
     return GrammarError(Problem(path, line, column, message))
 
 
-def fault_at(path: str, line: int, kind: str, message: str) -> GrammarError:
-    """A :class:`GrammarError` at the first RELAX NG ``kind`` element on ``line`` of ``path``."""
+def fault_at(
+    path: str, line: int, kind: str, message: str, *, name: str | None = None
+) -> GrammarError:
+    """A :class:`GrammarError` at the first RELAX NG ``kind`` element on ``line`` of ``path``
+    (with that ``name`` attribute, if given: a grammar written on one line)."""
     tag = f"{{{RNG_NS}}}{kind}"
     try:
         root = parse_file(path).getroot()
     except (OSError, XMLParseError):
         return GrammarError(Problem(path, line, 0, message))
     for element in root.iter(tag):
-        if element.sourceline == line:
+        if element.sourceline == line and name in (None, element.get("name", "").strip()):
             return fault(path, element, message)
     return GrammarError(Problem(path, line, 0, message))
 

@@ -92,7 +92,8 @@ def _find_cycle(free: dict[Define, list[Pattern]]) -> None:
             assert target is not None
             if target in on_path:
                 raise fault_at(ref.file, ref.line, "ref",
-                               f"bad recursive reference to pattern '{target.name}'")
+                               f"bad recursive reference to pattern '{target.name}'",
+                               name=target.name)
             if target not in done:
                 on_path.add(target)
                 stack.append((target, 0))

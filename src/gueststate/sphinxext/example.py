@@ -147,8 +147,7 @@ def check_example(
     if schema == LIBVIRT_DOMAIN or (schema is None and root.tag == "domain"):
         if libvirt_schemas is None:
             return Verdict(None, None, (), paths)
-        problems = schemas.validate_element(libvirt_schemas / "domain.rng", root, path, data,
-                                            read_first=True)
+        problems = schemas.validate_element(libvirt_schemas / "domain.rng", root, path, data)
         return Verdict(LIBVIRT_DOMAIN, "libvirt domain.rng", tuple(problems), paths)
     result = schemas.validate_tree(tree, path, schema, libvirt_schemas, source=data)
     schema_file = schemas.FORMATS.get(result.schema or "")
