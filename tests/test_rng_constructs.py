@@ -933,3 +933,28 @@ def test_recursion_through_a_content_define_lands_on_the_element_that_recurs(
         "e:disk(e:source(@file(text), optional(e:slices()), optional(e:dataStore(e:source("
         "@dev(text), optional(e:slices()), optional(ref:disk/source/dataStore))))))"
     )
+
+
+@pytest.mark.parametrize("read_it", [read_grammar, read_definitions])
+def test_a_grammar_and_its_files_together_are_bounded_in_bytes(
+    read_it: Any, tmp_path: Path
+) -> None:
+    # Three files of 32,000 values, 3.4 MB each: every one within what a file may hold, the
+    # three past what a grammar may hold together (26 MB of them took 480 MB to read).
+    values = "".join(f"<value>value-{n:05d}-{'q' * 80}</value>" for n in range(32_000))
+    for n in range(3):
+        write(tmp_path, f"v{n}.rng",
+              grammar_text(f"<define name='v{n}'><choice>{values}</choice></define>"))
+    includes = "".join(f"<include href='v{n}.rng'/>" for n in range(3))
+    attributes = "".join(f"<attribute name='a{n}'><ref name='v{n}'/></attribute>"
+                         for n in range(3))
+    main = write(tmp_path, "main.rng", grammar_text(
+        f"{includes}<start><element name='r'>{attributes}</element></start>"))
+    with pytest.raises(GrammarError) as caught:
+        read_it(main)
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    # Located at the include that passes the bound.
+    assert problem == (f"main.rng:2:{1 + 2 * len(includes) // 3}: 'v2.rng' takes the grammar's "
+                       f"files past the {loader.MAX_GRAMMAR_BYTES} byte limit on all of them "
+                       "together")
+

@@ -99,3 +99,34 @@ def test_nesting_deeper_than_python_allows_is_a_warning(
     (warning,) = _warnings(source, tmp_path)
     assert warning == (f"{source / 'index.md'}:3: WARNING: cannot render grammar grammar.rng: "
                        "its patterns nest too deeply [xml.grammar]")
+
+
+def test_running_out_of_memory_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    (source / "grammar.rng").write_text(GOOD)
+
+    def exhausted(start: object) -> NoReturn:
+        raise MemoryError
+
+    monkeypatch.setattr(reference, "outline", exhausted)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning == (f"{source / 'index.md'}:3: WARNING: grammar grammar.rng is too large to "
+                       "render: not enough memory to read it; rendered nothing [xml.too_large]")
+
+
+def test_a_grammar_whose_files_pass_the_byte_limit_is_located_at_the_include(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    part = f'<grammar {RNG}><define name="v"><value>{"v" * 1200}</value></define></grammar>'
+    (source / "part.rng").write_text(part)
+    (source / "grammar.rng").write_text(
+        f'<grammar {RNG}>\n<include href="part.rng"/><start><element name="x"><ref name="v"/>'
+        "</element></start></grammar>")
+    monkeypatch.setattr("gueststate.rng.loader.MAX_GRAMMAR_BYTES", 1000)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning == (f"{source / 'grammar.rng'}:2: WARNING: cannot read grammar: "
+                       f"'{source / 'part.rng'}' takes the grammar's files past the 1000 byte "
+                       "limit on all of them together [xml.grammar]")

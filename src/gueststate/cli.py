@@ -352,12 +352,18 @@ def _cmd_reference(args: argparse.Namespace) -> int:
             start = rng.read_grammar(args.grammar).start
             # to_json: the text json.dumps(to_dict()) makes, each shared subtree written once.
             output = start.to_json if as_json else functools.partial(_outline_text, start)
+        text = output()
     except rng.GrammarError as error:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID
     except OSError as error:
         raise _cannot(args.grammar, "read", error) from None
-    sys.stdout.write(output() + "\n" if as_json else output())
+    except MemoryError:
+        # The reader's bounds keep any grammar well within memory; a process allowed less
+        # still ends with one line.  What was read is freed by now.
+        raise UsageError(f"{printable(str(args.grammar))}: not enough memory to read the "
+                         "grammar") from None
+    sys.stdout.write(text + "\n" if as_json else text)
     return EXIT_OK
 
 

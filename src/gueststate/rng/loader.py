@@ -1,9 +1,10 @@
 """Read a grammar's files into one pattern graph.
 
-Every file goes through :func:`gueststate.xmlsafe.parse_file`.  ``include`` (with overriding
-``define`` and ``start``), ``div``, ``combine``, nested ``grammar`` with ``parentRef`` and
-``externalRef`` are resolved here, following sections 4.5 to 4.18 of the RELAX NG
-specification; ``ns`` and ``datatypeLibrary`` are inherited as it says.  Each ``grammar``
+Every file is read and parsed by :mod:`gueststate.xmlsafe`, and all of them together are
+bounded (:data:`MAX_GRAMMAR_BYTES`).  ``include`` (with overriding ``define`` and ``start``),
+``div``, ``combine``, nested ``grammar`` with ``parentRef`` and ``externalRef`` are resolved
+here, following sections 4.5 to 4.18 of the RELAX NG specification; ``ns`` and
+``datatypeLibrary`` are inherited as it says.  Each ``grammar``
 element is its own scope of names, so a define overridden in an outer grammar never leaks into
 a nested one.
 """
@@ -30,7 +31,7 @@ from gueststate.rng.patterns import (
     Pattern,
 )
 from gueststate.rng.recursion import check_recursion
-from gueststate.xmlsafe import XMLParseError, parse_file
+from gueststate.xmlsafe import MAX_DOCUMENT_BYTES, XMLParseError, parse_bytes, read_bounded
 
 _DOCUMENTATION = f"{{{ANNOTATIONS_NS}}}documentation"
 _SINCE = f"{{{GUESTSTATE_NS}}}since"
@@ -56,6 +57,12 @@ _NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u
 #: for each: libvirt's domainsnapshot.rng reads domaincommon.rng three times.  Files that each
 #: hold two grammars referencing the next file would be read 2**N times.
 PATTERNS_PER_ELEMENT = 16
+#: Bytes a grammar and every file it includes or references may hold together: as many as one
+#: file may.  Reading takes up to some 20 bytes of memory per byte of grammar (a Sphinx build of
+#: 8.8 MB of included values peaks at 270 MB, 26 MB ran out of 500 MB); the largest real
+#: grammars are far smaller: libvirt's whole schema folder 0.45 MB, DocBook 5.0 0.5 MB, TEI's
+#: tei_all 0.75 MB.
+MAX_GRAMMAR_BYTES = MAX_DOCUMENT_BYTES
 
 
 @dataclass(slots=True)
@@ -129,6 +136,7 @@ class _Loader:
         # Patterns made, and elements in the files read: see PATTERNS_PER_ELEMENT.
         self.made = 0
         self.elements = 0
+        self.bytes = 0  # in the files read: see MAX_GRAMMAR_BYTES
 
     # -- files ---------------------------------------------------------------------------
 
@@ -138,15 +146,24 @@ class _Loader:
         if root is not None:
             return root
         try:
-            root = parse_file(file).getroot()
-        except XMLParseError as error:
-            raise GrammarError(error.problem) from None
+            data = read_bounded(file)
         except OSError as error:
             if referrer is None:
                 raise
             where, element = referrer
             reason = error.strerror or str(error)
             raise fault(where, element, f"cannot read '{file}': {reason}") from None
+        # Counted before parsing, which is where the memory goes.  The first file alone is
+        # within the bound (or too large a document), so an include or externalRef passes it.
+        self.bytes += len(data)
+        if self.bytes > MAX_GRAMMAR_BYTES and referrer is not None:
+            where, element = referrer
+            raise fault(where, element, f"'{file}' takes the grammar's files past the "
+                                        f"{MAX_GRAMMAR_BYTES} byte limit on all of them together")
+        try:
+            root = parse_bytes(data, file).getroot()
+        except XMLParseError as error:
+            raise GrammarError(error.problem) from None
         if etree.QName(root).namespace != RNG_NS:
             raise fault(file, root, f"<{root.tag}> is not a RELAX NG element")
         self.trees[file] = root

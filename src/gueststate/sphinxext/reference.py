@@ -227,6 +227,11 @@ class RngReference(SphinxDirective):
             warn(Subtype.GRAMMAR, f"cannot render grammar {relative}: its patterns nest too "
                                   f"deeply", self.get_location())
             return []
+        except MemoryError:
+            # The reader's bounds keep any grammar well within memory; a build allowed less
+            # still goes on, with a warning.  What was read is freed by now.
+            self._too_large(relative, "not enough memory to read it")
+            return []
         if rendered is None:
             return []
         if "no-index" not in self.options:
