@@ -958,3 +958,49 @@ def test_a_grammar_and_its_files_together_are_bounded_in_bytes(
                        f"files past the {loader.MAX_GRAMMAR_BYTES} byte limit on all of them "
                        "together")
 
+
+NAME_CLASS_EXCEPTS = f"""<element name='r' xmlns="{RNG_NS}">
+  <element><nsName ns='urn:y'><except><name ns='urn:y'>no</name></except></nsName><empty/>
+  </element>
+  <element><choice><name>a</name><nsName ns='urn:y'><except><name ns='urn:y'>no</name></except>
+    </nsName></choice><text/></element>
+  <zeroOrMore><attribute><choice><name>b</name><anyName><except><name>c</name></except>
+    </anyName></choice></attribute></zeroOrMore>
+</element>"""
+
+
+def test_name_class_excepts_are_kept_wherever_they_appear(tmp_path: Path) -> None:
+    root = read_grammar(write(tmp_path, "except.rng", NAME_CLASS_EXCEPTS)).start
+    first, second, attributes = root.children
+    # At the top of a name class, the excluded names (with their namespace) are name_except.
+    assert (first.name, first.name_except) == ("{urn:y}*", "{urn:y}no")
+    assert first.qualified == "{urn:y}* except {urn:y}no"
+    # Inside a choice, they are part of the name: only that part of the choice excludes them.
+    assert (second.name, second.name_except) == ("a|({urn:y}* except {urn:y}no)", None)
+    assert attributes.children[0].name == "b|(* except c)"
+    assert [path for path, _, _ in walk_paths(root)] == [
+        "r", "r/{urn:y}* except {urn:y}no", "r/a|({urn:y}* except {urn:y}no)",
+        "r/@b|(* except c)"]
+    assert outline(root).splitlines() == [
+        "element r",
+        "  element {urn:y}* except {urn:y}no: empty",
+        "  element a|({urn:y}* except {urn:y}no): text",
+        "  attribute b|(* except c)*: text",
+    ]
+
+
+def test_name_class_excepts_are_kept_by_definition(tmp_path: Path) -> None:
+    found = read_definitions(write(tmp_path, "except.rng", NAME_CLASS_EXCEPTS))
+    assert [element.key for element in found.elements] == [
+        "r", "y:* except y:no", "a|(y:* except y:no)"]
+    (attributes,) = [node for node in found.elements[0].content if node.kind == "zeroOrMore"]
+    assert attributes.children[0].name == "b|(* except c)"
+
+
+def test_an_excepted_name_in_a_namespace_of_its_own_keeps_it(tmp_path: Path) -> None:
+    grammar = write(tmp_path, "except.rng", f"""<element name='r' xmlns="{RNG_NS}">
+      <element><anyName><except><name ns='urn:z'>far</name><nsName ns='urn:w'/></except>
+      </anyName><empty/></element></element>""")
+    (any_name,) = read_grammar(grammar).start.children
+    assert any_name.qualified == "* except {urn:z}far|{urn:w}*"
+    assert read_definitions(grammar).elements[1].key == "* except {urn:z}far|{urn:w}*"

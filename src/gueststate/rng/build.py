@@ -234,20 +234,36 @@ def _expanded_size(node: Node, sizes: dict[int, int]) -> int:
 
 
 def _name(name_class: NameClass) -> tuple[str, str, str | None]:
-    """``(name, namespace, excluded names)`` of a name class, as :class:`Node` spells them."""
+    """``(name, namespace, excluded names)`` of a name class, as :class:`Node` spells them.
+
+    A choice spells the excepts of its parts inside its name, ``b|(* except c)``: the names a
+    part leaves out are part of what the choice allows.
+    """
     if name_class.kind == "name":
         return name_class.local, name_class.namespace, None
-    excluded = None
-    if name_class.except_ is not None:
-        excluded, _, _ = _name(name_class.except_)
+    excluded = None if name_class.except_ is None else _spelled(name_class.except_)
     if name_class.kind == "anyName":
         return ANY_NAME, "", excluded
     if name_class.kind == "nsName":
         return f"{{{name_class.namespace}}}{ANY_NAME}", name_class.namespace, excluded
     parts = [_name(child) for child in name_class.children]
     namespaces = {namespace for _, namespace, _ in parts}
-    if len(namespaces) == 1:
-        return "|".join(name for name, _, _ in parts), namespaces.pop(), None
-    spelled = [f"{{{ns}}}{name}" if ns and not name.startswith("{") else name
+    one = len(namespaces) == 1
+    spelled = [name if one or not ns or name.startswith("{") else f"{{{ns}}}{name}"
                for name, ns, _ in parts]
-    return "|".join(spelled), "", None
+    spelled = [f"({name} except {left_out})" if left_out else name
+               for name, (_, _, left_out) in zip(spelled, parts, strict=True)]
+    return "|".join(spelled), namespaces.pop() if one else "", None
+
+
+def _spelled(name_class: NameClass) -> str:
+    """Names an ``except`` leaves out, each with its namespace: ``{urn:y}no``, ``a|{urn:y}*``."""
+    if name_class.kind == "name":
+        namespace = name_class.namespace
+        return f"{{{namespace}}}{name_class.local}" if namespace else name_class.local
+    if name_class.kind == "choice":
+        return "|".join(_spelled(child) for child in name_class.children)
+    name = ANY_NAME if name_class.kind == "anyName" else f"{{{name_class.namespace}}}{ANY_NAME}"
+    if name_class.except_ is None:
+        return name
+    return f"({name} except {_spelled(name_class.except_)})"

@@ -411,13 +411,19 @@ def _note_prefixes(name_class: NameClass | None, prefixes: dict[str, str]) -> No
 
 
 def _spell(name_class: NameClass, prefixes: dict[str, str]) -> str:
-    """A name class as a reader writes it: ``xml:lang``, ``*``, ``db:*``, ``a|b``."""
-    if name_class.kind == "name":
-        prefix = prefixes.get(name_class.namespace, "") if name_class.namespace else ""
-        return f"{prefix}:{name_class.local}" if prefix else name_class.local
-    if name_class.kind == "nsName":
-        prefix = prefixes.get(name_class.namespace, "")
-        return f"{prefix}:{ANY_NAME}" if prefix else ANY_NAME
-    if name_class.kind == "anyName":
-        return ANY_NAME
-    return "|".join(_spell(child, prefixes) for child in name_class.children)
+    """A name class as a reader writes it: ``xml:lang``, ``*``, ``db:*``, ``a|b``, with the
+    names an ``except`` leaves out: ``* except secret``, ``a|(y:* except y:no)``."""
+    if name_class.kind == "choice":
+        parts = [_spell(child, prefixes) for child in name_class.children]
+        return "|".join(f"({part})" if " except " in part else part for part in parts)
+    namespace = name_class.namespace
+    local = name_class.local if name_class.kind == "name" else ANY_NAME
+    if namespace and namespace not in prefixes:  # only named in an except: no prefix made
+        name = f"{{{namespace}}}{local}"
+    else:
+        prefix = prefixes.get(namespace, "") if namespace else ""
+        name = f"{prefix}:{local}" if prefix else local
+    if name_class.except_ is None:
+        return name
+    excluded = _spell(name_class.except_, prefixes)
+    return f"{name} except {f'({excluded})' if ' except ' in excluded else excluded}"
