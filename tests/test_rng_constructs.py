@@ -1004,3 +1004,30 @@ def test_an_excepted_name_in_a_namespace_of_its_own_keeps_it(tmp_path: Path) -> 
     (any_name,) = read_grammar(grammar).start.children
     assert any_name.qualified == "* except {urn:z}far|{urn:w}*"
     assert read_definitions(grammar).elements[1].key == "* except {urn:z}far|{urn:w}*"
+
+
+def test_an_href_is_a_uri_reference(tmp_path: Path) -> None:
+    write(tmp_path, "my part.rng", f"<element name='y' xmlns='{RNG_NS}'><empty/></element>")
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "sub/other.rng", f"<element name='z' xmlns='{RNG_NS}'><empty/></element>")
+    root = read(tmp_path, "<start><element name='x'><externalRef href='my%20part.rng'/>"
+                          "<externalRef href='file:sub/other.rng'/></element></start>")
+    assert shape(root) == "e:x(e:y(), e:z())"
+
+
+@pytest.mark.parametrize("href", [
+    "/etc/passwd", "../secret.rng", "sub/../../secret.rng", "%2E%2E/secret.rng",
+    "file:///etc/passwd", "file://host/x.rng", "file:../secret.rng", "http://example.org/x.rng",
+    "//host/x.rng", "x.rng#frag", "x.rng?q", "x%00.rng", "x%FF.rng", "//[x",
+])
+def test_an_href_outside_the_grammars_folder_is_refused(href: str, tmp_path: Path) -> None:
+    problem = _fault(tmp_path, f"<start><element name='x'><externalRef href='{href}'/>"
+                               "</element></start>")
+    assert problem == (f"main.rng:2:26: href '{href}' is not a relative path below the "
+                       "grammar's folder")
+
+
+def test_xml_base_is_refused(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><element name='x' xml:base='sub/'>"
+                               "<externalRef href='x.rng'/></element></start>")
+    assert problem == "main.rng:2:8: xml:base is not allowed in a grammar"

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
@@ -43,6 +44,7 @@ _LEAVES = frozenset(("text", "empty", "notAllowed"))
 _NAME_CLASSES = frozenset(("name", "anyName", "nsName", "choice"))
 _RNG_PREFIX = "{" + RNG_NS + "}"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"  # bound to "xml" without a declaration
+_XML_BASE = f"{{{_XML_NS}}}base"
 #: XML's white space (its S production): RELAX NG strips it, and only it, around names (4.2).
 _XML_SPACE = " \t\r\n"
 _NAME_START = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
@@ -177,7 +179,7 @@ class _Loader:
         href = element.get("href")
         if not href:
             raise fault(context.file, element, f"<{_local(element)}> needs an href")
-        file = real_path(Path(context.file).parent / href)
+        file = real_path(Path(context.file).parent / _relative_path(element, href, context))
         if file in self.opening:
             raise fault(context.file, element, f"'{href}' includes itself")
         root = self.document(file, (context.file, element))
@@ -442,6 +444,31 @@ class _Loader:
             raise fault(context.file, element, f"reference to undefined pattern '{name}'")
         pattern.define = define
         return pattern
+
+
+def _relative_path(element: etree._Element, href: str, context: _Context) -> str:
+    """The path an ``href`` names below the folder of the file that holds it.
+
+    An href is a URI reference (4.5): ``my%20part.rng`` names ``my part.rng``, and
+    ``file:other.rng`` (a ``file`` URI without a host) names ``other.rng``.  Only a plain
+    relative path below that folder is read, the rule for libvirt's schemas too, applied to the
+    decoded path: an absolute path, a ``..`` step, a host, another scheme, a query, a fragment
+    and ``xml:base`` are refused.
+    """
+    for holder in (element, *element.iterancestors()):
+        if _XML_BASE in holder.attrib:
+            raise fault(context.file, holder, "xml:base is not allowed in a grammar")
+    try:
+        parts = urlsplit(href)
+        path = unquote(parts.path, errors="strict")
+        plain = parts.scheme.lower() in ("", "file") and not parts.netloc
+    except ValueError:  # an unreadable host, or escapes that are not UTF-8
+        path, plain = "", False
+    if (not plain or "?" in href or "#" in href or not path or path.startswith("/")
+            or "\0" in path or ".." in path.split("/")):
+        raise fault(context.file, element,
+                    f"href '{href}' is not a relative path below the grammar's folder")
+    return path
 
 
 def _distinct(components: list[_Component]) -> list[_Component]:
