@@ -766,11 +766,55 @@ def test_fault_not_relax_ng(tmp_path: Path) -> None:
     assert str(caught.value.problem) == f"{path}:1:1: <doc> is not a RELAX NG element"
 
 
-def test_fault_too_deep_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>" for n in range(3000))
-    problem = _fault(tmp_path, f"<start><ref name='d0'/></start>{chain}"
-                               "<define name='d3000'><empty/></define>")
-    assert problem == "main.rng:0:0: patterns nest too deeply to read"
+@pytest.mark.parametrize(("read_it", "line"), [(read_grammar, 1499), (read_definitions, 1501)])
+def test_fault_too_deep_is_a_problem_not_a_crash(read_it: Any, line: int, tmp_path: Path) -> None:
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>\n" for n in range(3000))
+    main = write(tmp_path, "main.rng", grammar_text(
+        f"<start><element name='r'><ref name='d0'/></element></start>\n{chain}"
+        "<define name='d3000'><empty/></define>"))
+    with pytest.raises(GrammarError) as caught:
+        read_it(main)
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    # At the ref followed last (one define a line, each a level, the element and start too).
+    assert problem == (f"main.rng:{line}:22: patterns nest too deeply to read: more than 1500 "
+                       "levels, counted through references and files")
+
+
+def test_legal_deep_grammars_are_read(tmp_path: Path) -> None:
+    """Chains jing reads that Python's own recursion limit refused, by path and by definition:
+    250 defines each a choice with a reference to the next, 1,000 plain references, and 150
+    files each an externalRef to the next."""
+    chain = "".join(f"<define name='d{n}'><choice><empty/><attribute name='a{n}'/>"
+                    f"<ref name='d{n + 1}'/></choice></define>\n" for n in range(250))
+    choices = write(tmp_path, "choices.rng", grammar_text(
+        f"<start><element name='x'><ref name='d0'/></element></start>\n{chain}"
+        "<define name='d250'><empty/></define>"))
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>\n" for n in range(1000))
+    refs = write(tmp_path, "refs.rng", grammar_text(
+        f"<start><element name='x'><ref name='d0'/></element></start>\n{chain}"
+        "<define name='d1000'><empty/></define>"))
+    for n in range(150):
+        inner = f"<externalRef href='f{n + 1}.rng'/>" if n < 149 else "<empty/>"
+        write(tmp_path, f"f{n}.rng",
+              f"<element name='e{n}' xmlns='{RNG_NS}'><optional>{inner}</optional></element>")
+    for grammar in (choices, refs, tmp_path / "f0.rng"):
+        start = read_grammar(grammar).start
+        assert outline(start).startswith("element ")
+        assert read_definitions(grammar).elements
+    paths = [path for path, _, _ in walk_paths(read_grammar(tmp_path / "f0.rng").start)]
+    assert paths[-1] == "/".join(f"e{n}" for n in range(150))
+
+
+def test_an_external_ref_chain_too_deep_is_refused_at_the_external_ref(tmp_path: Path) -> None:
+    for n in range(600):
+        write(tmp_path, f"f{n}.rng", f"<element name='e{n}' xmlns='{RNG_NS}'>\n<optional>"
+                                     f"<externalRef href='f{n + 1}.rng'/></optional></element>")
+    write(tmp_path, "f600.rng", f"<element name='last' xmlns='{RNG_NS}'><empty/></element>")
+    with pytest.raises(GrammarError) as caught:
+        read_definitions(tmp_path / "f0.rng")
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    assert problem == ("f499.rng:2:11: patterns nest too deeply to read: more than 1500 "
+                       "levels, counted through references and files")
 
 
 def test_fault_a_grammar_that_doubles_at_each_level(

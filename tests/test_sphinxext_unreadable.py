@@ -130,3 +130,20 @@ def test_a_grammar_whose_files_pass_the_byte_limit_is_located_at_the_include(
     assert warning == (f"{source / 'grammar.rng'}:2: WARNING: cannot read grammar: "
                        f"'{source / 'part.rng'}' takes the grammar's files past the 1000 byte "
                        "limit on all of them together [xml.grammar]")
+
+
+@pytest.mark.parametrize(("links", "warnings"), [
+    (1000, []),  # legal and read (jing reads it), no longer past Python's recursion limit
+    (2000, ["grammar.rng:1500: WARNING: cannot read grammar: patterns nest too deeply to read: "
+            "more than 1500 levels, counted through references and files [xml.grammar]"]),
+])
+def test_a_deep_chain_of_references_is_read_or_refused_at_a_ref(
+    links: int, warnings: list[str], tmp_path: Path
+) -> None:
+    source = _project(tmp_path)
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>\n" for n in range(links))
+    (source / "grammar.rng").write_text(
+        f"<grammar {RNG}><start><element name='r'><ref name='d0'/></element></start>\n{chain}"
+        f"<define name='d{links}'><element name='leaf'><empty/></element></define></grammar>")
+    found = [warning.replace(f"{source}/", "") for warning in _warnings(source, tmp_path)]
+    assert found == warnings

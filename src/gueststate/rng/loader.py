@@ -23,6 +23,7 @@ from lxml import etree
 
 from gueststate.rng.errors import GrammarError, fault
 from gueststate.rng.model import NodeKind
+from gueststate.rng.nesting import MAX_NESTING, TOO_DEEP
 from gueststate.rng.patterns import (
     ANNOTATIONS_NS,
     GUESTSTATE_NS,
@@ -139,6 +140,10 @@ class _Loader:
         self.made = 0
         self.elements = 0
         self.bytes = 0  # in the files read: see MAX_GRAMMAR_BYTES
+        # Patterns and includes being read, one inside another, and the includes and
+        # externalRefs among them, innermost last: see nesting.MAX_NESTING.
+        self.depth = 0
+        self.following: list[tuple[str, etree._Element]] = []
 
     # -- files ---------------------------------------------------------------------------
 
@@ -235,7 +240,9 @@ class _Loader:
         included = self.included.get(key)
         if included is None:
             self.opening.append(inner.file)
+            self.enter(element, context)
             included = self.included[key] = _distinct(self.components(root, inner))
+            self.leave(element)
             self.opening.pop()
         overrides = self.components(element, context)
         names = {component.name for component in overrides}
@@ -303,8 +310,30 @@ class _Loader:
             return patterns[0]
         return Pattern("group", context.file, _line(element), patterns)
 
+    def enter(self, element: etree._Element, context: _Context) -> None:
+        """Go one level deeper, into ``element`` (an include or externalRef: noted as such)."""
+        self.depth += 1
+        if _local(element) in ("include", "externalRef"):
+            self.following.append((context.file, element))
+        if self.depth > MAX_NESTING:
+            where, at = self.following[-1] if self.following else (context.file, element)
+            raise fault(where, at, TOO_DEEP)
+
+    def leave(self, element: etree._Element) -> None:
+        """Back out of ``element`` (not after an error: reading stops there)."""
+        self.depth -= 1
+        if self.following and self.following[-1][1] is element:
+            self.following.pop()
+
     def pattern(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
-        """One pattern element, with what it inherits in ``context``."""
+        """One pattern element, with what it inherits in ``context``, one level deeper."""
+        self.enter(element, context)
+        made = self.read(element, context, scope)
+        self.leave(element)
+        return made
+
+    def read(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """The pattern of ``element``: see :meth:`pattern`."""
         context = _inherit(element, context)
         self.made += 1
         if self.made > PATTERNS_PER_ELEMENT * self.elements:

@@ -29,6 +29,7 @@ from sphinx.util.typing import OptionSpec
 from gueststate.rng import ContentModel, GrammarError, read_grammar
 from gueststate.rng.definitions import Definitions, ElementDefinition, read_definitions
 from gueststate.rng.model import Node
+from gueststate.rng.nesting import room
 from gueststate.sphinxext.catalog import render_definitions
 from gueststate.sphinxext.domain import XMLDomain
 from gueststate.sphinxext.outline import ElementEntry, outline
@@ -202,7 +203,9 @@ class RngReference(SphinxDirective):
             # The grammar itself, before any reading: a missing file or a symlink loop is an
             # OSError here on every Python (3.11's Path.resolve raises RuntimeError for a loop).
             os.stat(grammar)
-            rendered = self._render(grammar, relative)
+            # The tree is as deep as the reader allows, and so are the walks that render it.
+            with room():
+                rendered = self._render(grammar, relative)
         except GrammarError as error:
             problem = error.problem
             warn(
