@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from libvirt_schemas import libvirt_schema_dir
@@ -210,5 +211,22 @@ def test_grammar_nesting_past_pythons_stack_is_one_located_line(by: str, tmp_pat
         [sys.executable, "-m", "gueststate", "reference", "--by", by, str(tmp_path / "f0.rng")],
         capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr.endswith(": patterns nest too deeply to read\n"), result.stderr
+    # Located at the externalRef where the nesting passes the bound.
+    assert result.stderr.startswith(f"{tmp_path / 'f11.rng'}:1:2475: patterns nest too deeply "
+                                    "to read: more than 1500 levels"), result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("by", ["path", "definition"])
+def test_running_out_of_memory_is_one_line(
+    by: str, grammar: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def exhausted(path: object) -> NoReturn:
+        raise MemoryError
+
+    monkeypatch.setattr("gueststate.rng.read_grammar", exhausted)
+    monkeypatch.setattr("gueststate.rng.definitions.read_definitions", exhausted)
+    assert main(["reference", "--by", by, str(grammar)]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "", f"gueststate: {grammar}: not enough memory to read the grammar\n")

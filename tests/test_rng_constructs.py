@@ -766,11 +766,55 @@ def test_fault_not_relax_ng(tmp_path: Path) -> None:
     assert str(caught.value.problem) == f"{path}:1:1: <doc> is not a RELAX NG element"
 
 
-def test_fault_too_deep_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>" for n in range(3000))
-    problem = _fault(tmp_path, f"<start><ref name='d0'/></start>{chain}"
-                               "<define name='d3000'><empty/></define>")
-    assert problem == "main.rng:0:0: patterns nest too deeply to read"
+@pytest.mark.parametrize(("read_it", "line"), [(read_grammar, 1499), (read_definitions, 1501)])
+def test_fault_too_deep_is_a_problem_not_a_crash(read_it: Any, line: int, tmp_path: Path) -> None:
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>\n" for n in range(3000))
+    main = write(tmp_path, "main.rng", grammar_text(
+        f"<start><element name='r'><ref name='d0'/></element></start>\n{chain}"
+        "<define name='d3000'><empty/></define>"))
+    with pytest.raises(GrammarError) as caught:
+        read_it(main)
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    # At the ref followed last (one define a line, each a level, the element and start too).
+    assert problem == (f"main.rng:{line}:22: patterns nest too deeply to read: more than 1500 "
+                       "levels, counted through references and files")
+
+
+def test_legal_deep_grammars_are_read(tmp_path: Path) -> None:
+    """Chains jing reads that Python's own recursion limit refused, by path and by definition:
+    250 defines each a choice with a reference to the next, 1,000 plain references, and 150
+    files each an externalRef to the next."""
+    chain = "".join(f"<define name='d{n}'><choice><empty/><attribute name='a{n}'/>"
+                    f"<ref name='d{n + 1}'/></choice></define>\n" for n in range(250))
+    choices = write(tmp_path, "choices.rng", grammar_text(
+        f"<start><element name='x'><ref name='d0'/></element></start>\n{chain}"
+        "<define name='d250'><empty/></define>"))
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>\n" for n in range(1000))
+    refs = write(tmp_path, "refs.rng", grammar_text(
+        f"<start><element name='x'><ref name='d0'/></element></start>\n{chain}"
+        "<define name='d1000'><empty/></define>"))
+    for n in range(150):
+        inner = f"<externalRef href='f{n + 1}.rng'/>" if n < 149 else "<empty/>"
+        write(tmp_path, f"f{n}.rng",
+              f"<element name='e{n}' xmlns='{RNG_NS}'><optional>{inner}</optional></element>")
+    for grammar in (choices, refs, tmp_path / "f0.rng"):
+        start = read_grammar(grammar).start
+        assert outline(start).startswith("element ")
+        assert read_definitions(grammar).elements
+    paths = [path for path, _, _ in walk_paths(read_grammar(tmp_path / "f0.rng").start)]
+    assert paths[-1] == "/".join(f"e{n}" for n in range(150))
+
+
+def test_an_external_ref_chain_too_deep_is_refused_at_the_external_ref(tmp_path: Path) -> None:
+    for n in range(600):
+        write(tmp_path, f"f{n}.rng", f"<element name='e{n}' xmlns='{RNG_NS}'>\n<optional>"
+                                     f"<externalRef href='f{n + 1}.rng'/></optional></element>")
+    write(tmp_path, "f600.rng", f"<element name='last' xmlns='{RNG_NS}'><empty/></element>")
+    with pytest.raises(GrammarError) as caught:
+        read_definitions(tmp_path / "f0.rng")
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    assert problem == ("f499.rng:2:11: patterns nest too deeply to read: more than 1500 "
+                       "levels, counted through references and files")
 
 
 def test_fault_a_grammar_that_doubles_at_each_level(
@@ -933,3 +977,101 @@ def test_recursion_through_a_content_define_lands_on_the_element_that_recurs(
         "e:disk(e:source(@file(text), optional(e:slices()), optional(e:dataStore(e:source("
         "@dev(text), optional(e:slices()), optional(ref:disk/source/dataStore))))))"
     )
+
+
+@pytest.mark.parametrize("read_it", [read_grammar, read_definitions])
+def test_a_grammar_and_its_files_together_are_bounded_in_bytes(
+    read_it: Any, tmp_path: Path
+) -> None:
+    # Three files of 32,000 values, 3.4 MB each: every one within what a file may hold, the
+    # three past what a grammar may hold together (26 MB of them took 480 MB to read).
+    values = "".join(f"<value>value-{n:05d}-{'q' * 80}</value>" for n in range(32_000))
+    for n in range(3):
+        write(tmp_path, f"v{n}.rng",
+              grammar_text(f"<define name='v{n}'><choice>{values}</choice></define>"))
+    includes = "".join(f"<include href='v{n}.rng'/>" for n in range(3))
+    attributes = "".join(f"<attribute name='a{n}'><ref name='v{n}'/></attribute>"
+                         for n in range(3))
+    main = write(tmp_path, "main.rng", grammar_text(
+        f"{includes}<start><element name='r'>{attributes}</element></start>"))
+    with pytest.raises(GrammarError) as caught:
+        read_it(main)
+    problem = str(caught.value.problem).replace(str(tmp_path) + "/", "")
+    # Located at the include that passes the bound.
+    assert problem == (f"main.rng:2:{1 + 2 * len(includes) // 3}: 'v2.rng' takes the grammar's "
+                       f"files past the {loader.MAX_GRAMMAR_BYTES} byte limit on all of them "
+                       "together")
+
+
+NAME_CLASS_EXCEPTS = f"""<element name='r' xmlns="{RNG_NS}">
+  <element><nsName ns='urn:y'><except><name ns='urn:y'>no</name></except></nsName><empty/>
+  </element>
+  <element><choice><name>a</name><nsName ns='urn:y'><except><name ns='urn:y'>no</name></except>
+    </nsName></choice><text/></element>
+  <zeroOrMore><attribute><choice><name>b</name><anyName><except><name>c</name></except>
+    </anyName></choice></attribute></zeroOrMore>
+</element>"""
+
+
+def test_name_class_excepts_are_kept_wherever_they_appear(tmp_path: Path) -> None:
+    root = read_grammar(write(tmp_path, "except.rng", NAME_CLASS_EXCEPTS)).start
+    first, second, attributes = root.children
+    # At the top of a name class, the excluded names (with their namespace) are name_except.
+    assert (first.name, first.name_except) == ("{urn:y}*", "{urn:y}no")
+    assert first.qualified == "{urn:y}* except {urn:y}no"
+    # Inside a choice, they are part of the name: only that part of the choice excludes them.
+    assert (second.name, second.name_except) == ("a|({urn:y}* except {urn:y}no)", None)
+    assert attributes.children[0].name == "b|(* except c)"
+    assert [path for path, _, _ in walk_paths(root)] == [
+        "r", "r/{urn:y}* except {urn:y}no", "r/a|({urn:y}* except {urn:y}no)",
+        "r/@b|(* except c)"]
+    assert outline(root).splitlines() == [
+        "element r",
+        "  element {urn:y}* except {urn:y}no: empty",
+        "  element a|({urn:y}* except {urn:y}no): text",
+        "  attribute b|(* except c)*: text",
+    ]
+
+
+def test_name_class_excepts_are_kept_by_definition(tmp_path: Path) -> None:
+    found = read_definitions(write(tmp_path, "except.rng", NAME_CLASS_EXCEPTS))
+    assert [element.key for element in found.elements] == [
+        "r", "y:* except y:no", "a|(y:* except y:no)"]
+    (attributes,) = [node for node in found.elements[0].content if node.kind == "zeroOrMore"]
+    assert attributes.children[0].name == "b|(* except c)"
+
+
+def test_an_excepted_name_in_a_namespace_of_its_own_keeps_it(tmp_path: Path) -> None:
+    grammar = write(tmp_path, "except.rng", f"""<element name='r' xmlns="{RNG_NS}">
+      <element><anyName><except><name ns='urn:z'>far</name><nsName ns='urn:w'/></except>
+      </anyName><empty/></element></element>""")
+    (any_name,) = read_grammar(grammar).start.children
+    assert any_name.qualified == "* except {urn:z}far|{urn:w}*"
+    assert read_definitions(grammar).elements[1].key == "* except {urn:z}far|{urn:w}*"
+
+
+def test_an_href_is_a_uri_reference(tmp_path: Path) -> None:
+    write(tmp_path, "my part.rng", f"<element name='y' xmlns='{RNG_NS}'><empty/></element>")
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "sub/other.rng", f"<element name='z' xmlns='{RNG_NS}'><empty/></element>")
+    root = read(tmp_path, "<start><element name='x'><externalRef href='my%20part.rng'/>"
+                          "<externalRef href='file:sub/other.rng'/></element></start>")
+    assert shape(root) == "e:x(e:y(), e:z())"
+
+
+@pytest.mark.parametrize("href", [
+    "/etc/passwd", "../secret.rng", "sub/../../secret.rng", "%2E%2E/secret.rng",
+    "file:///etc/passwd", "file://host/x.rng", "file:../secret.rng", "http://example.org/x.rng",
+    "//host/x.rng", "x.rng#frag", "x.rng?q", "x%00.rng", "x%FF.rng", "//[x",
+])
+def test_an_href_outside_the_grammars_folder_is_refused(href: str, tmp_path: Path) -> None:
+    problem = _fault(tmp_path, f"<start><element name='x'><externalRef href='{href}'/>"
+                               "</element></start>")
+    assert problem == (f"main.rng:2:26: href '{href}' is not a relative path below the "
+                       "grammar's folder")
+
+
+def test_xml_base_is_refused(tmp_path: Path) -> None:
+    problem = _fault(tmp_path, "<start><element name='x' xml:base='sub/'>"
+                               "<externalRef href='x.rng'/></element></start>")
+    assert problem == "main.rng:2:8: xml:base is not allowed in a grammar"

@@ -766,3 +766,33 @@ def test_repeats_describe_a_shared_subtree_once_not_once_per_entry() -> None:
     _CountedChildren.walks = 0
     assert repeats(entries) == {}
     assert _CountedChildren.walks <= 2 * len(distinct)
+
+
+@pytest.mark.parametrize(("by", "shown"), [
+    ("path", ["<{urn:y}* except {urn:y}no>", "<a|({urn:y}* except {urn:y}no)>",
+              "b|(* except c)"]),
+    ("definition", ["<y:* except y:no>", "<a|(y:* except y:no)>", "b|(* except c)"]),
+])
+def test_name_class_excepts_are_rendered(by: str, shown: list[str], tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text('extensions = ["gueststate.sphinxext"]\n')
+    (source / "index.rst").write_text(f"T\n=\n\n.. rng-reference:: except.rng\n   :by: {by}\n")
+    rng = "http://relaxng.org/ns/structure/1.0"
+    (source / "except.rng").write_text(f"""<element name='r' xmlns="{rng}">
+      <element><nsName ns='urn:y'><except><name ns='urn:y'>no</name></except></nsName><empty/>
+      </element>
+      <element><choice><name>a</name><nsName ns='urn:y'><except><name ns='urn:y'>no</name>
+        </except></nsName></choice><text/></element>
+      <zeroOrMore><attribute><choice><name>b</name><anyName><except><name>c</name></except>
+        </anyName></choice></attribute></zeroOrMore></element>""")
+    app = SphinxTestApp("html", srcdir=source, builddir=tmp_path / "build", freshenv=True)
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    assert app.warning.getvalue() == ""
+    page = (app.outdir / "index.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", page).replace("&lt;", "<").replace("&gt;", ">")
+    for name in shown:
+        assert name in text, name

@@ -99,3 +99,51 @@ def test_nesting_deeper_than_python_allows_is_a_warning(
     (warning,) = _warnings(source, tmp_path)
     assert warning == (f"{source / 'index.md'}:3: WARNING: cannot render grammar grammar.rng: "
                        "its patterns nest too deeply [xml.grammar]")
+
+
+def test_running_out_of_memory_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    (source / "grammar.rng").write_text(GOOD)
+
+    def exhausted(start: object) -> NoReturn:
+        raise MemoryError
+
+    monkeypatch.setattr(reference, "outline", exhausted)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning == (f"{source / 'index.md'}:3: WARNING: grammar grammar.rng is too large to "
+                       "render: not enough memory to read it; rendered nothing [xml.too_large]")
+
+
+def test_a_grammar_whose_files_pass_the_byte_limit_is_located_at_the_include(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _project(tmp_path)
+    part = f'<grammar {RNG}><define name="v"><value>{"v" * 1200}</value></define></grammar>'
+    (source / "part.rng").write_text(part)
+    (source / "grammar.rng").write_text(
+        f'<grammar {RNG}>\n<include href="part.rng"/><start><element name="x"><ref name="v"/>'
+        "</element></start></grammar>")
+    monkeypatch.setattr("gueststate.rng.loader.MAX_GRAMMAR_BYTES", 1000)
+    (warning,) = _warnings(source, tmp_path)
+    assert warning == (f"{source / 'grammar.rng'}:2: WARNING: cannot read grammar: "
+                       f"'{source / 'part.rng'}' takes the grammar's files past the 1000 byte "
+                       "limit on all of them together [xml.grammar]")
+
+
+@pytest.mark.parametrize(("links", "warnings"), [
+    (1000, []),  # legal and read (jing reads it), no longer past Python's recursion limit
+    (2000, ["grammar.rng:1500: WARNING: cannot read grammar: patterns nest too deeply to read: "
+            "more than 1500 levels, counted through references and files [xml.grammar]"]),
+])
+def test_a_deep_chain_of_references_is_read_or_refused_at_a_ref(
+    links: int, warnings: list[str], tmp_path: Path
+) -> None:
+    source = _project(tmp_path)
+    chain = "".join(f"<define name='d{n}'><ref name='d{n + 1}'/></define>\n" for n in range(links))
+    (source / "grammar.rng").write_text(
+        f"<grammar {RNG}><start><element name='r'><ref name='d0'/></element></start>\n{chain}"
+        f"<define name='d{links}'><element name='leaf'><empty/></element></define></grammar>")
+    found = [warning.replace(f"{source}/", "") for warning in _warnings(source, tmp_path)]
+    assert found == warnings

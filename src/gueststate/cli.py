@@ -382,26 +382,37 @@ def _xml_files_below(top: str, unreadable: list[str]) -> Iterator[str]:
 
 def _cmd_reference(args: argparse.Namespace) -> int:
     from gueststate import rng  # imported here: `validate` should not pay for it
+    from gueststate.rng.nesting import room
 
     as_json = args.output == "json"
     output: Callable[[], str]
     try:
         os.close(xmlsafe.open_input(args.grammar))  # a FIFO or a link loop: say so first
-        if args.by == "definition":
-            from gueststate.rng.definitions import read_definitions
+        # The tree is as deep as the reader allows, and so are the walks that print it.
+        with room():
+            if args.by == "definition":
+                from gueststate.rng.definitions import read_definitions
 
-            found = read_definitions(args.grammar)
-            output = functools.partial(_definitions_json if as_json else _definitions_text, found)
-        else:
-            start = rng.read_grammar(args.grammar).start
-            # to_json: the text json.dumps(to_dict()) makes, each shared subtree written once.
-            output = start.to_json if as_json else functools.partial(_outline_text, start)
+                found = read_definitions(args.grammar)
+                output = functools.partial(_definitions_json if as_json else _definitions_text,
+                                           found)
+            else:
+                start = rng.read_grammar(args.grammar).start
+                # to_json: the text json.dumps(to_dict()) makes, each shared subtree written
+                # once.
+                output = start.to_json if as_json else functools.partial(_outline_text, start)
+            text = output()
     except rng.GrammarError as error:
         print(error.problem, file=sys.stderr)
         return EXIT_INVALID
     except OSError as error:
         raise _cannot(args.grammar, "read", error) from None
-    sys.stdout.write(output() + "\n" if as_json else output())
+    except MemoryError:
+        # The reader's bounds keep any grammar well within memory; a process allowed less
+        # still ends with one line.  What was read is freed by now.
+        raise UsageError(f"{printable(str(args.grammar))}: not enough memory to read the "
+                         "grammar") from None
+    sys.stdout.write(text + "\n" if as_json else text)
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ from gueststate.rng.build import build as _build_tree
 from gueststate.rng.errors import GrammarError
 from gueststate.rng.loader import load, real_path
 from gueststate.rng.model import ANY_NAME, Node, NodeKind, walk_paths
+from gueststate.rng.nesting import room
 
 __all__ = ["ANY_NAME", "ContentModel", "GrammarError", "Node", "NodeKind", "check_bounded",
            "read_grammar", "walk_paths"]
@@ -37,9 +38,10 @@ def read_grammar(path: str | Path) -> ContentModel:
     subtrees between places; treat it as read-only.
     """
     try:
-        loaded = load(path)
-        return ContentModel(_build_tree(loaded.start), loaded.files)
-    except RecursionError:
+        with room():
+            loaded = load(path)
+            return ContentModel(_build_tree(loaded.start), loaded.files)
+    except RecursionError:  # past what nesting.FRAMES_PER_LEVEL foresaw: still one line
         problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from gueststate.rng import simplify
 from gueststate.rng.errors import GrammarError, fault_at, fault_at_root
 from gueststate.rng.model import ANY_NAME, Node, made_prefix, unique_nodes
+from gueststate.rng.nesting import MAX_NESTING, TOO_DEEP
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Largest tree accepted, counting a shared subtree at every place it appears: a grammar whose
@@ -76,6 +77,10 @@ class _Builder:
         # Defines being expanded as the whole content of an element (their target says it).
         self.whole: set[Define] = set()
         self.recursions = 0
+        # Patterns being made, one inside another, and the refs among them, innermost last:
+        # see nesting.MAX_NESTING.
+        self.depth = 0
+        self.following: list[Pattern] = []
 
     def node(self, pattern: Pattern, path: str) -> Node:
         """The node of ``pattern``, which sits inside the element at ``path``."""
@@ -85,6 +90,7 @@ class _Builder:
         documentation, since = pattern.documentation, pattern.since
         if kind == "ref":
             return self.ref(pattern, path)
+        self.enter(pattern)
         if kind in ("element", "attribute"):
             made = self.named(pattern, path)
         else:
@@ -101,7 +107,16 @@ class _Builder:
         # used by thousands of elements, or defines that each refer to the next twice, would
         # multiply the work and memory uncounted.
         self.spend(len(made.children))
+        self.depth -= 1
         return made
+
+    def enter(self, pattern: Pattern) -> None:
+        """Go one level deeper, into ``pattern``; back out by ``depth -= 1`` (not after an
+        error: building stops there)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            at = self.following[-1] if self.following else pattern
+            raise fault_at(at.file, at.line, at.kind, TOO_DEEP)
 
     def spend(self, count: int) -> None:
         """Count ``count`` more nodes made; refuse the grammar past :data:`MAX_NODES`."""
@@ -156,6 +171,15 @@ class _Builder:
 
         ``whole``: the define is all the content of the element at ``path``.
         """
+        self.enter(pattern)
+        self.following.append(pattern)
+        made = self.expand(pattern, path, whole)
+        self.following.pop()
+        self.depth -= 1
+        return made
+
+    def expand(self, pattern: Pattern, path: str, whole: bool) -> Node:
+        """What :meth:`ref` returns."""
         define = pattern.define
         assert define is not None and define.body is not None
         if define in self.active and self._lands_on_element(define):
@@ -228,26 +252,44 @@ def _expanded_size(node: Node, sizes: dict[int, int]) -> int:
     """Nodes in the tree below ``node``, a shared subtree counted wherever it appears."""
     size = sizes.get(id(node))
     if size is None:
-        size = 1 + sum(_expanded_size(child, sizes) for child in node.children)
+        size = 1
+        for child in node.children:  # not sum() of a generator: each level a C frame
+            size += _expanded_size(child, sizes)
         sizes[id(node)] = size
     return size
 
 
 def _name(name_class: NameClass) -> tuple[str, str, str | None]:
-    """``(name, namespace, excluded names)`` of a name class, as :class:`Node` spells them."""
+    """``(name, namespace, excluded names)`` of a name class, as :class:`Node` spells them.
+
+    A choice spells the excepts of its parts inside its name, ``b|(* except c)``: the names a
+    part leaves out are part of what the choice allows.
+    """
     if name_class.kind == "name":
         return name_class.local, name_class.namespace, None
-    excluded = None
-    if name_class.except_ is not None:
-        excluded, _, _ = _name(name_class.except_)
+    excluded = None if name_class.except_ is None else _spelled(name_class.except_)
     if name_class.kind == "anyName":
         return ANY_NAME, "", excluded
     if name_class.kind == "nsName":
         return f"{{{name_class.namespace}}}{ANY_NAME}", name_class.namespace, excluded
     parts = [_name(child) for child in name_class.children]
     namespaces = {namespace for _, namespace, _ in parts}
-    if len(namespaces) == 1:
-        return "|".join(name for name, _, _ in parts), namespaces.pop(), None
-    spelled = [f"{{{ns}}}{name}" if ns and not name.startswith("{") else name
+    one = len(namespaces) == 1
+    spelled = [name if one or not ns or name.startswith("{") else f"{{{ns}}}{name}"
                for name, ns, _ in parts]
-    return "|".join(spelled), "", None
+    spelled = [f"({name} except {left_out})" if left_out else name
+               for name, (_, _, left_out) in zip(spelled, parts, strict=True)]
+    return "|".join(spelled), namespaces.pop() if one else "", None
+
+
+def _spelled(name_class: NameClass) -> str:
+    """Names an ``except`` leaves out, each with its namespace: ``{urn:y}no``, ``a|{urn:y}*``."""
+    if name_class.kind == "name":
+        namespace = name_class.namespace
+        return f"{{{namespace}}}{name_class.local}" if namespace else name_class.local
+    if name_class.kind == "choice":
+        return "|".join(_spelled(child) for child in name_class.children)
+    name = ANY_NAME if name_class.kind == "anyName" else f"{{{name_class.namespace}}}{ANY_NAME}"
+    if name_class.except_ is None:
+        return name
+    return f"({name} except {_spelled(name_class.except_)})"

@@ -21,9 +21,10 @@ from typing import Any
 
 from gueststate.problems import Problem
 from gueststate.rng import simplify
-from gueststate.rng.errors import GrammarError, fault_at_root
+from gueststate.rng.errors import GrammarError, fault_at, fault_at_root
 from gueststate.rng.loader import load, real_path
 from gueststate.rng.model import ANY_NAME, Node, made_prefix
+from gueststate.rng.nesting import MAX_NESTING, TOO_DEEP, room
 from gueststate.rng.patterns import Define, NameClass, Pattern
 
 #: Nodes made per pattern of the grammar, at most: inlining a define many times is shared
@@ -113,10 +114,11 @@ class Definitions:
 def read_definitions(path: str | Path) -> Definitions:
     """Read the grammar at ``path`` as element definitions; errors as for ``read_grammar``."""
     try:
-        loaded = load(path)
-        converter = _Converter(loaded.start)
-        roots = converter.run()
-    except RecursionError:
+        with room():
+            loaded = load(path)
+            converter = _Converter(loaded.start)
+            roots = converter.run()
+    except RecursionError:  # past what nesting.FRAMES_PER_LEVEL foresaw: still one line
         problem = Problem(real_path(path), 0, 0, "patterns nest too deeply to read")
         raise GrammarError(problem) from None
     converter.name_everything(roots)
@@ -144,6 +146,10 @@ class _Converter:
         self.attributes_only: dict[int, bool] = {}
         self.steps = 0
         self.budget = BUDGET_PER_PATTERN * _count(start) + 10_000
+        # Patterns being converted, one inside another, and the refs among them, innermost
+        # last: see nesting.MAX_NESTING.
+        self.depth = 0
+        self.following: list[Pattern] = []
 
     def run(self) -> list[ElementDefinition]:
         top = self.node(self.start)
@@ -226,6 +232,22 @@ class _Converter:
                                 f"{self.budget} patterns ({BUDGET_PER_PATTERN} per pattern)")
 
     def node(self, pattern: Pattern) -> Node:
+        """The node of ``pattern``, one level deeper."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            at = self.following[-1] if self.following else pattern
+            raise fault_at(at.file, at.line, at.kind, TOO_DEEP)
+        is_ref = pattern.kind == "ref"
+        if is_ref:
+            self.following.append(pattern)
+        made = self.convert(pattern)
+        if is_ref:
+            self.following.pop()
+        self.depth -= 1  # not after an error: converting stops there
+        return made
+
+    def convert(self, pattern: Pattern) -> Node:
+        """What :meth:`node` returns."""
         self.spend(1)
         kind = pattern.kind
         source = (pattern.file, pattern.line)
@@ -283,9 +305,10 @@ class _Converter:
         """Whether ``node`` holds an attribute (not one of a child element's)."""
         known = self.attributed.get(id(node))
         if known is None:
-            known = node.kind == "attribute" or any(
-                self.has_attributes(child) for child in node.children) or (
+            known = node.kind == "attribute" or (
                 node.kind == "define" and self.pattern_of[node.name or ""].attributes)
+            for child in node.children:  # not any() of a generator: each level a C frame
+                known = known or self.has_attributes(child)
             self.attributed[id(node)] = known
         return known
 
@@ -299,7 +322,9 @@ class _Converter:
                 known = self.pattern_of[node.name or ""].attributes
             elif node.kind in ("group", "interleave", "choice", "optional", "zeroOrMore",
                                "oneOrMore"):
-                known = all(self.only_attributes(child) for child in node.children)
+                known = True
+                for child in node.children:  # not all() of a generator: a C frame a level
+                    known = known and self.only_attributes(child)
             else:
                 known = False
             self.attributes_only[id(node)] = known
@@ -309,7 +334,9 @@ class _Converter:
         """Patterns ``node`` stands for, elements and named patterns counted as one."""
         known = self.sizes.get(id(node))
         if known is None:
-            known = 1 + sum(self.size(child) for child in node.children)
+            known = 1
+            for child in node.children:  # not sum() of a generator: each level a C frame
+                known += self.size(child)
             self.sizes[id(node)] = known
         return known
 
@@ -411,13 +438,19 @@ def _note_prefixes(name_class: NameClass | None, prefixes: dict[str, str]) -> No
 
 
 def _spell(name_class: NameClass, prefixes: dict[str, str]) -> str:
-    """A name class as a reader writes it: ``xml:lang``, ``*``, ``db:*``, ``a|b``."""
-    if name_class.kind == "name":
-        prefix = prefixes.get(name_class.namespace, "") if name_class.namespace else ""
-        return f"{prefix}:{name_class.local}" if prefix else name_class.local
-    if name_class.kind == "nsName":
-        prefix = prefixes.get(name_class.namespace, "")
-        return f"{prefix}:{ANY_NAME}" if prefix else ANY_NAME
-    if name_class.kind == "anyName":
-        return ANY_NAME
-    return "|".join(_spell(child, prefixes) for child in name_class.children)
+    """A name class as a reader writes it: ``xml:lang``, ``*``, ``db:*``, ``a|b``, with the
+    names an ``except`` leaves out: ``* except secret``, ``a|(y:* except y:no)``."""
+    if name_class.kind == "choice":
+        parts = [_spell(child, prefixes) for child in name_class.children]
+        return "|".join(f"({part})" if " except " in part else part for part in parts)
+    namespace = name_class.namespace
+    local = name_class.local if name_class.kind == "name" else ANY_NAME
+    if namespace and namespace not in prefixes:  # only named in an except: no prefix made
+        name = f"{{{namespace}}}{local}"
+    else:
+        prefix = prefixes.get(namespace, "") if namespace else ""
+        name = f"{prefix}:{local}" if prefix else local
+    if name_class.except_ is None:
+        return name
+    excluded = _spell(name_class.except_, prefixes)
+    return f"{name} except {f'({excluded})' if ' except ' in excluded else excluded}"

@@ -1,9 +1,10 @@
 """Read a grammar's files into one pattern graph.
 
-Every file goes through :func:`gueststate.xmlsafe.parse_file`.  ``include`` (with overriding
-``define`` and ``start``), ``div``, ``combine``, nested ``grammar`` with ``parentRef`` and
-``externalRef`` are resolved here, following sections 4.5 to 4.18 of the RELAX NG
-specification; ``ns`` and ``datatypeLibrary`` are inherited as it says.  Each ``grammar``
+Every file is read and parsed by :mod:`gueststate.xmlsafe`, and all of them together are
+bounded (:data:`MAX_GRAMMAR_BYTES`).  ``include`` (with overriding ``define`` and ``start``),
+``div``, ``combine``, nested ``grammar`` with ``parentRef`` and ``externalRef`` are resolved
+here, following sections 4.5 to 4.18 of the RELAX NG specification; ``ns`` and
+``datatypeLibrary`` are inherited as it says.  Each ``grammar``
 element is its own scope of names, so a define overridden in an outer grammar never leaks into
 a nested one.
 """
@@ -16,11 +17,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
 from gueststate.rng.errors import GrammarError, fault
 from gueststate.rng.model import NodeKind
+from gueststate.rng.nesting import MAX_NESTING, TOO_DEEP
 from gueststate.rng.patterns import (
     ANNOTATIONS_NS,
     GUESTSTATE_NS,
@@ -30,7 +33,7 @@ from gueststate.rng.patterns import (
     Pattern,
 )
 from gueststate.rng.recursion import check_recursion
-from gueststate.xmlsafe import XMLParseError, parse_file
+from gueststate.xmlsafe import MAX_DOCUMENT_BYTES, XMLParseError, parse_bytes, read_bounded
 
 _DOCUMENTATION = f"{{{ANNOTATIONS_NS}}}documentation"
 _SINCE = f"{{{GUESTSTATE_NS}}}since"
@@ -42,6 +45,7 @@ _LEAVES = frozenset(("text", "empty", "notAllowed"))
 _NAME_CLASSES = frozenset(("name", "anyName", "nsName", "choice"))
 _RNG_PREFIX = "{" + RNG_NS + "}"
 _XML_NS = "http://www.w3.org/XML/1998/namespace"  # bound to "xml" without a declaration
+_XML_BASE = f"{{{_XML_NS}}}base"
 #: XML's white space (its S production): RELAX NG strips it, and only it, around names (4.2).
 _XML_SPACE = " \t\r\n"
 _NAME_START = ("A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
@@ -56,6 +60,12 @@ _NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u
 #: for each: libvirt's domainsnapshot.rng reads domaincommon.rng three times.  Files that each
 #: hold two grammars referencing the next file would be read 2**N times.
 PATTERNS_PER_ELEMENT = 16
+#: Bytes a grammar and every file it includes or references may hold together: as many as one
+#: file may.  Reading takes up to some 20 bytes of memory per byte of grammar (a Sphinx build of
+#: 8.8 MB of included values peaks at 270 MB, 26 MB ran out of 500 MB); the largest real
+#: grammars are far smaller: libvirt's whole schema folder 0.45 MB, DocBook 5.0 0.5 MB, TEI's
+#: tei_all 0.75 MB.
+MAX_GRAMMAR_BYTES = MAX_DOCUMENT_BYTES
 
 
 @dataclass(slots=True)
@@ -129,6 +139,11 @@ class _Loader:
         # Patterns made, and elements in the files read: see PATTERNS_PER_ELEMENT.
         self.made = 0
         self.elements = 0
+        self.bytes = 0  # in the files read: see MAX_GRAMMAR_BYTES
+        # Patterns and includes being read, one inside another, and the includes and
+        # externalRefs among them, innermost last: see nesting.MAX_NESTING.
+        self.depth = 0
+        self.following: list[tuple[str, etree._Element]] = []
 
     # -- files ---------------------------------------------------------------------------
 
@@ -138,15 +153,24 @@ class _Loader:
         if root is not None:
             return root
         try:
-            root = parse_file(file).getroot()
-        except XMLParseError as error:
-            raise GrammarError(error.problem) from None
+            data = read_bounded(file)
         except OSError as error:
             if referrer is None:
                 raise
             where, element = referrer
             reason = error.strerror or str(error)
             raise fault(where, element, f"cannot read '{file}': {reason}") from None
+        # Counted before parsing, which is where the memory goes.  The first file alone is
+        # within the bound (or too large a document), so an include or externalRef passes it.
+        self.bytes += len(data)
+        if self.bytes > MAX_GRAMMAR_BYTES and referrer is not None:
+            where, element = referrer
+            raise fault(where, element, f"'{file}' takes the grammar's files past the "
+                                        f"{MAX_GRAMMAR_BYTES} byte limit on all of them together")
+        try:
+            root = parse_bytes(data, file).getroot()
+        except XMLParseError as error:
+            raise GrammarError(error.problem) from None
         if etree.QName(root).namespace != RNG_NS:
             raise fault(file, root, f"<{root.tag}> is not a RELAX NG element")
         self.trees[file] = root
@@ -160,7 +184,7 @@ class _Loader:
         href = element.get("href")
         if not href:
             raise fault(context.file, element, f"<{_local(element)}> needs an href")
-        file = real_path(Path(context.file).parent / href)
+        file = real_path(Path(context.file).parent / _relative_path(element, href, context))
         if file in self.opening:
             raise fault(context.file, element, f"'{href}' includes itself")
         root = self.document(file, (context.file, element))
@@ -216,7 +240,9 @@ class _Loader:
         included = self.included.get(key)
         if included is None:
             self.opening.append(inner.file)
+            self.enter(element, context)
             included = self.included[key] = _distinct(self.components(root, inner))
+            self.leave(element)
             self.opening.pop()
         overrides = self.components(element, context)
         names = {component.name for component in overrides}
@@ -284,8 +310,30 @@ class _Loader:
             return patterns[0]
         return Pattern("group", context.file, _line(element), patterns)
 
+    def enter(self, element: etree._Element, context: _Context) -> None:
+        """Go one level deeper, into ``element`` (an include or externalRef: noted as such)."""
+        self.depth += 1
+        if _local(element) in ("include", "externalRef"):
+            self.following.append((context.file, element))
+        if self.depth > MAX_NESTING:
+            where, at = self.following[-1] if self.following else (context.file, element)
+            raise fault(where, at, TOO_DEEP)
+
+    def leave(self, element: etree._Element) -> None:
+        """Back out of ``element`` (not after an error: reading stops there)."""
+        self.depth -= 1
+        if self.following and self.following[-1][1] is element:
+            self.following.pop()
+
     def pattern(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
-        """One pattern element, with what it inherits in ``context``."""
+        """One pattern element, with what it inherits in ``context``, one level deeper."""
+        self.enter(element, context)
+        made = self.read(element, context, scope)
+        self.leave(element)
+        return made
+
+    def read(self, element: etree._Element, context: _Context, scope: _Scope | None) -> Pattern:
+        """The pattern of ``element``: see :meth:`pattern`."""
         context = _inherit(element, context)
         self.made += 1
         if self.made > PATTERNS_PER_ELEMENT * self.elements:
@@ -425,6 +473,31 @@ class _Loader:
             raise fault(context.file, element, f"reference to undefined pattern '{name}'")
         pattern.define = define
         return pattern
+
+
+def _relative_path(element: etree._Element, href: str, context: _Context) -> str:
+    """The path an ``href`` names below the folder of the file that holds it.
+
+    An href is a URI reference (4.5): ``my%20part.rng`` names ``my part.rng``, and
+    ``file:other.rng`` (a ``file`` URI without a host) names ``other.rng``.  Only a plain
+    relative path below that folder is read, the rule for libvirt's schemas too, applied to the
+    decoded path: an absolute path, a ``..`` step, a host, another scheme, a query, a fragment
+    and ``xml:base`` are refused.
+    """
+    for holder in (element, *element.iterancestors()):
+        if _XML_BASE in holder.attrib:
+            raise fault(context.file, holder, "xml:base is not allowed in a grammar")
+    try:
+        parts = urlsplit(href)
+        path = unquote(parts.path, errors="strict")
+        plain = parts.scheme.lower() in ("", "file") and not parts.netloc
+    except ValueError:  # an unreadable host, or escapes that are not UTF-8
+        path, plain = "", False
+    if (not plain or "?" in href or "#" in href or not path or path.startswith("/")
+            or "\0" in path or ".." in path.split("/")):
+        raise fault(context.file, element,
+                    f"href '{href}' is not a relative path below the grammar's folder")
+    return path
 
 
 def _distinct(components: list[_Component]) -> list[_Component]:

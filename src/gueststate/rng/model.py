@@ -73,9 +73,11 @@ class Node:
 
     @property
     def qualified(self) -> str:
-        """``name`` with its prefix: ``xml:lang``, ``qemu:commandline``, ``disk``."""
+        """``name`` with its prefix, and the names it leaves out: ``xml:lang``,
+        ``qemu:commandline``, ``disk``, ``* except secret``."""
         name = self.name or ANY_NAME
-        return f"{self.prefix}:{name}" if self.prefix else name
+        name = f"{self.prefix}:{name}" if self.prefix else name
+        return f"{name} except {self.name_except}" if self.name_except else name
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``gueststate reference --format json``."""

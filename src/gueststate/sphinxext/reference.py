@@ -29,6 +29,7 @@ from sphinx.util.typing import OptionSpec
 from gueststate.rng import ContentModel, GrammarError, read_grammar
 from gueststate.rng.definitions import Definitions, ElementDefinition, read_definitions
 from gueststate.rng.model import Node
+from gueststate.rng.nesting import room
 from gueststate.sphinxext.catalog import render_definitions
 from gueststate.sphinxext.domain import XMLDomain
 from gueststate.sphinxext.outline import ElementEntry, outline
@@ -202,7 +203,9 @@ class RngReference(SphinxDirective):
             # The grammar itself, before any reading: a missing file or a symlink loop is an
             # OSError here on every Python (3.11's Path.resolve raises RuntimeError for a loop).
             os.stat(grammar)
-            rendered = self._render(grammar, relative)
+            # The tree is as deep as the reader allows, and so are the walks that render it.
+            with room():
+                rendered = self._render(grammar, relative)
         except GrammarError as error:
             problem = error.problem
             warn(
@@ -226,6 +229,11 @@ class RngReference(SphinxDirective):
             # refusal should the outline or the rendering nest deeper than Python allows.
             warn(Subtype.GRAMMAR, f"cannot render grammar {relative}: its patterns nest too "
                                   f"deeply", self.get_location())
+            return []
+        except MemoryError:
+            # The reader's bounds keep any grammar well within memory; a build allowed less
+            # still goes on, with a warning.  What was read is freed by now.
+            self._too_large(relative, "not enough memory to read it")
             return []
         if rendered is None:
             return []

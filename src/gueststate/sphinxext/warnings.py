@@ -46,8 +46,9 @@ class Subtype(StrEnum):
     TOO_LARGE = (
         "too_large",
         "a grammar would render more sections than ``xml_reference_max_sections``, or content "
-        "models longer than a page can show; nothing is rendered for it; or an example is "
-        "larger than a page can show (it is still validated and linked)",
+        "models longer than a page can show, or the build runs out of memory reading it; "
+        "nothing is rendered for it; or an example is larger than a page can show (it is "
+        "still validated and linked)",
     )
     UNRESOLVED = "unresolved", "an ``xml:element`` or ``xml:attribute`` link names nothing"
     DUPLICATE = "duplicate", "an element or attribute is described on two pages"
