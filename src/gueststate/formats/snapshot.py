@@ -22,6 +22,7 @@ from gueststate.formats.common import (
     missing_attribute,
     parse_encryption,
     parse_seclabels,
+    text_content,
     text_of,
     yes_no,
 )
@@ -545,7 +546,7 @@ def _network_extras(
 
 def _scaled(source: Source, element: etree._Element) -> int:
     """``<max_size>`` in bytes, read as libvirt's virParseScaledValue reads it."""
-    text = "".join(element.itertext())
+    text = text_content(element)
     if not text:
         return 0  # libvirt reads empty text as no value
     if not digits(text.lstrip()):
