@@ -156,6 +156,50 @@ def attributes(element: etree._Element) -> list[tuple[str, str]]:
     return [(value.attrname, str(value)) for value in element.xpath("@*")]
 
 
+def written_attributes(element: etree._Element) -> list[tuple[str, str]]:
+    """An element's attributes (name, value) in document order, named as the document writes
+    them (``q:a``, ``xml:lang``), in time linear in their number.
+
+    lxml names an attribute in a namespace by its URI (``{urn:x}a``), and the namespaces in
+    scope cannot give the prefix back: several may be bound to that URI, the default namespace
+    never applies to an attribute, and ``xml`` is bound without a declaration.  libxml2 keeps
+    the prefix each attribute was written with; XPath's ``name()`` reads it.
+    """
+    found = attributes(element)
+    if not any(name.startswith("{") for name, _ in found):
+        return found
+    names: _WrittenNames | None = getattr(_local, "names", None)
+    if names is None:
+        names = _local.names = _WrittenNames()
+    written = names.of(element)
+    return [(written.get(name, name), value) for name, value in found]
+
+
+#: The namespace of :class:`_WrittenNames`' XPath extension function.
+_EXTENSIONS = "urn:x-gueststate:xmlsafe"
+
+
+class _WrittenNames:
+    """The name as written of each attribute in a namespace, read in one XPath pass over an
+    element's attributes.  One per thread, as an XPath evaluator is not shared between them."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, str] = {}
+        self._xpath = etree.XPath(
+            "@*[namespace-uri()][gs:note(namespace-uri(), local-name(), name())]",
+            namespaces={"gs": _EXTENSIONS}, extensions={(_EXTENSIONS, "note"): self._note})
+
+    def _note(self, _context: object, uri: str, local: str, name: str) -> bool:
+        self._found[f"{{{uri}}}{local}"] = str(name)
+        return False  # selects nothing: the names are what the pass is for
+
+    def of(self, element: etree._Element) -> dict[str, str]:
+        """lxml's name (``{urn:x}a``) -> the name as written (``q:a``)."""
+        self._found = {}
+        self._xpath(element)
+        return self._found
+
+
 _KINDS = {
     stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
     stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",

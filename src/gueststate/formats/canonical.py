@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from gueststate.xmlsafe import parse_bytes
+from gueststate.xmlsafe import parse_bytes, written_attributes
 
 _DROPPED_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;"}
@@ -80,14 +80,10 @@ class RawElement:
         return cls(_write_foreign(element, 0, single_quotes=True, declared={}).rstrip("\n"))
 
 
-def _qualified(name: str, nsmap: dict[str | None, str]) -> str:
-    if not name.startswith("{"):
-        return name
-    uri, local = name[1:].split("}", 1)
-    for prefix, value in nsmap.items():
-        if value == uri:
-            return f"{prefix}:{local}" if prefix else local
-    return local
+def _written_tag(element: etree._Element) -> str:
+    """The element's name as the document writes it: ``local`` or ``prefix:local``."""
+    local = str(element.tag).rpartition("}")[2]
+    return f"{element.prefix}:{local}" if element.prefix else local
 
 
 def _write_foreign(
@@ -97,13 +93,13 @@ def _write_foreign(
     """``element`` indented at ``depth``, or (``inline``) as one run inside mixed content."""
     pad, end = ("", "") if inline else (_INDENT * depth, "\n")
     nsmap: dict[str | None, str] = dict(element.nsmap)
-    name = _qualified(str(element.tag), nsmap)
+    name = _written_tag(element)
     pieces: list[tuple[str, str]] = [
         ("xmlns" if prefix is None else f"xmlns:{prefix}", uri)
         for prefix, uri in nsmap.items()
         if declared.get(prefix) != uri
     ]
-    pieces += [(_qualified(str(key), nsmap), str(value)) for key, value in element.attrib.items()]
+    pieces += written_attributes(element)  # prefixes as written: one URI may have several
     if single_quotes:
         attrs = "".join(f" {key}='{escape(value)}'" for key, value in pieces)
     else:
