@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from gueststate.xmlsafe import parse_bytes, written_attributes
+from gueststate.xmlsafe import parse_text, written_attributes
 
 _DROPPED_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 _ESCAPES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;"}
@@ -56,7 +56,7 @@ def render(tag: Tag | RawElement, depth: int = 0) -> str:
         if depth == 0:
             return tag.xml + "\n"
         # Written again at this depth: indenting its lines would change multi-line text.
-        root = parse_bytes(tag.xml.encode(), "<embedded element>").getroot()
+        root = parse_text(tag.xml, "<embedded element>").getroot()
         return _KeptWriter(root).written(depth)
     pad = _INDENT * depth
     attrs = "".join(f" {name}='{escape(value)}'" for name, value in tag.attrs if value is not None)
