@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from gueststate.positions import written_tag
 from gueststate.xmlsafe import parse_text, written_attributes
 
 _DROPPED_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
@@ -80,12 +81,6 @@ class RawElement:
         return cls(_KeptWriter(element).written(0).rstrip("\n"))
 
 
-def _written_tag(element: etree._Element) -> str:
-    """The element's name as the document writes it: ``local`` or ``prefix:local``."""
-    local = str(element.tag).rpartition("}")[2]
-    return f"{element.prefix}:{local}" if element.prefix else local
-
-
 class _KeptWriter:
     """Writes a kept element and what it holds, in time linear in their size.
 
@@ -118,7 +113,7 @@ class _KeptWriter:
         self._scope.update(declared)
         out = self._out
         pad, end = ("", "") if inline else (_INDENT * depth, "\n")
-        name = _written_tag(element)
+        name = written_tag(element)
         pieces = [("xmlns" if prefix is None else f"xmlns:{prefix}", uri)
                   for prefix, uri in declared]
         pieces += written_attributes(element)  # prefixes as written: one URI may have several
