@@ -111,7 +111,7 @@ class Positions:
             self._order = {} if len(elements) != len(tags) else {
                 found: index for index, found in enumerate(elements)}
         index = self._order.get(element)
-        if index is None or tags[index].group("name") != _written_tag(element):
+        if index is None or tags[index].group("name") != written_tag(element):
             return None
         return index
 
@@ -153,7 +153,7 @@ def _decoded(source: bytes, element: etree._Element | None) -> str:
         return source.decode("utf-8", "replace")
 
 
-def _written_tag(element: etree._Element) -> str:
+def written_tag(element: etree._Element) -> str:
     """The element's name as its start tag writes it: ``local`` or ``prefix:local``."""
     local = etree.QName(element).localname
     return f"{element.prefix}:{local}" if element.prefix else local

@@ -61,9 +61,12 @@ class _ExternalResourceRefused(Exception):
 _local = threading.local()
 
 
-def _parser() -> etree.XMLParser:
-    # lxml parsers are not thread-safe; keep one per thread.
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+def _parser(*, text: bool = False) -> etree.XMLParser:
+    """The parser of bytes, or (``text``) of a ``str``'s characters sent as UTF-8, whatever
+    the encoding its declaration names."""
+    # lxml parsers are not thread-safe; keep one of each per thread.
+    name = "text_parser" if text else "parser"
+    parser: etree.XMLParser | None = getattr(_local, name, None)
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False,
@@ -73,9 +76,10 @@ def _parser() -> etree.XMLParser:
             huge_tree=False,
             remove_blank_text=False,
             collect_ids=False,
+            encoding="utf-8" if text else None,
         )
         parser.resolvers.add(_RefuseResolver())
-        _local.parser = parser
+        setattr(_local, name, parser)
     return parser
 
 
@@ -100,6 +104,24 @@ def _too_many_siblings(root: etree._Element) -> tuple[etree._Element, int] | Non
 
 def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
     """Parse ``data`` (read from ``path``, used only in messages) into an element tree."""
+    return _parse(data, path, _parser(), data)
+
+
+def parse_text(text: str, path: str) -> etree._ElementTree:
+    """Parse a document already decoded (``path`` is used only in messages).
+
+    The encoding its XML declaration names is not applied: the characters are the document's.
+    Limits and refusals are those of :func:`parse_bytes`, the size counted in UTF-8 bytes.
+    """
+    # A lone surrogate passes as bytes that are no UTF-8: the parser refuses them, located.
+    return _parse(text.encode("utf-8", "surrogatepass"), path, _parser(text=True), text)
+
+
+def _parse(
+    data: bytes, path: str, parser: etree.XMLParser, source: bytes | str
+) -> etree._ElementTree:
+    """``data`` parsed by ``parser`` within every limit; ``source``, the document as given,
+    locates a problem."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise XMLParseError(
             Problem(path, 0, 0, f"document is larger than the {MAX_DOCUMENT_BYTES} byte limit")
@@ -110,7 +132,6 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
         raise XMLParseError(Problem(
             path, 1, 1, f"document has more than the {MAX_MARKUP} limit of tags, comments "
             "and instructions"))
-    parser = _parser()
     try:
         root = etree.fromstring(data, parser, base_url=None)
     except _ExternalResourceRefused as refused:
@@ -127,7 +148,7 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
     if crowded:
         raise XMLParseError(problem_at(
             path, crowded[0], f"element <{crowded[0].tag}> has more than the {MAX_ATTRIBUTES} "
-            "attribute limit", positions=Positions(data),
+            "attribute limit", positions=Positions(source),
         ))
     # Each element takes four bytes at least (`<a/>`): a smaller document cannot have more.
     if len(data) > 4 * MAX_ELEMENTS and root.xpath("count(//*)") > MAX_ELEMENTS:
@@ -140,7 +161,7 @@ def parse_bytes(data: bytes, path: str) -> etree._ElementTree:
         raise XMLParseError(problem_at(
             path, element, f"element <{element.tag}> has {count} child elements: more than "
             f"the {MAX_SIBLINGS} sibling limit (less when several elements are crowded)",
-            positions=Positions(data),
+            positions=Positions(source),
         ))
     return tree
 
@@ -154,6 +175,50 @@ def attributes(element: etree._Element) -> list[tuple[str, str]]:
     if len(element.attrib) <= 32:
         return list(element.attrib.items())
     return [(value.attrname, str(value)) for value in element.xpath("@*")]
+
+
+def written_attributes(element: etree._Element) -> list[tuple[str, str]]:
+    """An element's attributes (name, value) in document order, named as the document writes
+    them (``q:a``, ``xml:lang``), in time linear in their number.
+
+    lxml names an attribute in a namespace by its URI (``{urn:x}a``), and the namespaces in
+    scope cannot give the prefix back: several may be bound to that URI, the default namespace
+    never applies to an attribute, and ``xml`` is bound without a declaration.  libxml2 keeps
+    the prefix each attribute was written with; XPath's ``name()`` reads it.
+    """
+    found = attributes(element)
+    if not any(name.startswith("{") for name, _ in found):
+        return found
+    names: _WrittenNames | None = getattr(_local, "names", None)
+    if names is None:
+        names = _local.names = _WrittenNames()
+    written = names.of(element)
+    return [(written.get(name, name), value) for name, value in found]
+
+
+#: The namespace of :class:`_WrittenNames`' XPath extension function.
+_EXTENSIONS = "urn:x-gueststate:xmlsafe"
+
+
+class _WrittenNames:
+    """The name as written of each attribute in a namespace, read in one XPath pass over an
+    element's attributes.  One per thread, as an XPath evaluator is not shared between them."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, str] = {}
+        self._xpath = etree.XPath(
+            "@*[namespace-uri()][gs:note(namespace-uri(), local-name(), name())]",
+            namespaces={"gs": _EXTENSIONS}, extensions={(_EXTENSIONS, "note"): self._note})
+
+    def _note(self, _context: object, uri: str, local: str, name: str) -> bool:
+        self._found[f"{{{uri}}}{local}"] = str(name)
+        return False  # selects nothing: the names are what the pass is for
+
+    def of(self, element: etree._Element) -> dict[str, str]:
+        """lxml's name (``{urn:x}a``) -> the name as written (``q:a``)."""
+        self._found = {}
+        self._xpath(element)
+        return self._found
 
 
 _KINDS = {

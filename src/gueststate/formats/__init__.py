@@ -68,6 +68,10 @@ def from_xml(
 ) -> Model:
     """Parse a document of any of the three formats, detected from its root element.
 
+    ``data`` is the document's bytes, read in the encoding its declaration names, or its text:
+    a ``str`` is decoded already, so its declaration's encoding is not applied.  Anything else
+    raises :class:`TypeError`.
+
     Raises :class:`FormatError` (never another exception) when the document is malformed,
     fails its schema (unless ``validate`` is false) or is refused by libvirt's parser rules.
     ``redefine`` reads saved checkpoint or snapshot metadata; ``disk_only`` a disk-only

@@ -127,9 +127,9 @@ class DomainBackup:
         backup = cls(mode=mode, incremental=text_of(root, "incremental"), server=server)
         disks: list[BackupDisk] = []
         for node in root.findall("disks/*"):
-            disks.append(_parse_disk(source, node, mode, internal))
-            enforce(DISK_RULES, listed(backup.with_disks(tuple(disks)), len(disks) - 1),
-                    source.locate(node))
+            disk = _parse_disk(source, node, mode, internal)
+            enforce(DISK_RULES, listed(backup.with_disks((disk,)), 0), source.locate(node))
+            disks.append(disk)
         private = root.find("privateData") if internal else None
         return replace(
             backup, disks=tuple(disks),

@@ -114,10 +114,9 @@ def _parse_disks(source: Source, root: etree._Element) -> tuple[CheckpointDisk, 
         if not name:
             raise source.fail(node, "missing name from disk checkpoint element")
         # size is output-only: libvirt ignores it on input.
-        disks.append(CheckpointDisk(name, attr(node, "checkpoint") or "bitmap",
-                                    attr(node, "bitmap")))
-        enforce(DISK_RULES, listed(DomainCheckpoint(disks=tuple(disks)), len(disks) - 1),
-                source.locate(node))
+        disk = CheckpointDisk(name, attr(node, "checkpoint") or "bitmap", attr(node, "bitmap"))
+        enforce(DISK_RULES, listed(DomainCheckpoint(disks=(disk,)), 0), source.locate(node))
+        disks.append(disk)
     return tuple(disks)
 
 

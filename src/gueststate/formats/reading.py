@@ -12,12 +12,19 @@ from gueststate.problems import Problem
 
 
 def parse_root(data: bytes | str, path: str) -> etree._ElementTree:
-    """Parse through :mod:`gueststate.xmlsafe`; a malformed document raises FormatError."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    """Parse through :mod:`gueststate.xmlsafe`: bytes as their declaration says, a ``str`` as
+    the characters it holds (decoded already, its declaration's encoding is not applied).
+
+    A malformed document raises FormatError; anything but bytes or a str, TypeError.
+    """
     try:
-        return xmlsafe.parse_bytes(raw, path)
+        if isinstance(data, str):
+            return xmlsafe.parse_text(data, path)
+        if isinstance(data, bytes | bytearray):
+            return xmlsafe.parse_bytes(bytes(data), path)
     except xmlsafe.XMLParseError as error:
         raise FormatError([error.problem]) from None
+    raise TypeError(f"the document must be bytes or str, not {type(data).__name__}")
 
 
 def load(

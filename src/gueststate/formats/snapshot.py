@@ -22,6 +22,7 @@ from gueststate.formats.common import (
     missing_attribute,
     parse_encryption,
     parse_seclabels,
+    text_content,
     text_of,
     yes_no,
 )
@@ -308,23 +309,21 @@ def _parse_disks(
             raise source.fail(node, "missing name from disk snapshot element")
         mode = _enum(source, node, "snapshot", DISK_MODES)
         kind = _enum(source, node, "type", (*DISK_TYPES, "dir", "volume")) or "file"
-        disks.append(SnapshotDisk(name, mode, kind,
-                                  delete_in_progress=redefine and node.find(
-                                      "snapshotDeleteInProgress") is not None))
+        disk = SnapshotDisk(name, mode, kind, delete_in_progress=redefine and node.find(
+            "snapshotDeleteInProgress") is not None)
         here = source.locate(node)
-        enforce(DISK_RULES, listed(DomainSnapshot(disks=tuple(disks)), len(disks) - 1), here)
+        enforce(DISK_RULES, _alone(disk), here)
         element = node.find("source")
         image = SnapshotSource() if element is None else _parse_source(source, element, kind)
         driver = node.find("driver")
         fmt = attr(driver, "type") or None if driver is not None else None
-        disk = replace(disks[-1], source=image, format=fmt)
-        disks[-1] = disk
-        enforce(IMAGE_RULES, listed(DomainSnapshot(disks=tuple(disks)), len(disks) - 1), here)
+        disk = replace(disk, source=image, format=fmt)
+        enforce(IMAGE_RULES, _alone(disk), here)
         size = None if driver is None else driver.find("metadata_cache/max_size")
         cache = None if size is None else _scaled(source, size) or None
         if mode is None and (image.path or fmt is not None):
             mode = "external"
-        disks[-1] = replace(disk, snapshot=mode, metadata_cache_max_size=cache)
+        disks.append(replace(disk, snapshot=mode, metadata_cache_max_size=cache))
     return tuple(disks)
 
 
@@ -545,7 +544,7 @@ def _network_extras(
 
 def _scaled(source: Source, element: etree._Element) -> int:
     """``<max_size>`` in bytes, read as libvirt's virParseScaledValue reads it."""
-    text = "".join(element.itertext())
+    text = text_content(element)
     if not text:
         return 0  # libvirt reads empty text as no value
     if not digits(text.lstrip()):
@@ -657,6 +656,11 @@ def listed(snapshot: DomainSnapshot, index: int,
            identities: Sequence[str] | None = None) -> DiskIn:
     """Disk ``index`` for its rules; ``identities`` default to the names as written."""
     return Listed(snapshot, index, identities)
+
+
+def _alone(disk: SnapshotDisk) -> DiskIn:
+    """``disk`` as the parser shows it to its rules: the only disk of a definition."""
+    return listed(DomainSnapshot(disks=(disk,)), 0)
 
 
 def _disk(item: DiskIn) -> SnapshotDisk:
