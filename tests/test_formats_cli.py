@@ -273,3 +273,14 @@ def test_format_called_where_output_is_text_alone_prints_the_text(tmp_path: Path
         assert main(["format", str(path)]) == 0
     assert captured.getvalue() == ("<domaincheckpoint>\n  <name>c</name>\n"
                                    "  <description>café ☃</description>\n</domaincheckpoint>\n")
+
+
+def test_format_whose_output_would_pass_a_limit_says_so_in_one_line(tmp_path: Path) -> None:
+    # Kept content deep in <metadata>, indented again, grows past the 8 MiB document limit.
+    deep = "<a>" * 200 + "<b/>" * 30_000 + "</a>" * 200
+    snapshot = _write(tmp_path, "deep.xml", "<domainsnapshot><name>s</name><domain type='kvm'>"
+                      f"<name>g</name><metadata>{deep}</metadata></domain></domainsnapshot>")
+    result = subprocess.run([sys.executable, "-m", "gueststate", "format", str(snapshot)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.count("\n") == 1 and "byte limit" in result.stderr, result.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from gueststate import __version__, parallel, schemas, scratch, xmlsafe
-from gueststate.problems import Problem, printable
+from gueststate.problems import GueststateError, Problem, printable
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -540,7 +540,9 @@ def _cmd_format(args: argparse.Namespace) -> int:
             return 128 + interrupted.signum
         except OSError as error:
             raise _cannot(path, "rewrite", error) from None
-    except formats.FormatError as error:
+    except schemas.SchemaError:
+        raise  # the tool's own schemas: a usage error, said by main
+    except GueststateError as error:  # the model's refusal, or our writing past a limit
         report(error.problems)
         return EXIT_INVALID
     return EXIT_OK
@@ -564,7 +566,9 @@ def _cmd_align(args: argparse.Namespace) -> int:
         suffix = args.suffix if args.suffix is not None else str(now)
         aligned = formats.align(model, domain, suffix=suffix, creation_time=now,
                                 libvirt_version=args.libvirt_version, **flags)
-    except formats.FormatError as error:
+    except schemas.SchemaError:
+        raise  # the tool's own schemas: a usage error, said by main
+    except GueststateError as error:  # the model's refusal, or our writing past a limit
         # A problem with no place in the file (the model's own) names the file all the same.
         report([Problem(str(args.file), p.line, p.column, p.message)
                 if p.path == "<model>" else p for p in error.problems])
