@@ -196,7 +196,7 @@ def _check_patterns(files: dict[str, bytes], path: Path) -> None:
             if fault is not None:
                 raise _pattern_error(fault, file, param, positions)
             if param.get("name") == "pattern":  # its text whole, comments left out
-                where.setdefault("".join(param.itertext()), (file, param, positions))
+                where.setdefault(xmlsafe.text_content(param), (file, param, positions))
     for pattern, place in where.items():
         if len(pattern) > MAX_PATTERN:
             raise _pattern_error(f"a pattern longer than {MAX_PATTERN} characters", *place)
@@ -239,7 +239,7 @@ def _param_fault(param: etree._Element) -> str | None:
     if name not in _FACETS:
         return f"unknown XSD facet '{printable(shortened(name))}'"
     least = _FACETS[name]
-    value = "".join(param.itertext()).strip()
+    value = xmlsafe.text_content(param).strip()
     digits = value.removeprefix("+")
     if least is not None and not (digits.isascii() and digits.isdigit() and int(digits) >= least):
         kind = "a whole number" if least == 0 else "a whole number above 0"

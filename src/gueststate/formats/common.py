@@ -10,6 +10,7 @@ from lxml import etree
 from gueststate.formats.canonical import Tag
 from gueststate.formats.location import FormatError, Location, locate
 from gueststate.positions import Positions
+from gueststate.xmlsafe import text_content
 
 #: Image formats libvirt's C parser accepts in ``<driver type=...>``; not ``luks``, and not
 #: ``none``, which opens libvirt's list but names no format.
@@ -44,13 +45,6 @@ class Source:
     def fail(self, element: etree._Element | None, message: str) -> FormatError:
         """libvirt's error ``message`` located at ``element``."""
         return self.locate(element).error(message)
-
-
-def text_content(element: etree._Element) -> str:
-    """All the text inside ``element``, its children's included, comments and instructions
-    left out: XPath's ``string()``, as libvirt reads it, in one pass.  lxml's ``itertext()``
-    hands every node to Python, in time growing with the square of the comments among them."""
-    return str(element.xpath("string()"))
 
 
 def text_of(element: etree._Element, child: str) -> str | None:

@@ -22,7 +22,6 @@ from gueststate.formats.common import (
     missing_attribute,
     parse_encryption,
     parse_seclabels,
-    text_content,
     text_of,
     yes_no,
 )
@@ -38,6 +37,7 @@ from gueststate.formats.rules import (
     report,
 )
 from gueststate.problems import Problem
+from gueststate.xmlsafe import text_content
 
 STATES = ("running", "blocked", "paused", "shutdown", "shutoff", "crashed", "disk-snapshot",
           "pmsuspended")

@@ -33,7 +33,13 @@ from gueststate.rng.patterns import (
     Pattern,
 )
 from gueststate.rng.recursion import check_recursion
-from gueststate.xmlsafe import MAX_DOCUMENT_BYTES, XMLParseError, parse_bytes, read_bounded
+from gueststate.xmlsafe import (
+    MAX_DOCUMENT_BYTES,
+    XMLParseError,
+    parse_bytes,
+    read_bounded,
+    text_content,
+)
 
 _DOCUMENTATION = f"{{{ANNOTATIONS_NS}}}documentation"
 _SINCE = f"{{{GUESTSTATE_NS}}}since"
@@ -604,7 +610,7 @@ def _annotations(
     ``gs:since`` attribute."""
     documentation = None
     if documentation_elements:  # most patterns have none
-        texts = [inspect.cleandoc("".join(child.itertext())) for child in documentation_elements]
+        texts = [inspect.cleandoc(text_content(child)) for child in documentation_elements]
         documentation = "\n\n".join(text for text in texts if text) or None
     since = element.get(_SINCE)
     return documentation, since.strip() if since else None
