@@ -220,16 +220,18 @@ class XMLExample(SphinxDirective):
         except schemas.SchemaError as error:
             warn(Subtype.MISSING_FILE, f"example {relative} cannot be checked: {error}", page)
             verdict = Verdict(None, None, (), ())
+            warned = True
         else:
-            self._report(relative, file, verdict, expected, page)
+            warned = self._report(relative, file, verdict, expected, page)
         if verdict.schema in schemas.FORMATS:
             self._depend_on_grammars()
         self._record(relative, verdict, expected)
-        text = self._shown_text(relative, data, page)
+        text = self._shown_text(relative, data, page, warned)
         return [self._render(relative, text, verdict, expected)]
 
-    def _shown_text(self, relative: str, data: bytes, page: str) -> str | None:
-        """The example's text; None, with a warning, when it is too large for the page."""
+    def _shown_text(self, relative: str, data: bytes, page: str, warned: bool) -> str | None:
+        """The example's text; None when it is too large for the page, with a warning unless
+        the example has had one (one warning an example)."""
         shown = int(self.env.temp_data.get(_SHOWN) or 0)
         if len(data) > MAX_SHOWN_BYTES:
             why = f"more than the {MAX_SHOWN_BYTES:,} an example may show"
@@ -238,8 +240,9 @@ class XMLExample(SphinxDirective):
         else:
             self.env.temp_data[_SHOWN] = shown + len(data)
             return _display_text(data)
-        warn(Subtype.TOO_LARGE, f"example {relative} is not shown: {len(data):,} bytes, {why}",
-             page)
+        if not warned:
+            warn(Subtype.TOO_LARGE,
+                 f"example {relative} is not shown: {len(data):,} bytes, {why}", page)
         return None
 
     def _depend_on_grammars(self) -> None:
@@ -252,7 +255,8 @@ class XMLExample(SphinxDirective):
 
     def _report(
         self, relative: str, file: Path, verdict: Verdict, expected: str | None, page: str
-    ) -> None:
+    ) -> bool:
+        """Warn when the example is not what the page says it is; whether it did."""
         if expected is None:
             if verdict.problems:
                 warn(
@@ -261,7 +265,7 @@ class XMLExample(SphinxDirective):
                     f"(shown at {page})",
                     _where(_best_located(verdict.problems)),
                 )
-            return
+            return bool(verdict.problems)
         if not verdict.problems:
             warn(
                 Subtype.UNEXPECTED_VALID,
@@ -270,7 +274,7 @@ class XMLExample(SphinxDirective):
                 f"but should fail with {expected!r} (shown at {page})",
                 f"{file}:1",
             )
-            return
+            return True
         if not any(expected in problem.message for problem in verdict.problems):
             warn(
                 Subtype.WRONG_MESSAGE,
@@ -279,6 +283,8 @@ class XMLExample(SphinxDirective):
                 f"(shown at {page})",
                 _where(_best_located(verdict.problems)),
             )
+            return True
+        return False
 
     def _record(self, relative: str, verdict: Verdict, expected: str | None) -> None:
         _source, line = self.get_source_info()
