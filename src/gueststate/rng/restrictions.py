@@ -280,8 +280,8 @@ class _Checker:
             return parts[0]
         return _Holds(  # choice
             max(part.content for part in parts),
-            tuple(nc for part in parts for nc in part.attributes),
-            tuple(nc for part in parts for nc in part.elements),
+            _union(part.attributes for part in parts),
+            _union(part.elements for part in parts),
             any(part.text for part in parts),
         )
 
@@ -315,10 +315,16 @@ class _Checker:
                                       "(section 7.4 of RELAX NG)")
         return _Holds(
             content,
-            tuple(nc for part in parts for nc in part.attributes),
-            tuple(nc for part in parts for nc in part.elements),
+            _union(part.attributes for part in parts),
+            _union(part.elements for part in parts),
             any(part.text for part in parts),
         )
+
+
+def _union(groups: Iterable[tuple[NameClass, ...]]) -> tuple[NameClass, ...]:
+    """The name classes of ``groups``, each once: a define used twice in a choice (or in a
+    group, for elements) adds nothing, so defines that each use the next twice stay small."""
+    return tuple(dict.fromkeys(nc for group in groups for nc in group))
 
 
 def _clash(operands: Sequence[tuple[NameClass, ...]]) -> nameclasses.Name | None:
