@@ -102,44 +102,48 @@ class _Checker:
     # -- what a pattern simplifies to ----------------------------------------------------
 
     def status(self, pattern: Pattern) -> int:
-        """Whether ``pattern`` simplifies to ``notAllowed``, to ``empty``, or stays."""
-        found = self.simplified.get(id(pattern))
-        if found is None:
-            found = self.simplified[id(pattern)] = self._status(pattern)
-        return found
+        """Whether ``pattern`` simplifies to ``notAllowed``, to ``empty``, or stays.
 
-    def _status(self, pattern: Pattern) -> int:
-        kind = pattern.kind
+        One frame per level of nesting, references followed in a loop: this is as deep as the
+        grammar, which may be as deep as the tree built from it allows.
+        """
+        found = self.simplified.get(id(pattern))
+        if found is not None:
+            return found
+        target = _target(pattern)
+        kind = target.kind if target is not None else "notAllowed"
         if kind == "notAllowed":
-            return _NOT_ALLOWED
-        if kind == "empty":
-            return _EMPTY
-        if kind == "ref":
-            body = _body(pattern)
-            return _NOT_ALLOWED if body is None else self.status(body)
-        if kind in ("text", "data", "value", "element"):
-            return _KEPT
-        parts = [self.status(child) for child in pattern.children]
-        if kind == "choice":
-            return max(parts, default=_NOT_ALLOWED)
-        if kind in ("optional", "zeroOrMore"):  # a choice with empty
-            return _KEPT if _KEPT in parts else _EMPTY
-        if _NOT_ALLOWED in parts:
-            return _NOT_ALLOWED
-        if kind in ("group", "interleave", "oneOrMore"):
-            return _KEPT if _KEPT in parts else _EMPTY
-        return _KEPT  # attribute, list, mixed
+            found = _NOT_ALLOWED
+        elif kind == "empty":
+            found = _EMPTY
+        elif kind in ("text", "data", "value", "element"):
+            found = _KEPT
+        else:
+            assert target is not None
+            parts = [self.status(child) for child in target.children]
+            if kind == "choice":
+                found = max(parts, default=_NOT_ALLOWED)
+            elif kind in ("optional", "zeroOrMore"):  # a choice with empty
+                found = _KEPT if _KEPT in parts else _EMPTY
+            elif _NOT_ALLOWED in parts:
+                found = _NOT_ALLOWED
+            elif kind in ("group", "interleave", "oneOrMore"):
+                found = _KEPT if _KEPT in parts else _EMPTY
+            else:  # attribute, list, mixed
+                found = _KEPT
+        self.simplified[id(pattern)] = found
+        return found
 
     # -- section 7.1: prohibited paths ---------------------------------------------------
 
     def walk(self, pattern: Pattern, context: int, blame: dict[int, Pattern]) -> None:
         """Check ``pattern`` inside the enclosing patterns ``context`` says; ``blame`` holds
-        the pattern that set each bit, where a fault under it is reported, as jing does."""
-        if pattern.kind == "ref":  # as if inlined: a fault is found at what it refers to
-            body = _body(pattern)
-            if body is not None:
-                self.walk(body, context, blame)
+        the pattern that set each bit, where a fault under it is reported, as jing does.
+        References are followed as if inlined."""
+        target = _target(pattern)
+        if target is None:
             return
+        pattern = target
         key = (id(pattern), context)
         if key in self.visited:
             return
@@ -151,57 +155,50 @@ class _Checker:
             self.meet("empty", pattern, context, blame)
             return
         kind = pattern.kind
+        children: list[Pattern] = pattern.children
+        setting = 0  # the bit this pattern sets for what it holds
         if kind == "element":
             self.meet("element", pattern, context, blame)
             if id(pattern) not in self.checked:
                 self.checked.add(id(pattern))
                 self.elements.append(pattern)
-        elif kind == "attribute":
+            return
+        if kind == "attribute":
             self.meet("attribute", pattern, context, blame)
             self.attribute(pattern, context)
-            self.below(pattern.children, context | _IN_ATTRIBUTE, blame, _IN_ATTRIBUTE, pattern)
+            setting = _IN_ATTRIBUTE
         elif kind == "list":
             self.meet("list", pattern, context, blame)
-            self.below(pattern.children, context | _IN_LIST, blame, _IN_LIST, pattern)
+            setting = _IN_LIST
         elif kind in ("data", "value"):
             self.meet(kind, pattern, context, blame)
             _check_datatype(pattern)
-            if pattern.except_ is not None:
-                self.below([pattern.except_], context | _IN_EXCEPT, blame, _IN_EXCEPT, pattern)
+            children = [pattern.except_] if pattern.except_ is not None else []
+            setting = _IN_EXCEPT
         elif kind == "text":
             self.meet("text", pattern, context, blame)
         elif kind in ("group", "interleave"):
-            kept = [child for child in pattern.children if self.status(child) == _KEPT]
-            if len(kept) > 1:
+            children = [child for child in children if self.status(child) == _KEPT]
+            if len(children) > 1:
                 self.meet(kind, pattern, context, blame)
                 context |= _IN_REPEATED_GROUP if context & _IN_ONE_OR_MORE else 0
-            self.below(kept, context, blame)
         elif kind == "mixed":  # an interleave with text
-            if self.status(pattern.children[0]) == _KEPT:
+            if self.status(children[0]) == _KEPT:
                 self.meet("interleave", pattern, context, blame)
                 context |= _IN_REPEATED_GROUP if context & _IN_ONE_OR_MORE else 0
             self.meet("text", pattern, context, blame)
-            self.below(pattern.children, context, blame)
         elif kind in ("oneOrMore", "zeroOrMore"):  # zeroOrMore: a choice of it and empty
             self.meet("oneOrMore", pattern, context, blame)
             if kind == "zeroOrMore":
                 self.meet("empty", pattern, context, blame)
-            self.below(pattern.children, context | _IN_ONE_OR_MORE, blame, _IN_ONE_OR_MORE,
-                       pattern)
-        else:  # choice, optional (a choice with empty)
-            self.below(pattern.children, context, blame)
-            if kind == "optional":
-                self.meet("empty", pattern, context, blame)
-
-    def below(
-        self, children: Iterable[Pattern], context: int, blame: dict[int, Pattern],
-        bit: int = 0, setter: Pattern | None = None,
-    ) -> None:
-        """Walk ``children``; ``setter`` (if any) set ``bit`` of ``context``."""
-        if setter is not None:
-            blame = {**blame, bit: setter}
-            if bit == _IN_ONE_OR_MORE:
-                blame[_IN_REPEATED_GROUP] = setter
+            setting = _IN_ONE_OR_MORE
+        elif kind == "optional":  # a choice with empty
+            self.meet("empty", pattern, context, blame)
+        if setting:
+            context |= setting
+            blame = {**blame, setting: pattern}
+            if setting == _IN_ONE_OR_MORE:
+                blame[_IN_REPEATED_GROUP] = pattern
         for child in children:
             self.walk(child, context, blame)
 
@@ -243,32 +240,32 @@ class _Checker:
 
     def holding(self, pattern: Pattern) -> _Holds:
         """What ``pattern`` holds outside elements; refuse it at the first group, interleave
-        or repetition that breaks 7.2 to 7.4."""
+        or repetition that breaks 7.2 to 7.4.  One frame per level of nesting."""
         found = self.holds.get(id(pattern))
-        if found is None:
-            kept = self.status(pattern) == _KEPT
-            found = self.holds[id(pattern)] = self._holding(pattern) if kept else _NOTHING
+        if found is not None:
+            return found
+        target = _target(pattern)
+        if target is None or self.status(target) != _KEPT:
+            found = _NOTHING
+        elif target.kind == "text":
+            found = _TEXT
+        elif target.kind in ("data", "value", "list"):
+            found = _STRING
+        elif target.kind == "element":
+            assert target.name_class is not None
+            found = _Holds(_COMPLEX, elements=(target.name_class,))
+        elif target.kind == "attribute":
+            assert target.name_class is not None
+            self.combine([self.holding(child) for child in target.children], "group", target)
+            found = _Holds(_NO_CONTENT, attributes=(target.name_class,))
+        else:
+            found = self.holding_of(target, [self.holding(child) for child in target.children])
+        self.holds[id(pattern)] = found
         return found
 
-    def _holding(self, pattern: Pattern) -> _Holds:
+    def holding_of(self, pattern: Pattern, parts: list[_Holds]) -> _Holds:
+        """What a pattern of patterns holds, its children holding ``parts``."""
         kind = pattern.kind
-        if kind == "ref":
-            body = _body(pattern)
-            assert body is not None
-            return self.holding(body)
-        if kind == "text":
-            return _TEXT
-        if kind in ("data", "value", "list"):
-            return _STRING
-        assert pattern.name_class is not None or kind not in ("element", "attribute")
-        if kind == "element":
-            assert pattern.name_class is not None
-            return _Holds(_COMPLEX, elements=(pattern.name_class,))
-        if kind == "attribute":
-            assert pattern.name_class is not None
-            self.combine([self.holding(child) for child in pattern.children], "group", pattern)
-            return _Holds(_NO_CONTENT, attributes=(pattern.name_class,))
-        parts = [self.holding(child) for child in pattern.children]
         if kind in ("group", "interleave"):
             return self.combine(parts, kind, pattern)
         if kind == "mixed":
@@ -365,8 +362,13 @@ def _check_datatype(pattern: Pattern) -> None:
         raise _fault(pattern, f"datatype {datatype!r} is not one of XML Schema's")
 
 
-def _body(pattern: Pattern) -> Pattern | None:
-    return pattern.define.body if pattern.define is not None else None
+def _target(pattern: Pattern) -> Pattern | None:
+    """``pattern``, or what its references lead to (None: a define without a body)."""
+    while pattern.kind == "ref":
+        if pattern.define is None or pattern.define.body is None:
+            return None
+        pattern = pattern.define.body
+    return pattern
 
 
 def _leaves(name_class: NameClass) -> list[NameClass]:
