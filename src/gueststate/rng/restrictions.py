@@ -54,6 +54,8 @@ _PROHIBITED: tuple[tuple[int, str, frozenset[str]], ...] = (
     (_IN_REPEATED_GROUP, "oneOrMore//group", frozenset(("attribute",))),
 )
 
+_CONTEXT_BITS = 6
+
 # Content types (7.2), ordered as the specification's max takes them.
 _NO_CONTENT, _COMPLEX, _SIMPLE = 0, 1, 2
 
@@ -83,7 +85,7 @@ def check_restrictions(start: Pattern) -> None:
 class _Checker:
     def __init__(self) -> None:
         self.simplified: dict[int, int] = {}  # id of a pattern -> what it simplifies to
-        self.visited: set[tuple[int, int]] = set()  # (id of a pattern, context bits)
+        self.visited: set[int] = set()  # id of a pattern and context bits, in one number
         self.holds: dict[int, _Holds] = {}
         self.elements: list[Pattern] = []  # met, their content not yet checked
         self.checked: set[int] = set()
@@ -144,11 +146,13 @@ class _Checker:
         if target is None:
             return
         pattern = target
-        key = (id(pattern), context)
+        key = id(pattern) << _CONTEXT_BITS | context  # a tuple would cost an allocation more
         if key in self.visited:
             return
         self.visited.add(key)
-        status = self.status(pattern)
+        status = self.simplified.get(id(pattern))
+        if status is None:
+            status = self.status(pattern)
         if status == _NOT_ALLOWED:
             return
         if status == _EMPTY:
