@@ -59,8 +59,8 @@ EVERY_FIELD = """<grammar xmlns="http://relaxng.org/ns/structure/1.0"
     <optional><attribute name="x:mode" a:defaultValue="p&#x7f;ush"><choice>
       <value type="string">\u00e9t\u00e9</value><value>pull</value></choice></attribute></optional>
     <element><anyName><except><name>secret</name></except></anyName><text/></element>
-    <data type="string"><param name="pattern">[a-z]+"\\d</param>
-      <except><value>no</value></except></data>
+    <element name="d"><data type="string"><param name="pattern">[a-z]+"\\d</param>
+      <except><value>no</value></except></data></element>
   </define>
 </grammar>
 """

@@ -129,7 +129,8 @@ def test_mixed_and_list(tmp_path: Path) -> None:
     root = read(tmp_path, """
       <start><element name="doc">
         <mixed><element name="em"><text/></element></mixed>
-        <element name="sizes"><list><oneOrMore><data type="int"/></oneOrMore></list></element>
+        <element name="sizes" datatypeLibrary="http://www.w3.org/2001/XMLSchema-datatypes">
+          <list><oneOrMore><data type="int"/></oneOrMore></list></element>
       </element></start>""")
     assert shape(root) == "e:doc(mixed(e:em(text)), e:sizes(list(oneOrMore(data:int))))"
 
@@ -171,7 +172,7 @@ def test_datatype_library_is_inherited_but_not_across_include(tmp_path: Path) ->
     )
     root = read(tmp_path, """
       <start><element name="doc">
-        <data type="a"/>
+        <attribute name="a"><data type="a"/></attribute>
         <element name="inner" datatypeLibrary="urn:inner"><data type="b"/></element>
         <ref name="n"/>
       </element></start>
@@ -204,13 +205,15 @@ def test_choice_with_empty_becomes_optional(tmp_path: Path) -> None:
 def test_nested_patterns_of_one_kind_are_flattened(tmp_path: Path) -> None:
     root = read(tmp_path, """
       <start><element name="doc">
-        <choice><value>a</value><choice><value>b</value><value>c</value></choice></choice>
+        <attribute name="v">
+          <choice><value>a</value><choice><value>b</value><value>c</value></choice></choice>
+        </attribute>
         <interleave><text/><interleave><element name="x"><empty/></element></interleave>
           <group><element name="y"><empty/></element><element name="z"><empty/></element></group>
         </interleave>
       </element></start>""")
     assert shape(root) == (
-        "e:doc(choice('a', 'b', 'c'), interleave(text, e:x(), group(e:y(), e:z())))"
+        "e:doc(@v(choice('a', 'b', 'c')), interleave(text, e:x(), group(e:y(), e:z())))"
     )
 
 
@@ -396,9 +399,10 @@ def test_name_classes(tmp_path: Path) -> None:
         <element><nsName ns="urn:x"/><empty/></element>
         <element><choice><name>left</name><name>right</name></choice><empty/></element>
         <element><choice><name>plain</name><name ns="urn:y">far</name></choice><empty/></element>
-        <attribute><anyName/></attribute>
+        <zeroOrMore><attribute><anyName/></attribute></zeroOrMore>
       </element></start>""")
-    any_name, ns_name, either, mixed, attribute = root.children
+    any_name, ns_name, either, mixed, attributes = root.children
+    attribute = attributes.children[0]
     assert (any_name.name, any_name.name_except) == ("*", "secret")
     assert any_name.to_dict()["nameExcept"] == "secret"
     assert (ns_name.name, ns_name.namespace) == ("{urn:x}*", "urn:x")

@@ -119,7 +119,8 @@ def test_a_bad_recursive_reference_is_refused(tmp_path: Path) -> None:
 def test_defines_of_attributes_and_content_that_double_stay_bounded(tmp_path: Path) -> None:
     levels = "".join(
         f"<define name='d{n}'><optional><attribute name='a{n}'/></optional>"
-        f"<ref name='d{n + 1}'/><ref name='d{n + 1}'/></define>" for n in range(60))
+        f"<choice><ref name='d{n + 1}'/><ref name='d{n + 1}'/></choice></define>"
+        for n in range(60))
     path = grammar(tmp_path, f"<start><element name='r'><ref name='d0'/></element></start>"
                              f"{levels}<define name='d60'><element name='leaf'><empty/>"
                              "</element></define>")

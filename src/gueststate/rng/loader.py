@@ -33,6 +33,8 @@ from gueststate.rng.patterns import (
     Pattern,
 )
 from gueststate.rng.recursion import check_recursion
+from gueststate.rng.restrictions import check_restrictions
+from gueststate.rng.syntax import check_syntax
 from gueststate.xmlsafe import (
     MAX_DOCUMENT_BYTES,
     XMLParseError,
@@ -117,6 +119,8 @@ def load(path: str | Path) -> Loaded:
     loader.opening.append(file)
     start = loader.pattern(root, _Context(file, root.get("ns", ""), ""), None)
     check_recursion(start)
+    check_syntax(loader.trees)
+    check_restrictions(start)
     return Loaded(start, tuple(loader.trees))
 
 
