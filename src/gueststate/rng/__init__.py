@@ -49,8 +49,8 @@ def read_grammar(path: str | Path) -> ContentModel:
 def check_bounded(path: str | Path) -> None:
     """Refuse the grammar at ``path`` where libxml2's work compiling it would have no bound.
 
-    Only the pattern graph is read, never a content model expanded (see
-    :mod:`gueststate.rng.bounds`); errors as for :func:`read_grammar`.
+    Only the pattern graph is read, never a content model expanded (see the module
+    ``gueststate.rng.bounds``); errors as for :func:`read_grammar`.
     """
     try:
         check_bounds(load(path).start)
