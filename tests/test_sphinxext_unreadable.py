@@ -86,34 +86,24 @@ def test_a_grammar_error_is_located_in_the_grammar(
                        "[xml.grammar]")
 
 
-def test_nesting_deeper_than_python_allows_is_a_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("failure", "said"), [
+    (RecursionError("maximum recursion depth exceeded"),
+     "cannot render grammar grammar.rng: its patterns nest too deeply [xml.grammar]"),
+    (MemoryError(), "grammar grammar.rng is too large to render: not enough memory to read it; "
+                    "rendered nothing [xml.too_large]"),
+])
+def test_a_grammar_beyond_pythons_means_is_a_warning(
+    failure: BaseException, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _project(tmp_path)
     (source / "grammar.rng").write_text(GOOD)
 
-    def too_deep(start: object) -> NoReturn:
-        raise RecursionError("maximum recursion depth exceeded")
+    def failing(start: object) -> NoReturn:
+        raise failure
 
-    monkeypatch.setattr(reference, "outline", too_deep)
+    monkeypatch.setattr(reference, "outline", failing)
     (warning,) = _warnings(source, tmp_path)
-    assert warning == (f"{source / 'index.md'}:3: WARNING: cannot render grammar grammar.rng: "
-                       "its patterns nest too deeply [xml.grammar]")
-
-
-def test_running_out_of_memory_is_a_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    source = _project(tmp_path)
-    (source / "grammar.rng").write_text(GOOD)
-
-    def exhausted(start: object) -> NoReturn:
-        raise MemoryError
-
-    monkeypatch.setattr(reference, "outline", exhausted)
-    (warning,) = _warnings(source, tmp_path)
-    assert warning == (f"{source / 'index.md'}:3: WARNING: grammar grammar.rng is too large to "
-                       "render: not enough memory to read it; rendered nothing [xml.too_large]")
+    assert warning == f"{source / 'index.md'}:3: WARNING: {said}"
 
 
 def test_a_grammar_whose_files_pass_the_byte_limit_is_located_at_the_include(
