@@ -10,13 +10,11 @@ the datatypes with their facets.  Our own schemas face the same oracle.
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jing import run_jing
 from libvirt_schemas import libvirt_schema_dir
 
 from gueststate.rng import Node, read_grammar, walk_paths
@@ -52,20 +50,10 @@ def _has_start(path: Path) -> bool:
     return root.tag == RNG + "grammar" and root.find(f".//{RNG}start") is not None
 
 
-def _jing() -> str:
-    jing = shutil.which("jing")
-    if jing is None:
-        pytest.fail("jing is missing: it is the independent oracle here (apt-get install jing)")
-    return jing
-
-
 @functools.cache
 def jing_inventory(path: Path) -> Inventory:
     """Names (not those of ``except``), values and datatypes in jing's simplified grammar."""
-    # Without performance data the JVM leaves no /tmp/hsperfdata_<user> behind.
-    quiet_jvm = {**os.environ, "JAVA_TOOL_OPTIONS": "-XX:-UsePerfData"}
-    run = subprocess.run([_jing(), "-s", str(path)], capture_output=True, check=False,
-                         env=quiet_jvm)
+    run = run_jing("-s", str(path))
     if run.returncode != 0:
         pytest.fail(f"jing -s {path} failed: {run.stdout.decode()} {run.stderr.decode()}")
     root = parse_bytes(run.stdout, f"jing -s {path}").getroot()
